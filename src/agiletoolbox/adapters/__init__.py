@@ -1,0 +1,1 @@
+"""Adapters: the translations between the core and the world."""

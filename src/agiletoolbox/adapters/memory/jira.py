@@ -1,0 +1,116 @@
+"""In-memory Jira: issues with fields, install keys, and the personal-data API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from attrs import define, field
+
+from agiletoolbox.domain.errors import (
+    FieldNotOnScreen,
+    JiraIssueNotFound,
+    JiraUnavailable,
+    NotFound,
+)
+from agiletoolbox.domain.estimate import EstimateValue, FieldSpec, FieldType
+from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, TenantKey
+from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.personal_data import AccountReport, AccountStatus
+
+
+@define
+class MemoryIssue:
+    """An issue: its editable fields (by id) and their current values."""
+
+    fields: dict[FieldId, FieldSpec] = field(factory=dict)
+    values: dict[FieldId, object] = field(factory=dict)
+
+
+@define
+class MemoryJira:
+    """Jira sites as dictionaries; `fail_writes` makes the next writes fail as Jira would."""
+
+    issues: dict[tuple[TenantKey, IssueKey], MemoryIssue] = field(factory=dict)
+    fail_writes: int = 0
+    ignore_writes: bool = False
+    writes: list[tuple[TenantKey, IssueKey, FieldId, object]] = field(factory=list)
+
+    def add_issue(self, tenant: TenantKey, issue_key: IssueKey, *fields: FieldSpec) -> None:
+        """Create an issue whose edit screen offers `fields`."""
+        self.issues[(tenant, issue_key)] = MemoryIssue({spec.id: spec for spec in fields})
+
+    def _issue(self, tenant: Tenant, issue_key: IssueKey) -> MemoryIssue:
+        issue = self.issues.get((tenant.key, issue_key))
+        if issue is None:
+            raise JiraIssueNotFound(f"Jira has no issue {issue_key} the app may see")
+        return issue
+
+    async def field_spec(self, tenant: Tenant, issue_key: IssueKey, field_id: FieldId) -> FieldSpec:
+        """The field as the edit screen offers it."""
+        spec = self._issue(tenant, issue_key).fields.get(field_id)
+        if spec is None:
+            raise FieldNotOnScreen(
+                f"the field {field_id} is not on the edit screen of {issue_key}; "
+                "a Jira admin must add it to the screen"
+            )
+        return spec
+
+    async def write_estimate(
+        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+    ) -> None:
+        """Set the field's value and read it back."""
+        issue = self._issue(tenant, issue_key)
+        if target.id not in issue.fields:
+            raise FieldNotOnScreen(f"the field {target.id} is not on the edit screen")
+        if self.fail_writes > 0:
+            self.fail_writes -= 1
+            raise JiraUnavailable("Jira is not answering; try again in a moment")
+        written = value.for_field(target.type)
+        stored: object = {"value": written} if target.type is FieldType.OPTION else written
+        self.writes.append((tenant.key, issue_key, target.id, stored))
+        if not self.ignore_writes:
+            issue.values[target.id] = stored
+
+    def value(self, tenant: TenantKey, issue_key: IssueKey, field_id: FieldId) -> object:
+        """What the issue's field holds now."""
+        issue = self.issues.get((tenant, issue_key))
+        if issue is None:
+            raise NotFound("no such issue")
+        return issue.values.get(field_id)
+
+
+@define
+class MemoryInstallKeys:
+    """Install public keys by key id."""
+
+    keys: dict[str, str] = field(factory=dict)
+
+    async def public_key(self, kid: str) -> str:
+        """The PEM key for `kid`."""
+        try:
+            return self.keys[kid]
+        except KeyError:
+            raise NotFound("unknown install key") from None
+
+
+@define
+class MemoryPersonalData:
+    """Atlassian's personal-data API: knows which accounts are closed."""
+
+    closed: set[AccountId] = field(factory=set)
+    cycle_period_days: int | None = None
+    batches: list[list[AccountId]] = field(factory=list)
+
+    async def report(
+        self, tenant: Tenant, accounts: Sequence[tuple[AccountId, datetime]]
+    ) -> AccountReport:
+        """Answer with the closed accounts of the batch."""
+        del tenant
+        if len(accounts) > 90:
+            raise ValueError("at most 90 accounts per report")
+        self.batches.append([account for account, _ in accounts])
+        statuses = tuple(
+            (account, AccountStatus.CLOSED) for account, _ in accounts if account in self.closed
+        )
+        return AccountReport(statuses, self.cycle_period_days)

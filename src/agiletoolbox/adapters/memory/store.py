@@ -1,0 +1,342 @@
+"""An in-memory store with real transactions: staged changes, version checks at commit."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from attrs import define, field
+
+from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
+from agiletoolbox.domain.errorreport import ErrorReport
+from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.events import RoomEvent
+from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.tenant import Tenant
+
+RoomKey = tuple[TenantKey, RoomId]
+
+
+@define
+class MemoryStore:
+    """What is committed. Create one per application (or test) and units of work from it."""
+
+    rooms: dict[RoomKey, Room] = field(factory=dict)
+    tenants: dict[TenantKey, Tenant] = field(factory=dict)
+    defaults: dict[DefaultsKey, SavedDefaults] = field(factory=dict)
+    error_reports: list[ErrorReport] = field(factory=list)
+    commits: int = 0
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work over this store."""
+        return MemoryUnitOfWork(self)
+
+    def purge_tenant(self, key: TenantKey) -> None:
+        """Drop every row of a tenant, as the database's cascade does."""
+        self.tenants.pop(key, None)
+        for room_key in [k for k in self.rooms if k[0] == key]:
+            del self.rooms[room_key]
+        for defaults_key in [k for k in self.defaults if k.tenant == key]:
+            del self.defaults[defaults_key]
+        self.error_reports = [r for r in self.error_reports if r.tenant != key]
+
+
+def _account_in(room: Room, account: AccountId) -> bool:
+    return (
+        account in room.participants
+        or account in room.votes
+        or room.owner == account
+        or (room.estimate is not None and room.estimate.accepted_by == account)
+        or any(who == account for record in room.history for who, _ in record.votes)
+    )
+
+
+class MemoryRoomRepository:
+    """Rooms staged in the unit of work, checked against their loaded version at commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._staged: dict[RoomKey, Room | None] = {}
+        self._expected: dict[RoomKey, int | None] = {}
+        self._saved: list[Room] = []
+
+    def _visible(self) -> dict[RoomKey, Room]:
+        rooms = dict(self._store.rooms)
+        for key, room in self._staged.items():
+            if room is None:
+                rooms.pop(key, None)
+            else:
+                rooms[key] = room
+        return rooms
+
+    def _load(self, key: RoomKey, room: Room) -> Room:
+        if key in self._staged:
+            return room
+        self._expected.setdefault(key, room.version)
+        return copy.deepcopy(room)
+
+    async def get(self, tenant: TenantKey, room_id: RoomId) -> Room:
+        """The room; `NotFound` when the tenant has no such room."""
+        key = (tenant, room_id)
+        room = self._visible().get(key)
+        if room is None:
+            raise NotFound("no such room")
+        return self._load(key, room)
+
+    async def find_by_issue(self, tenant: TenantKey, issue_key: IssueKey) -> Room | None:
+        """The room of an issue, if one was opened."""
+        for key, room in self._visible().items():
+            if key[0] == tenant and room.issue_key == issue_key:
+                return self._load(key, room)
+        return None
+
+    async def add(self, room: Room) -> None:
+        """Stage a new room."""
+        if await self.find_by_issue(room.tenant, room.issue_key) is not None:
+            raise InvalidState("the issue already has a room")
+        key = (room.tenant, room.id)
+        self._staged[key] = room
+        self._expected[key] = None
+        self._saved.append(room)
+
+    async def save(self, room: Room) -> None:
+        """Stage a changed room."""
+        key = (room.tenant, room.id)
+        if key not in self._expected:
+            raise NotFound("save a room only after reading it")
+        self._staged[key] = room
+        self._saved.append(room)
+
+    async def delete(self, tenant: TenantKey, room_id: RoomId) -> None:
+        """Stage the room's deletion."""
+        key = (tenant, room_id)
+        room = self._visible().get(key)
+        if room is not None:
+            self._load(key, room)
+        self._staged[key] = None
+
+    async def with_account(self, account: AccountId) -> Sequence[RoomKey]:
+        """Every room that mentions the account."""
+        return sorted(k for k, room in self._visible().items() if _account_in(room, account))
+
+    async def idle_before(self, cutoff: datetime) -> Sequence[RoomKey]:
+        """Non-persistent rooms unchanged since `cutoff`."""
+        return sorted(
+            k
+            for k, room in self._visible().items()
+            if not room.config.persistent and room.updated_at < cutoff
+        )
+
+    async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
+        """Account ids the tenant's rooms hold, with the last time each was stored."""
+        seen: dict[AccountId, datetime] = {}
+        for (owner_tenant, _), room in self._visible().items():
+            if owner_tenant != tenant:
+                continue
+            for participant in room.participants.values():
+                known = seen.get(participant.account_id)
+                if known is None or participant.joined_at > known:
+                    seen[participant.account_id] = participant.joined_at
+        return sorted(seen.items())
+
+    def collect_events(self) -> list[RoomEvent]:
+        """Drain the events of the rooms saved through this repository."""
+        events: list[RoomEvent] = []
+        for room in self._saved:
+            events.extend(room.drain_events())
+        self._saved = []
+        return events
+
+    def check(self) -> None:
+        """Refuse the commit if anyone committed a staged room first."""
+        for key, expected in self._expected.items():
+            if key not in self._staged:
+                continue
+            current = self._store.rooms.get(key)
+            if expected is None:
+                staged = self._staged[key]
+                clash = current is not None or any(
+                    k[0] == key[0] and staged is not None and r.issue_key == staged.issue_key
+                    for k, r in self._store.rooms.items()
+                )
+                if clash:
+                    raise ConcurrentChange("the issue got a room meanwhile")
+            elif current is None or current.version != expected:
+                raise ConcurrentChange("the room changed meanwhile")
+
+    def apply(self) -> None:
+        """Write the staged rooms to the store."""
+        for key, room in self._staged.items():
+            if room is None:
+                self._store.rooms.pop(key, None)
+            else:
+                stored = copy.deepcopy(room)
+                # What is committed has no pending events: they belong to this transaction.
+                stored.pending_events = []
+                self._store.rooms[key] = stored
+
+
+class MemoryTenantRepository:
+    """Tenants staged in the unit of work."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._staged: dict[TenantKey, Tenant | None] = {}
+
+    def _visible(self) -> dict[TenantKey, Tenant]:
+        tenants = dict(self._store.tenants)
+        for key, tenant in self._staged.items():
+            if tenant is None:
+                tenants.pop(key, None)
+            else:
+                tenants[key] = tenant
+        return tenants
+
+    async def get(self, key: TenantKey) -> Tenant | None:
+        """The tenant, or None."""
+        tenant = self._visible().get(key)
+        return copy.deepcopy(tenant) if tenant is not None else None
+
+    async def find_by_installation(self, installation_id: str) -> Tenant | None:
+        """The tenant linked to a Forge installation."""
+        for tenant in self._visible().values():
+            if tenant.installation_id == installation_id:
+                return copy.deepcopy(tenant)
+        return None
+
+    async def save(self, tenant: Tenant) -> None:
+        """Stage an insert or update."""
+        self._staged[tenant.key] = copy.deepcopy(tenant)
+
+    async def delete(self, key: TenantKey) -> None:
+        """Stage the deletion of the tenant and all it owns."""
+        self._staged[key] = None
+
+    async def uninstalled_before(self, cutoff: datetime) -> Sequence[TenantKey]:
+        """Tenants uninstalled before `cutoff`."""
+        return sorted(
+            key
+            for key, tenant in self._visible().items()
+            if tenant.uninstalled_at is not None and tenant.uninstalled_at < cutoff
+        )
+
+    async def all_keys(self) -> Sequence[TenantKey]:
+        """Every tenant key."""
+        return sorted(self._visible())
+
+    def apply(self) -> None:
+        """Write staged tenants; a deletion cascades to everything of the tenant."""
+        for key, tenant in self._staged.items():
+            if tenant is None:
+                self._store.purge_tenant(key)
+            else:
+                self._store.tenants[key] = copy.deepcopy(tenant)
+
+
+class MemoryDefaultsRepository:
+    """Saved defaults, with changes applied at commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._ops: list[Callable[[MemoryStore], None]] = []
+
+    async def get(self, key: DefaultsKey) -> SavedDefaults | None:
+        """The saved defaults, or None."""
+        return self._store.defaults.get(key)
+
+    async def save(self, defaults: SavedDefaults) -> None:
+        """Stage an insert or replace."""
+        self._ops.append(lambda store: store.defaults.__setitem__(defaults.key, defaults))
+
+    async def erase_account(self, account: AccountId) -> int:
+        """Stage the deletion of the account's defaults; returns how many there are."""
+        keys = [k for k in self._store.defaults if k.account_id == account]
+
+        def erase(store: MemoryStore) -> None:
+            for key in keys:
+                store.defaults.pop(key, None)
+
+        self._ops.append(erase)
+        return len(keys)
+
+    def apply(self) -> None:
+        """Run the staged changes."""
+        for op in self._ops:
+            op(self._store)
+
+
+class MemoryErrorReportRepository:
+    """Error reports, with changes applied at commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._ops: list[Callable[[MemoryStore], None]] = []
+
+    async def add(self, report: ErrorReport) -> None:
+        """Stage a report."""
+        self._ops.append(lambda store: store.error_reports.append(report))
+
+    async def recent(self, limit: int) -> Sequence[ErrorReport]:
+        """The newest reports first."""
+        return sorted(self._store.error_reports, key=lambda r: r.at, reverse=True)[:limit]
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        """Stage the deletion of reports older than `cutoff`; returns how many."""
+        due = sum(1 for r in self._store.error_reports if r.at < cutoff)
+
+        def delete(store: MemoryStore) -> None:
+            store.error_reports = [r for r in store.error_reports if r.at >= cutoff]
+
+        self._ops.append(delete)
+        return due
+
+    def apply(self) -> None:
+        """Run the staged changes."""
+        for op in self._ops:
+            op(self._store)
+
+
+class MemoryUnitOfWork:
+    """One transaction over the in-memory store; rolls back unless committed."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._begin()
+
+    def _begin(self) -> None:
+        self.rooms = MemoryRoomRepository(self._store)
+        self.tenants = MemoryTenantRepository(self._store)
+        self.defaults = MemoryDefaultsRepository(self._store)
+        self.error_reports = MemoryErrorReportRepository(self._store)
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self.committed:
+            await self.rollback()
+
+    async def commit(self) -> None:
+        """Check versions, then apply every staged change at once."""
+        self.rooms.check()
+        self.rooms.apply()
+        self.tenants.apply()
+        self.defaults.apply()
+        self.error_reports.apply()
+        self._store.commits += 1
+        self.committed = True
+
+    async def rollback(self) -> None:
+        """Forget every staged change (the saved rooms' events go with them)."""
+        self._begin()

@@ -1,0 +1,130 @@
+"""The `agiletoolbox` command line: operators' verbs for the product."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from agiletoolbox import __version__
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every verb the product offers."""
+    parser = argparse.ArgumentParser(
+        prog="agiletoolbox",
+        description="Agile Toolbox for Jira: planning poker inside Jira Cloud.",
+    )
+    parser.add_argument("--version", action="version", version=f"agiletoolbox {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply the database migrations this version needs",
+        description="Apply the SQL migrations the database lacks, in order, to "
+        "AGILETOOLBOX_DATABASE_URL (or the embedded database when it is unset).",
+    )
+    migrate.set_defaults(run=_migrate)
+    rotate = commands.add_parser(
+        "rotate-secret-key",
+        help="re-encrypt stored secrets under the current secret key",
+        description="Re-encrypt every secret stored in the database under the first key of "
+        "AGILETOOLBOX_SECRET_KEY (the current one); the older keys must still be listed "
+        "after it so the stored secrets can be read.",
+    )
+    rotate.set_defaults(run=_rotate_secret_key)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    run: Command = args.run
+    return run(args)
+
+
+def _fail(message: str, status: int = 1) -> int:
+    print(f"agiletoolbox: {message}", file=sys.stderr)
+    return status
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415 - keep --help fast
+        EmbeddedUnavailable,
+        SchemaError,
+        StorageUnavailable,
+        connect,
+        database_url,
+        latest_version,
+        migrate,
+    )
+    from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
+
+    async def run(settings: Settings) -> None:
+        async with database_url(settings) as url:
+            connection = await connect(url)
+            try:
+                applied = await migrate(connection)
+            finally:
+                await connection.close()
+        for migration in applied:
+            print(f"applied {migration.version:04d}_{migration.name}")
+        print(f"the database schema is at version {latest_version()}")
+
+    try:
+        asyncio.run(run(Settings.from_env(os.environ)))
+    except SettingsError as exc:
+        return _fail(str(exc), 2)
+    except (SchemaError, StorageUnavailable, EmbeddedUnavailable) as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _rotate_secret_key(_args: argparse.Namespace) -> int:
+    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415 - keep --help fast
+        EmbeddedUnavailable,
+        SchemaError,
+        SecretKeyError,
+        StorageUnavailable,
+        connect,
+        database_url,
+        key_ring,
+        require_current,
+        rotate_secrets,
+    )
+    from agiletoolbox.adapters.postgres.encryption import (  # noqa: PLC0415
+        UndecryptableSecret,
+    )
+    from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
+
+    async def run(settings: Settings) -> None:
+        keys = key_ring(
+            settings.secret_key, production=settings.production, data_dir=settings.data_dir
+        )
+        async with database_url(settings) as url:
+            connection = await connect(url)
+            try:
+                await require_current(connection)
+                count = await rotate_secrets(connection, keys)
+            finally:
+                await connection.close()
+        print(f"re-encrypted {count} secret(s) under key {keys.current}")
+
+    try:
+        asyncio.run(run(Settings.from_env(os.environ)))
+    except SettingsError as exc:
+        return _fail(str(exc), 2)
+    except UndecryptableSecret as exc:
+        return _fail(f"{exc}; list every key still in use after the current one")
+    except SecretKeyError as exc:
+        return _fail(str(exc), 2)
+    except (SchemaError, StorageUnavailable, EmbeddedUnavailable) as exc:
+        return _fail(str(exc))
+    return 0

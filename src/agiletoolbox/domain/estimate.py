@@ -1,0 +1,119 @@
+"""Estimates and the Jira fields they are written to.
+
+The owner accepts an estimate for a revealed round; it is checked here against the deck
+and the target field's type before anything goes to Jira: numbers for number fields,
+text for text fields, one of the offered options for select lists. Special cards never
+become an estimate.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import Enum
+
+from attrs import field, frozen
+
+from agiletoolbox.domain.deck import MAX_CARD_VALUE, Deck
+from agiletoolbox.domain.errors import InvalidValue
+from agiletoolbox.domain.ids import AccountId, FieldId
+
+_NUMBER = re.compile(r"(0|[1-9][0-9]{0,6})([.,][0-9]{1,3})?")
+MAX_TEXT_ESTIMATE = 255
+
+
+class FieldType(Enum):
+    """The kinds of Jira field an estimate can be written to."""
+
+    NUMBER = "number"
+    STRING = "string"
+    OPTION = "option"
+
+
+def _to_options(options: Iterable[str]) -> tuple[str, ...]:
+    return tuple(options)
+
+
+@frozen
+class FieldSpec:
+    """What the app knows of a target field when it writes to it (read from Jira each time)."""
+
+    id: FieldId
+    type: FieldType
+    options: tuple[str, ...] = field(default=(), converter=_to_options)
+
+
+@frozen
+class EstimateValue:
+    """An accepted estimate: the label the team agreed on and, for numeric fields, its number."""
+
+    label: str
+    number: float | None = None
+
+    def for_field(self, field_type: FieldType) -> float | str:
+        """The value as the field's type wants it (the Jira client wraps options)."""
+        if field_type is FieldType.NUMBER:
+            if self.number is None:
+                raise InvalidValue(f"the estimate {self.label!r} has no number for a number field")
+            return int(self.number) if self.number.is_integer() else self.number
+        return self.label
+
+
+def parse_number(text: str) -> float | None:
+    """A plain decimal number typed by a person (`5`, `0.5`, `2,5`), or None."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    return float(text.replace(",", "."))
+
+
+def resolve_estimate(
+    value: str, deck: Deck, value_map: Mapping[str, float], target: FieldSpec
+) -> EstimateValue:
+    """Check an estimate against the deck and the field; return what would be written.
+
+    A number field takes a numeric card, a card mapped to a number by the owner, or a plain
+    number typed by the owner (teams sometimes agree between two cards). A text field takes
+    an estimate card's label or a number. An option field takes one of the field's options.
+    """
+    value = value.strip() if isinstance(value, str) else value
+    if not isinstance(value, str) or not value:
+        raise InvalidValue("the estimate is empty")
+    card = next((c for c in deck.cards if c.label == value), None)
+    if card is not None and card.special:
+        raise InvalidValue(f"the card {value} is not an estimate and is never written to Jira")
+    number = card.value if card is not None else None
+    if number is None:
+        number = value_map.get(value)
+    if number is None and card is None:
+        number = parse_number(value)
+    if target.type is FieldType.NUMBER:
+        if number is None:
+            raise InvalidValue(
+                f"{value!r} is not a number; map the card to a number or type one for the field"
+            )
+        if not math.isfinite(number) or number > MAX_CARD_VALUE:
+            raise InvalidValue("the estimate is out of range")
+        return EstimateValue(value, number)
+    if target.type is FieldType.OPTION:
+        if value not in target.options:
+            raise InvalidValue(f"{value!r} is not one of the options of the field")
+        return EstimateValue(value, number)
+    if card is None and number is None:
+        raise InvalidValue(f"{value!r} is neither a card of the deck nor a number")
+    if len(value) > MAX_TEXT_ESTIMATE:
+        raise InvalidValue("the estimate is too long")
+    return EstimateValue(value, number)
+
+
+@frozen
+class Estimate:
+    """The estimate accepted for a round, and whether Jira confirmed that it holds it."""
+
+    value: EstimateValue
+    field_id: FieldId
+    round: int
+    accepted_by: AccountId | None
+    accepted_at: datetime
+    written: bool = False

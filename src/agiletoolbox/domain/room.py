@@ -1,0 +1,367 @@
+"""The room: one per tenant and issue, where a team estimates that issue.
+
+The aggregate owns every rule of play. Each method checks the rules, changes the room,
+adds one to `version` and records events; a call that changes nothing records nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from attrs import define, evolve, field, frozen
+
+from agiletoolbox.domain.config import Participant, Role, RoomConfig
+from agiletoolbox.domain.deck import Deck
+from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotFound, NotPermitted
+from agiletoolbox.domain.estimate import Estimate, EstimateValue, FieldSpec, resolve_estimate
+from agiletoolbox.domain.events import (
+    AccountErased,
+    ControlTaken,
+    EstimateAccepted,
+    EstimateWritten,
+    ParticipantJoined,
+    ParticipantLeft,
+    PresenceChanged,
+    RoleChanged,
+    RoomConfigured,
+    RoomEvent,
+    RoomOpened,
+    RoomRemoved,
+    RoundReset,
+    VoteCast,
+    VotesRevealed,
+    VoteWithdrawn,
+)
+from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.timing import require_aware
+
+
+@frozen
+class RoundRecord:
+    """A finished round, kept in the room's history for the room's life."""
+
+    number: int
+    deck: Deck
+    votes: tuple[tuple[AccountId, str], ...]
+    revealed: bool
+    started_at: datetime
+    ended_at: datetime
+    estimate: EstimateValue | None = None
+
+
+@define
+class Room:
+    """A planning-poker room for one issue of one tenant."""
+
+    tenant: TenantKey
+    id: RoomId
+    issue_key: IssueKey
+    owner: AccountId | None
+    config: RoomConfig
+    created_at: datetime
+    updated_at: datetime
+    participants: dict[AccountId, Participant] = field(factory=dict)
+    round: int = 1
+    round_started_at: datetime | None = None
+    votes: dict[AccountId, str] = field(factory=dict)
+    revealed: bool = False
+    history: list[RoundRecord] = field(factory=list)
+    estimate: Estimate | None = None
+    version: int = 1
+    removed: bool = False
+    pending_events: list[RoomEvent] = field(factory=list, eq=False, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        tenant: TenantKey,
+        room_id: RoomId,
+        issue_key: IssueKey,
+        owner: AccountId,
+        config: RoomConfig,
+        now: datetime,
+    ) -> Room:
+        """A new room; the person who opens it owns it and joins it as a voter."""
+        require_aware(now)
+        room = cls(
+            tenant=tenant,
+            id=room_id,
+            issue_key=issue_key,
+            owner=owner,
+            config=config,
+            created_at=now,
+            updated_at=now,
+            participants={owner: Participant(owner, Role.VOTER, online=True, joined_at=now)},
+            round_started_at=now,
+        )
+        room.pending_events.append(
+            RoomOpened(tenant, room_id, room.version, now, issue_key=issue_key, owner=owner)
+        )
+        return room
+
+    # -- reading -----------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """`voting`, `revealed`, or `estimated` (an estimate was accepted for this round)."""
+        if not self.revealed:
+            return "voting"
+        if self.estimate is not None and self.estimate.round == self.round:
+            return "estimated"
+        return "revealed"
+
+    @property
+    def owner_present(self) -> bool:
+        """Whether the owner is in the room and online."""
+        if self.owner is None:
+            return False
+        participant = self.participants.get(self.owner)
+        return participant is not None and participant.online
+
+    def voters(self) -> list[Participant]:
+        """The participants who vote."""
+        return [p for p in self.participants.values() if p.role is Role.VOTER]
+
+    # -- membership and presence ---------------------------------------------------------
+
+    def join(self, account: AccountId, role: Role, now: datetime) -> None:
+        """Join as voter or observer; joining again with the other role switches role."""
+        self._live(now)
+        current = self.participants.get(account)
+        if current is None:
+            self.participants[account] = Participant(account, role, online=True, joined_at=now)
+            self._changed(now, ParticipantJoined, account_id=account, role=role.value)
+            return
+        if current.role is role:
+            return
+        self.participants[account] = evolve(current, role=role)
+        if role is Role.OBSERVER and not self.revealed:
+            self.votes.pop(account, None)
+        self._changed(now, RoleChanged, account_id=account, role=role.value)
+        self._auto_reveal(now)
+
+    def leave(self, account: AccountId, now: datetime) -> None:
+        """Leave the room; an open round's vote leaves along. The owner stays the owner."""
+        self._live(now)
+        if account not in self.participants:
+            return
+        del self.participants[account]
+        if not self.revealed:
+            self.votes.pop(account, None)
+        self._changed(now, ParticipantLeft, account_id=account)
+        self._auto_reveal(now)
+
+    def set_presence(self, account: AccountId, online: bool, now: datetime) -> None:
+        """A participant came online or went offline.
+
+        Without offline voting, a voter who goes offline takes an open round's vote along.
+        """
+        self._live(now)
+        current = self.participants.get(account)
+        if current is None or current.online is online:
+            return
+        self.participants[account] = evolve(current, online=online)
+        if not online and not self.config.offline_voting and not self.revealed:
+            self.votes.pop(account, None)
+        self._changed(now, PresenceChanged, account_id=account, online=online)
+        self._auto_reveal(now)
+
+    # -- voting --------------------------------------------------------------------------
+
+    def vote(self, account: AccountId, label: str, now: datetime) -> None:
+        """Pick a card; picking the card you hold again withdraws it."""
+        self._live(now)
+        participant = self.participants.get(account)
+        if participant is None:
+            raise NotPermitted("join the room before voting")
+        if participant.role is not Role.VOTER:
+            raise NotPermitted("observers do not vote")
+        if self.revealed:
+            raise InvalidState("the votes are revealed; the owner starts a new round to vote again")
+        self.config.cards.card(label)
+        if self.votes.get(account) == label:
+            del self.votes[account]
+            self._changed(now, VoteWithdrawn, account_id=account)
+            return
+        self.votes[account] = label
+        self._changed(now, VoteCast, account_id=account)
+        self._auto_reveal(now)
+
+    def withdraw(self, account: AccountId, now: datetime) -> None:
+        """Take your vote back while the round is open."""
+        self._live(now)
+        if account not in self.votes:
+            return
+        if self.revealed:
+            raise InvalidState("the votes are revealed and can no longer be withdrawn")
+        del self.votes[account]
+        self._changed(now, VoteWithdrawn, account_id=account)
+
+    def reveal(self, actor: AccountId, now: datetime) -> None:
+        """Show every vote of the round (the owner only, with at least one vote)."""
+        self._live(now)
+        self._require_owner(actor, "reveal the votes")
+        if self.revealed:
+            raise InvalidState("the votes are already revealed")
+        if not self.votes:
+            raise InvalidState("nobody has voted yet")
+        self.revealed = True
+        self._changed(now, VotesRevealed, round=self.round, automatic=False)
+
+    def reset(self, actor: AccountId, now: datetime) -> None:
+        """Start a new round; the finished one goes to the room's history."""
+        self._live(now)
+        self._require_owner(actor, "start a new round")
+        estimate = self.estimate
+        self.history.append(
+            RoundRecord(
+                number=self.round,
+                deck=self.config.cards,
+                votes=tuple(sorted(self.votes.items())),
+                revealed=self.revealed,
+                started_at=self.round_started_at or self.created_at,
+                ended_at=now,
+                estimate=estimate.value if estimate and estimate.round == self.round else None,
+            )
+        )
+        finished = self.round
+        self.round += 1
+        self.round_started_at = now
+        self.votes = {}
+        self.revealed = False
+        self._changed(now, RoundReset, round=finished)
+
+    # -- ownership -----------------------------------------------------------------------
+
+    def take_control(self, actor: AccountId, now: datetime) -> None:
+        """Become the owner while the owner is away, when the room allows it."""
+        self._live(now)
+        if actor not in self.participants:
+            raise NotPermitted("join the room before taking control")
+        if actor == self.owner:
+            return
+        if not self.config.allow_take_control:
+            raise NotPermitted("this room does not allow taking control")
+        if self.owner_present:
+            raise InvalidState("the owner is in the room")
+        previous, self.owner = self.owner, actor
+        self._changed(now, ControlTaken, account_id=actor, previous_owner=previous)
+
+    def configure(self, actor: AccountId, config: RoomConfig, now: datetime) -> None:
+        """Change how the room plays; votes for cards the new deck lacks are dropped."""
+        self._live(now)
+        self._require_owner(actor, "configure the room")
+        if config == self.config:
+            return
+        if self.revealed and config.cards != self.config.cards:
+            raise InvalidState("start a new round before changing the deck")
+        self.config = config
+        cards = config.cards
+        self.votes = {who: label for who, label in self.votes.items() if cards.has(label)}
+        self._changed(now, RoomConfigured)
+        self._auto_reveal(now)
+
+    # -- estimate ------------------------------------------------------------------------
+
+    def accept_estimate(
+        self, actor: AccountId, value: str, target: FieldSpec, now: datetime
+    ) -> Estimate:
+        """Accept the team's estimate for the revealed round, checked against deck and field."""
+        self._live(now)
+        self._require_owner(actor, "accept the estimate")
+        if not self.revealed:
+            raise InvalidState("reveal the votes before accepting an estimate")
+        if self.config.field_id is None:
+            raise InvalidState("choose the Jira field for estimates first")
+        if target.id != self.config.field_id:
+            raise InvalidValue("the field does not match the room's field")
+        resolved = resolve_estimate(value, self.config.cards, self.config.numbers, target)
+        self.estimate = Estimate(resolved, target.id, self.round, actor, now)
+        self._changed(now, EstimateAccepted, round=self.round)
+        return self.estimate
+
+    def mark_estimate_written(self, estimate: Estimate, now: datetime) -> None:
+        """Jira confirmed it holds `estimate`; ignored if a newer one was accepted since."""
+        self._live(now)
+        current = self.estimate
+        if current is None or current.written or evolve(current, written=False) != estimate:
+            return
+        self.estimate = evolve(current, written=True)
+        self._changed(now, EstimateWritten, round=current.round)
+
+    # -- removal and erasure ---------------------------------------------------------------
+
+    def remove(self, actor: AccountId, now: datetime) -> None:
+        """Mark the room for deletion with everything in it (the owner only)."""
+        self._live(now)
+        self._require_owner(actor, "remove the room")
+        self.removed = True
+        self._changed(now, RoomRemoved)
+
+    def erase_account(self, account: AccountId, now: datetime) -> bool:
+        """Erase every trace of an account; an owner's room passes on or stays ownerless."""
+        self._live(now)
+        in_history = any(who == account for r in self.history for who, _ in r.votes)
+        mentioned = (
+            account in self.participants
+            or account in self.votes
+            or self.owner == account
+            or (self.estimate is not None and self.estimate.accepted_by == account)
+            or in_history
+        )
+        if not mentioned:
+            return False
+        self.participants.pop(account, None)
+        self.votes.pop(account, None)
+        self.history = [
+            evolve(r, votes=tuple(v for v in r.votes if v[0] != account)) for r in self.history
+        ]
+        if self.estimate is not None and self.estimate.accepted_by == account:
+            self.estimate = evolve(self.estimate, accepted_by=None)
+        if self.owner == account:
+            self.owner = self._successor()
+        self._changed(now, AccountErased)
+        return True
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _successor(self) -> AccountId | None:
+        """The next owner: the earliest online voter, else the earliest participant."""
+        ranked = sorted(
+            self.participants.values(),
+            key=lambda p: (not p.online, p.role is not Role.VOTER, p.joined_at, p.account_id),
+        )
+        return ranked[0].account_id if ranked else None
+
+    def _auto_reveal(self, now: datetime) -> None:
+        """Reveal inside the same change once every online voter has voted."""
+        if not self.config.auto_reveal or self.revealed or not self.votes:
+            return
+        online_voters = [p.account_id for p in self.voters() if p.online]
+        if online_voters and all(who in self.votes for who in online_voters):
+            self.revealed = True
+            self.pending_events.append(
+                VotesRevealed(
+                    self.tenant, self.id, self.version, now, round=self.round, automatic=True
+                )
+            )
+
+    def _require_owner(self, actor: AccountId, what: str) -> None:
+        if actor != self.owner:
+            raise NotPermitted(f"only the room's owner may {what}")
+
+    def _live(self, now: datetime) -> None:
+        require_aware(now)
+        if self.removed:
+            raise NotFound("the room was removed")
+
+    def _changed(self, now: datetime, kind: type[RoomEvent], **details: Any) -> None:
+        self.version += 1
+        self.updated_at = max(self.updated_at, now)
+        self.pending_events.append(kind(self.tenant, self.id, self.version, now, **details))
+
+    def drain_events(self) -> list[RoomEvent]:
+        """The events recorded since the last drain, oldest first."""
+        events, self.pending_events = self.pending_events, []
+        return events

@@ -1,0 +1,416 @@
+"""The tenant: one installation of the app on a Jira site, and its lifecycle.
+
+Jira tells the app about a site through lifecycle calls (installed, enabled, disabled,
+uninstalled). Those calls may repeat and may race (`disabled` and `uninstalled` arrive a few
+milliseconds apart), so every step is idempotent and nothing but a fresh install revives an
+uninstalled tenant. Each method that changes the tenant adds one to `version` and records
+events; a call that changes nothing records nothing. Events never carry the shared secret.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+from datetime import UTC, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+from attrs import define, field, frozen
+from attrs.converters import optional
+from attrs.validators import instance_of
+
+from agiletoolbox.domain.errors import AccessRefused, InvalidState, InvalidValue, NotPermitted
+from agiletoolbox.domain.ids import TenantKey
+from agiletoolbox.domain.timing import require_aware
+
+if TYPE_CHECKING:
+    from agiletoolbox.domain.retention import RetentionPolicy
+
+_E = TypeVar("_E", bound=Enum)
+
+MAX_BASE_URL_LENGTH = 2048
+MAX_SECRET_LENGTH = 1024
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_INSTALLATION_ARI_PREFIX = "ari:cloud:ecosystem::installation/"
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# Jira Cloud's own domains, one label for the site (the glob ACE applies to signed installs).
+_PRODUCTION_HOST = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:atlassian\.net|jira\.com|jira-dev\.com)"
+)
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; `InvalidValue` when it carries no timezone."""
+    return require_aware(moment).astimezone(UTC)
+
+
+def _member(kind: type[_E], text: str, what: str) -> _E:
+    if isinstance(text, str):
+        for member in kind:
+            if member.value.casefold() == text.strip().casefold():
+                return member
+    raise InvalidValue(f"{what} is not known")
+
+
+class Region(Enum):
+    """A data-residency region; each deployment serves exactly one."""
+
+    US = "US"
+    EU = "EU"
+
+    @classmethod
+    def parse(cls, text: str) -> Region:
+        """The region named by `text` (`US` or `EU`, any case); `InvalidValue` otherwise."""
+        return _member(cls, text, "the region")
+
+
+class ProductType(Enum):
+    """The Atlassian product the app is installed into."""
+
+    JIRA = "jira"
+    CONFLUENCE = "confluence"
+
+    @classmethod
+    def parse(cls, text: str) -> ProductType:
+        """The product named by `text` (any case); `InvalidValue` otherwise."""
+        return _member(cls, text, "the product type")
+
+
+class TenantState(Enum):
+    """Where a tenant is in its lifecycle."""
+
+    INSTALLED = "installed"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    UNINSTALLED = "uninstalled"
+
+
+def parse_base_url(url: str, *, production: bool = False) -> str:
+    """A site's base URL, normalised (lower-case scheme and host, no trailing slash).
+
+    Refused with `InvalidValue`: anything but an absolute http(s) URL, credentials, a query
+    or a fragment. In production only `https://<site>.atlassian.net` (or `.jira.com`,
+    `.jira-dev.com`) is accepted, so a forged install cannot point the app elsewhere.
+    """
+    if (
+        not isinstance(url, str)
+        or not url
+        or len(url) > MAX_BASE_URL_LENGTH
+        or not url.isascii()
+        or not url.isprintable()
+        or " " in url
+    ):
+        raise InvalidValue("the base URL is not valid")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidValue("the base URL must be an absolute http(s) URL")
+    if "@" in parts.netloc:
+        raise InvalidValue("the base URL may not carry credentials")
+    if "?" in url or "#" in url:
+        raise InvalidValue("the base URL may not carry a query or a fragment")
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        raise InvalidValue("the base URL has an invalid port") from None
+    if not _valid_host(host):
+        raise InvalidValue("the base URL has an invalid host")
+    if production and (
+        parts.scheme != "https" or port not in (None, 443) or not _PRODUCTION_HOST.fullmatch(host)
+    ):
+        raise InvalidValue("in production the base URL must be an https Jira Cloud site")
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+    return True
+
+
+def installation_ari(text: str) -> str:
+    """A Forge installation id as its ARI (`ari:cloud:ecosystem::installation/<uuid>`).
+
+    Connect payloads send the ARI, Forge lifecycle events the bare UUID; both map to one
+    form so a tenant is found whichever way it is named.
+    """
+    if isinstance(text, str):
+        candidate = text.strip().lower()
+        candidate = candidate.removeprefix(_INSTALLATION_ARI_PREFIX)
+        if _UUID.fullmatch(candidate):
+            return _INSTALLATION_ARI_PREFIX + candidate
+    raise InvalidValue("the Forge installation id is not valid")
+
+
+def parse_cloud_id(text: str) -> str:
+    """A Jira site's cloud id (a UUID), in lower case."""
+    if isinstance(text, str) and _UUID.fullmatch(text.strip().lower()):
+        return text.strip().lower()
+    raise InvalidValue("the cloud id is not valid")
+
+
+def _check_secret(secret: str) -> str:
+    if (
+        not isinstance(secret, str)
+        or not secret.strip()
+        or len(secret) > MAX_SECRET_LENGTH
+        or not secret.isprintable()
+    ):
+        # The message never repeats the secret.
+        raise InvalidValue("the shared secret is not valid")
+    return secret
+
+
+# -- events ----------------------------------------------------------------------------
+
+
+@frozen
+class TenantEvent:
+    """Something happened to a tenant; `version` is the tenant's version after it."""
+
+    tenant: TenantKey
+    version: int
+    at: datetime
+
+
+@frozen
+class TenantInstalled(TenantEvent):
+    """A site installed the app for the first time (or afresh after its data was purged)."""
+
+    region: Region
+    product_type: ProductType
+
+
+@frozen
+class TenantReinstalled(TenantEvent):
+    """A known site installed the app again; `restored` when it had been uninstalled."""
+
+    restored: bool
+
+
+@frozen
+class TenantEnabled(TenantEvent):
+    """The site enabled the app."""
+
+
+@frozen
+class TenantDisabled(TenantEvent):
+    """The site disabled the app: it may not be served until enabled again."""
+
+
+@frozen
+class TenantUninstalled(TenantEvent):
+    """The site uninstalled the app: no more access, its data awaits the purge."""
+
+
+@frozen
+class SecretRotated(TenantEvent):
+    """The site sent a new shared secret (the event never carries it)."""
+
+
+@frozen
+class ForgeLinked(TenantEvent):
+    """The tenant is now known under a Forge installation id too."""
+
+    installation_id: str
+
+
+# -- the aggregate -----------------------------------------------------------------------
+
+
+@define
+class Tenant:
+    """An installation of the app on one Jira site, pinned to one region."""
+
+    key: TenantKey = field(validator=instance_of(TenantKey))
+    base_url: str = field(converter=parse_base_url)
+    # Plain here; adapters encrypt it at rest. Never in a repr, a log line or an event.
+    shared_secret: str = field(repr=False, converter=_check_secret)
+    product_type: ProductType = field(validator=instance_of(ProductType))
+    region: Region = field(validator=instance_of(Region))
+    state: TenantState = field(validator=instance_of(TenantState))
+    installed_at: datetime = field(converter=utc)
+    updated_at: datetime = field(converter=utc)
+    installation_id: str | None = field(default=None, converter=optional(installation_ari))
+    cloud_id: str | None = field(default=None, converter=optional(parse_cloud_id))
+    uninstalled_at: datetime | None = field(default=None, converter=optional(utc))
+    version: int = field(default=1, validator=instance_of(int))
+    pending_events: list[TenantEvent] = field(factory=list, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.state is TenantState.UNINSTALLED) != (self.uninstalled_at is not None):
+            raise InvalidValue("a tenant has an uninstall time exactly when it is uninstalled")
+        if self.version < 1:
+            raise InvalidValue("a tenant's version starts at 1")
+
+    @classmethod
+    def install(
+        cls,
+        *,
+        key: TenantKey,
+        base_url: str,
+        shared_secret: str,
+        product_type: ProductType,
+        region: Region,
+        now: datetime,
+        installation_id: str | None = None,
+        cloud_id: str | None = None,
+        production: bool = False,
+    ) -> Tenant:
+        """A tenant for a site the deployment does not know (or whose data was purged)."""
+        now = utc(now)
+        tenant = cls(
+            key=key,
+            base_url=parse_base_url(base_url, production=production),
+            shared_secret=shared_secret,
+            product_type=product_type,
+            region=region,
+            state=TenantState.INSTALLED,
+            installed_at=now,
+            updated_at=now,
+            installation_id=installation_id,
+            cloud_id=cloud_id,
+        )
+        tenant.pending_events.append(
+            TenantInstalled(key, tenant.version, now, region, product_type)
+        )
+        return tenant
+
+    # -- reading -----------------------------------------------------------------------
+
+    @property
+    def accessible(self) -> bool:
+        """Whether the site may be served: installed or enabled, not disabled or uninstalled.
+
+        Jira sends `enabled` right after `installed`, so an installed tenant already counts
+        as enabled; waiting for the second call would only fail the first page loads.
+        """
+        return self.state in (TenantState.INSTALLED, TenantState.ENABLED)
+
+    def require_accessible(self) -> None:
+        """Return quietly when the site may be served; `AccessRefused` otherwise."""
+        if not self.accessible:
+            raise AccessRefused("this Jira site may not use the app")
+
+    def expired(self, retention: RetentionPolicy, now: datetime) -> bool:
+        """Whether it is uninstalled and past the retention window, its data due for purge."""
+        return retention.tenant_due(self.state, self.uninstalled_at, utc(now))
+
+    def drain_events(self) -> list[TenantEvent]:
+        """The events recorded since the last drain, oldest first; the list is emptied."""
+        events, self.pending_events = self.pending_events, []
+        return events
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def reinstall(
+        self,
+        *,
+        base_url: str,
+        shared_secret: str,
+        authenticated: bool,
+        retention: RetentionPolicy,
+        now: datetime,
+        installation_id: str | None = None,
+        cloud_id: str | None = None,
+        production: bool = False,
+    ) -> bool:
+        """Apply `installed` for a known site; True when anything changed.
+
+        `authenticated`: the call was a signed install or carried a JWT signed with the
+        stored secret. Without it any change (secret, base URL, link, state) is
+        `NotPermitted`; an exact repeat is a no-op either way. An uninstalled tenant inside
+        the retention window is restored; past it, `InvalidState`: purge, then `install`.
+        A disabled tenant stays disabled until Jira sends `enabled`.
+        """
+        now = utc(now)
+        url = parse_base_url(base_url, production=production)
+        secret = _check_secret(shared_secret)
+        link = (
+            self.installation_id if installation_id is None else installation_ari(installation_id)
+        )
+        cloud = self.cloud_id if cloud_id is None else parse_cloud_id(cloud_id)
+        restoring = self.state is TenantState.UNINSTALLED
+        if restoring and self.expired(retention, now):
+            raise InvalidState("the site's data has expired; purge it and install afresh")
+        rotating = not hmac.compare_digest(secret.encode(), self.shared_secret.encode())
+        linking = link != self.installation_id
+        if not (restoring or rotating or linking or (url, cloud) != (self.base_url, self.cloud_id)):
+            return False
+        if not authenticated:
+            raise NotPermitted("a re-install must be signed")
+        self.base_url, self.shared_secret = url, secret
+        self.installation_id, self.cloud_id = link, cloud
+        if restoring:
+            self.state, self.uninstalled_at = TenantState.INSTALLED, None
+        self._changed(now)
+        self._emit(TenantReinstalled, now, restoring)
+        if rotating:
+            self._emit(SecretRotated, now)
+        if linking and link is not None:
+            self._emit(ForgeLinked, now, link)
+        return True
+
+    def enable(self, now: datetime) -> bool:
+        """Apply `enabled`; False for a repeat, or when late after `uninstalled`."""
+        return self._switch(TenantState.ENABLED, TenantEnabled, utc(now))
+
+    def disable(self, now: datetime) -> bool:
+        """Apply `disabled`; False for a repeat, or when late after `uninstalled`."""
+        return self._switch(TenantState.DISABLED, TenantDisabled, utc(now))
+
+    def uninstall(self, now: datetime) -> bool:
+        """Apply `uninstalled`: access stops at once and the retention clock starts.
+
+        False for a repeat; the first uninstall time is kept, so repeats never delay the purge.
+        """
+        now = utc(now)
+        if self.state is TenantState.UNINSTALLED:
+            return False
+        self.state, self.uninstalled_at = TenantState.UNINSTALLED, now
+        self._changed(now)
+        self._emit(TenantUninstalled, now)
+        return True
+
+    def link_forge(
+        self, installation_id: str, now: datetime, *, cloud_id: str | None = None
+    ) -> bool:
+        """Record the site's Forge installation (and cloud id); True when either changed.
+
+        A late Forge event for an uninstalled tenant changes nothing and returns False.
+        """
+        now = utc(now)
+        link = installation_ari(installation_id)
+        cloud = self.cloud_id if cloud_id is None else parse_cloud_id(cloud_id)
+        unchanged = (link, cloud) == (self.installation_id, self.cloud_id)
+        if unchanged or self.state is TenantState.UNINSTALLED:
+            return False
+        linking = link != self.installation_id
+        self.installation_id, self.cloud_id = link, cloud
+        self._changed(now)
+        if linking:
+            self._emit(ForgeLinked, now, link)
+        return True
+
+    def _switch(self, state: TenantState, kind: type[TenantEvent], now: datetime) -> bool:
+        # A late `enabled` or `disabled` never overwrites an uninstall.
+        if self.state in (state, TenantState.UNINSTALLED):
+            return False
+        self.state = state
+        self._changed(now)
+        self._emit(kind, now)
+        return True
+
+    def _changed(self, now: datetime) -> None:
+        self.version += 1
+        # A late call on a skewed clock never moves the last change back in time.
+        self.updated_at = max(self.updated_at, now)
+
+    def _emit(self, kind: type[TenantEvent], now: datetime, *details: object) -> None:
+        self.pending_events.append(kind(self.key, self.version, now, *details))

@@ -1,0 +1,14 @@
+"""Time as the domain sees it: always passed in, always timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agiletoolbox.domain.errors import InvalidValue
+
+
+def require_aware(now: datetime) -> datetime:
+    """`now` unchanged, or `InvalidValue` when it carries no timezone."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise InvalidValue("times must carry a timezone")
+    return now

@@ -1,0 +1,37 @@
+"""The ports: what the core needs from the world, as `typing.Protocol`s in domain terms.
+
+Every port has an in-memory implementation in `agiletoolbox.adapters.memory`; the real ones
+live in the other adapters. Services depend on these protocols only.
+"""
+
+from agiletoolbox.ports.clock import Clock
+from agiletoolbox.ports.events import ResyncAll, RoomChange, RoomEventBus, RoomSignal
+from agiletoolbox.ports.jira import InstallKeyProvider, JiraClient
+from agiletoolbox.ports.personal_data import AccountReport, AccountStatus, PersonalDataReporter
+from agiletoolbox.ports.repositories import (
+    DefaultsRepository,
+    ErrorReportRepository,
+    RoomRepository,
+    TenantRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+__all__ = [
+    "AccountReport",
+    "AccountStatus",
+    "Clock",
+    "DefaultsRepository",
+    "ErrorReportRepository",
+    "InstallKeyProvider",
+    "JiraClient",
+    "PersonalDataReporter",
+    "ResyncAll",
+    "RoomChange",
+    "RoomEventBus",
+    "RoomRepository",
+    "RoomSignal",
+    "TenantRepository",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]

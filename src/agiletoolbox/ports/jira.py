@@ -1,0 +1,31 @@
+"""Ports to Jira: the REST client and the keys that sign installs."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agiletoolbox.domain.estimate import EstimateValue, FieldSpec
+from agiletoolbox.domain.ids import FieldId, IssueKey
+from agiletoolbox.domain.tenant import Tenant
+
+
+class JiraClient(Protocol):
+    """Calls Jira on behalf of a tenant, authenticated as the app."""
+
+    async def field_spec(self, tenant: Tenant, issue_key: IssueKey, field_id: FieldId) -> FieldSpec:
+        """The field as the issue's edit screen offers it; `FieldNotOnScreen` when absent."""
+        ...
+
+    async def write_estimate(
+        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+    ) -> None:
+        """Write the estimate, read it back, and return only once Jira holds it."""
+        ...
+
+
+class InstallKeyProvider(Protocol):
+    """Atlassian's public keys for signed installs, by key id."""
+
+    async def public_key(self, kid: str) -> str:
+        """The PEM public key for `kid` (fetched once, then cached)."""
+        ...

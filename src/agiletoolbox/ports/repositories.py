@@ -1,0 +1,148 @@
+"""Repositories and the unit of work.
+
+A unit of work is one transaction: whatever the repositories change inside it persists
+only on `commit()`; leaving the block without committing rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
+from agiletoolbox.domain.errorreport import ErrorReport
+from agiletoolbox.domain.events import RoomEvent
+from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.tenant import Tenant
+
+
+class RoomRepository(Protocol):
+    """Rooms, each read and written whole, guarded by its version."""
+
+    async def get(self, tenant: TenantKey, room_id: RoomId) -> Room:
+        """The room; `NotFound` when the tenant has no such room."""
+        ...
+
+    async def find_by_issue(self, tenant: TenantKey, issue_key: IssueKey) -> Room | None:
+        """The room of an issue, if one was opened."""
+        ...
+
+    async def add(self, room: Room) -> None:
+        """Store a new room; `InvalidState` when the issue already has one."""
+        ...
+
+    async def save(self, room: Room) -> None:
+        """Store a changed room; `ConcurrentChange` when someone saved it first."""
+        ...
+
+    async def delete(self, tenant: TenantKey, room_id: RoomId) -> None:
+        """Delete the room and everything in it."""
+        ...
+
+    async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, RoomId]]:
+        """Every room that mentions the account, in any tenant of this deployment."""
+        ...
+
+    async def idle_before(self, cutoff: datetime) -> Sequence[tuple[TenantKey, RoomId]]:
+        """Rooms that are not persistent and have not changed since `cutoff`."""
+        ...
+
+    async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
+        """Every account id the tenant's rooms hold, with when it was last stored."""
+        ...
+
+    def collect_events(self) -> list[RoomEvent]:
+        """Drain the events of the rooms saved through this repository."""
+        ...
+
+
+class TenantRepository(Protocol):
+    """Tenants (installations) of this deployment."""
+
+    async def get(self, key: TenantKey) -> Tenant | None:
+        """The tenant, or None."""
+        ...
+
+    async def find_by_installation(self, installation_id: str) -> Tenant | None:
+        """The tenant linked to a Forge installation id, or None."""
+        ...
+
+    async def save(self, tenant: Tenant) -> None:
+        """Insert or update the tenant (its secret is encrypted by the adapter)."""
+        ...
+
+    async def delete(self, key: TenantKey) -> None:
+        """Delete the tenant and every row it owns."""
+        ...
+
+    async def uninstalled_before(self, cutoff: datetime) -> Sequence[TenantKey]:
+        """Tenants uninstalled before `cutoff`."""
+        ...
+
+    async def all_keys(self) -> Sequence[TenantKey]:
+        """Every tenant key."""
+        ...
+
+
+class DefaultsRepository(Protocol):
+    """People's saved room defaults."""
+
+    async def get(self, key: DefaultsKey) -> SavedDefaults | None:
+        """The saved defaults, or None."""
+        ...
+
+    async def save(self, defaults: SavedDefaults) -> None:
+        """Insert or replace."""
+        ...
+
+    async def erase_account(self, account: AccountId) -> int:
+        """Delete every default the account saved; returns how many."""
+        ...
+
+
+class ErrorReportRepository(Protocol):
+    """Scrubbed error reports."""
+
+    async def add(self, report: ErrorReport) -> None:
+        """Store a report."""
+        ...
+
+    async def recent(self, limit: int) -> Sequence[ErrorReport]:
+        """The newest reports first."""
+        ...
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        """Delete reports older than `cutoff`; returns how many."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository."""
+
+    rooms: RoomRepository
+    tenants: TenantRepository
+    defaults: DefaultsRepository
+    error_reports: ErrorReportRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None:
+        """Make every change of this unit of work durable."""
+        ...
+
+    async def rollback(self) -> None:
+        """Discard every change of this unit of work."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

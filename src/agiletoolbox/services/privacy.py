@@ -1,0 +1,91 @@
+"""Privacy use cases: purging on schedule and erasing an account everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from attrs import frozen
+
+from agiletoolbox.domain.errors import ConcurrentChange, NotFound
+from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
+from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.ports import Clock, RoomEventBus, UnitOfWorkFactory
+from agiletoolbox.services.rooms import MAX_ATTEMPTS
+
+
+@frozen
+class PurgeReport:
+    """How much a purge removed (or would remove, in a dry run), per kind."""
+
+    tenants: int
+    rooms: int
+    error_reports: int
+
+
+class PrivacyService:
+    """Carries out the retention policy and data-subject erasure."""
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        events: RoomEventBus,
+        clock: Clock,
+        retention: RetentionPolicy,
+    ) -> None:
+        self._uow = unit_of_work
+        self._events = events
+        self._clock = clock
+        self._retention = retention
+
+    async def purge(self, as_of: datetime | None = None, *, dry_run: bool = False) -> PurgeReport:
+        """Delete what the policy says is due at `as_of` (default: now).
+
+        A dry run does the same work in a unit of work that is never committed, so its
+        counts are exactly what a real run would remove.
+        """
+        cutoffs = self._retention.cutoffs(as_of or self._clock.now())
+        async with self._uow() as uow:
+            tenants = await uow.tenants.uninstalled_before(cutoffs.uninstalled_before)
+            rooms = [
+                room
+                for room in await uow.rooms.idle_before(cutoffs.idle_room_before)
+                if room[0] not in tenants
+            ]
+            for key in tenants:
+                await uow.tenants.delete(key)
+            for tenant, room_id in rooms:
+                await uow.rooms.delete(tenant, room_id)
+            reports = await uow.error_reports.delete_before(cutoffs.error_report_before)
+            if not dry_run:
+                await uow.commit()
+        return PurgeReport(len(tenants), len(rooms), reports)
+
+    async def erase_account(self, account: AccountId) -> int:
+        """Erase every trace of an account in this region; returns how many rooms changed."""
+        async with self._uow() as uow:
+            rooms = await uow.rooms.with_account(account)
+        changed = 0
+        for tenant, room_id in rooms:
+            changed += await self._erase_in_room(account, tenant, room_id)
+        async with self._uow() as uow:
+            await uow.defaults.erase_account(account)
+            await uow.commit()
+        return changed
+
+    async def _erase_in_room(self, account: AccountId, tenant: TenantKey, room_id: RoomId) -> int:
+        for _ in range(MAX_ATTEMPTS):
+            async with self._uow() as uow:
+                try:
+                    room = await uow.rooms.get(tenant, room_id)
+                except NotFound:
+                    return 0
+                if not room.erase_account(account, self._clock.now()):
+                    return 0
+                await uow.rooms.save(room)
+                try:
+                    await uow.commit()
+                except ConcurrentChange:
+                    continue
+                await self._events.publish(uow.rooms.collect_events())
+                return 1
+        raise ConcurrentChange("the room kept changing while erasing an account")

@@ -1,0 +1,219 @@
+"""Room use cases: open, join, vote, reveal, reset, take control, configure, estimate, remove."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from agiletoolbox.domain.config import Role, RoomConfig
+from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
+from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.view import RoomView, view_of
+from agiletoolbox.ports import Clock, JiraClient, RoomEventBus, UnitOfWorkFactory
+from agiletoolbox.services.tenancy import require_tenant
+
+T = TypeVar("T")
+
+# Two people acting on one room at the same instant is common (everyone votes at once);
+# a handful of retries on fresh state resolves it without surfacing a conflict.
+MAX_ATTEMPTS = 8
+
+
+class RoomService:
+    """Every action a person takes in a room."""
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        events: RoomEventBus,
+        clock: Clock,
+        jira: JiraClient,
+    ) -> None:
+        self._uow = unit_of_work
+        self._events = events
+        self._clock = clock
+        self._jira = jira
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def view_by_issue(
+        self, tenant: TenantKey, viewer: AccountId, issue_key: IssueKey
+    ) -> RoomView:
+        """The viewer's view of the room of an issue; `NotFound` when none was opened."""
+        async with self._uow() as uow:
+            await require_tenant(uow, tenant)
+            room = await uow.rooms.find_by_issue(tenant, issue_key)
+        if room is None:
+            raise NotFound(f"{issue_key} has no room yet")
+        return view_of(room, viewer)
+
+    async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
+        """The viewer's view of a room."""
+        async with self._uow() as uow:
+            await require_tenant(uow, tenant)
+            room = await uow.rooms.get(tenant, room_id)
+        return view_of(room, viewer)
+
+    async def saved_defaults(
+        self, tenant: TenantKey, account: AccountId, issue_key: IssueKey, issue_type: IssueTypeId
+    ) -> RoomConfig | None:
+        """The configuration the person saved for this project and issue type, if any."""
+        key = DefaultsKey(tenant, account, issue_key.project, issue_type)
+        async with self._uow() as uow:
+            await require_tenant(uow, tenant)
+            saved = await uow.defaults.get(key)
+        return saved.config if saved else None
+
+    # -- changing --------------------------------------------------------------------------
+
+    async def open(
+        self,
+        tenant: TenantKey,
+        owner: AccountId,
+        issue_key: IssueKey,
+        config: RoomConfig,
+        save_default_for: IssueTypeId | None = None,
+    ) -> RoomView:
+        """Open the issue's room with the caller as owner; `InvalidState` if it exists."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await require_tenant(uow, tenant)
+            room = Room.open(tenant, RoomId.generate(), issue_key, owner, config, now)
+            await uow.rooms.add(room)
+            if save_default_for is not None:
+                key = DefaultsKey(tenant, owner, issue_key.project, save_default_for)
+                await uow.defaults.save(SavedDefaults(key, config, now))
+            try:
+                await uow.commit()
+            except ConcurrentChange:
+                raise InvalidState(f"{issue_key} already has a room") from None
+            await self._events.publish(uow.rooms.collect_events())
+        return view_of(room, owner)
+
+    async def join(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, role: Role
+    ) -> RoomView:
+        """Join as voter or observer (or switch role)."""
+        return await self._change(tenant, actor, room_id, lambda r, now: r.join(actor, role, now))
+
+    async def leave(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+        """Leave the room."""
+        return await self._change(tenant, actor, room_id, lambda r, now: r.leave(actor, now))
+
+    async def set_presence(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, online: bool
+    ) -> RoomView:
+        """Mark the person online (a socket opened) or offline (their last socket closed)."""
+        return await self._change(
+            tenant, actor, room_id, lambda r, now: r.set_presence(actor, online, now)
+        )
+
+    async def vote(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, card: str
+    ) -> RoomView:
+        """Pick a card (picking it again withdraws it)."""
+        return await self._change(tenant, actor, room_id, lambda r, now: r.vote(actor, card, now))
+
+    async def withdraw(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+        """Withdraw the caller's vote."""
+        return await self._change(tenant, actor, room_id, lambda r, now: r.withdraw(actor, now))
+
+    async def reveal(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+        """Reveal the votes."""
+        return await self._change(tenant, actor, room_id, lambda r, now: r.reveal(actor, now))
+
+    async def reset(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+        """Start a new round."""
+        return await self._change(tenant, actor, room_id, lambda r, now: r.reset(actor, now))
+
+    async def take_control(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+        """Become the owner while the owner is away."""
+        return await self._change(tenant, actor, room_id, lambda r, now: r.take_control(actor, now))
+
+    async def configure(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, config: RoomConfig
+    ) -> RoomView:
+        """Change the room's configuration."""
+        return await self._change(
+            tenant, actor, room_id, lambda r, now: r.configure(actor, config, now)
+        )
+
+    async def accept_estimate(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, value: str
+    ) -> RoomView:
+        """Accept the estimate, write it to the room's Jira field, and confirm it landed.
+
+        The Jira calls happen outside any transaction. When the write fails the estimate
+        stays accepted and unwritten, and the error tells the owner what to do; accepting
+        again retries the write.
+        """
+        async with self._uow() as uow:
+            tenant_row = await require_tenant(uow, tenant)
+            room = await uow.rooms.get(tenant, room_id)
+        if room.config.field_id is None:
+            raise InvalidState("choose the Jira field for estimates first")
+        target = await self._jira.field_spec(tenant_row, room.issue_key, room.config.field_id)
+        accepted = await self._apply(
+            tenant, room_id, lambda r, now: r.accept_estimate(actor, value, target, now)
+        )
+        await self._jira.write_estimate(tenant_row, room.issue_key, target, accepted.value)
+        return await self._change(
+            tenant, actor, room_id, lambda r, now: r.mark_estimate_written(accepted, now)
+        )
+
+    async def remove(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> None:
+        """Remove the room and everything in it."""
+        await self._apply(tenant, room_id, lambda r, now: r.remove(actor, now), delete=True)
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _change(
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        action: Callable[[Room, datetime], object],
+    ) -> RoomView:
+        def act(room: Room, now: datetime) -> Room:
+            action(room, now)
+            return room
+
+        return view_of(await self._apply(tenant, room_id, act), actor)
+
+    async def _apply(
+        self,
+        tenant: TenantKey,
+        room_id: RoomId,
+        action: Callable[[Room, datetime], T],
+        *,
+        delete: bool = False,
+    ) -> T:
+        """Run `action` on fresh state in one unit of work, retrying lost races.
+
+        With `delete`, the room is deleted instead of saved once the action allowed it.
+        """
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            async with self._uow() as uow:
+                await require_tenant(uow, tenant)
+                room = await uow.rooms.get(tenant, room_id)
+                before = room.version
+                result = action(room, self._clock.now())
+                if room.version == before:
+                    return result
+                if delete:
+                    await uow.rooms.delete(tenant, room_id)
+                else:
+                    await uow.rooms.save(room)
+                try:
+                    await uow.commit()
+                except ConcurrentChange:
+                    if attempt == MAX_ATTEMPTS:
+                        raise
+                    continue
+                events = room.drain_events() if delete else uow.rooms.collect_events()
+                await self._events.publish(events)
+                return result
+        raise AssertionError("unreachable")  # pragma: no cover

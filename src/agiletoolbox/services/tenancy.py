@@ -1,0 +1,16 @@
+"""Checks every use case makes about the tenant it acts for."""
+
+from __future__ import annotations
+
+from agiletoolbox.domain.errors import AccessRefused
+from agiletoolbox.domain.ids import TenantKey
+from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports import UnitOfWork
+
+
+async def require_tenant(uow: UnitOfWork, key: TenantKey) -> Tenant:
+    """The tenant, when it may be served now; `AccessRefused` otherwise."""
+    tenant = await uow.tenants.get(key)
+    if tenant is None or not tenant.accessible:
+        raise AccessRefused("this Jira site may not use the app")
+    return tenant

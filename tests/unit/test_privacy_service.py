@@ -1,0 +1,87 @@
+"""Purging on schedule and erasing an account, on the in-memory adapters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
+from agiletoolbox.domain.config import Role, RoomConfig
+from agiletoolbox.domain.errorreport import ErrorReport
+from agiletoolbox.domain.ids import IssueKey, IssueTypeId
+from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.services.privacy import PrivacyService, PurgeReport
+from agiletoolbox.services.rooms import RoomService
+from tests.unit.roomkit import ANA, BEN, T0, TENANT
+
+
+class World:
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.clock = ManualClock(T0)
+        self.bus = MemoryEventBus()
+        self.store.tenants[TENANT] = Tenant.install(
+            key=TENANT,
+            base_url="https://acme.atlassian.net",
+            shared_secret="x" * 32,
+            product_type=ProductType.JIRA,
+            region=Region.US,
+            now=T0,
+        )
+        self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, MemoryJira())
+        self.privacy = PrivacyService(
+            self.store.unit_of_work, self.bus, self.clock, RetentionPolicy()
+        )
+
+
+async def test_idle_rooms_go_after_the_window_unless_persistent() -> None:
+    world = World()
+    await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig())
+    await world.rooms.open(TENANT, ANA, IssueKey("DEMO-2"), RoomConfig(persistent=True))
+    world.clock.advance(timedelta(days=89))
+    assert await world.privacy.purge() == PurgeReport(0, 0, 0)
+    world.clock.advance(timedelta(days=2))
+    assert await world.privacy.purge(dry_run=True) == PurgeReport(0, 1, 0)
+    assert len(world.store.rooms) == 2, "a dry run removes nothing"
+    assert await world.privacy.purge() == PurgeReport(0, 1, 0)
+    assert [room.issue_key for room in world.store.rooms.values()] == [IssueKey("DEMO-2")]
+
+
+async def test_uninstalled_tenants_go_whole_after_the_window() -> None:
+    world = World()
+    await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig(persistent=True))
+    world.store.tenants[TENANT].uninstall(world.clock.now())
+    as_of = T0 + timedelta(days=31)
+    assert await world.privacy.purge(as_of) == PurgeReport(1, 0, 0)
+    assert world.store.tenants == {}
+    assert world.store.rooms == {}
+
+
+async def test_error_reports_expire() -> None:
+    world = World()
+    world.store.error_reports.append(
+        ErrorReport.capture(where="trace", message="boom", code="E1", now=T0)
+    )
+    assert await world.privacy.purge(T0 + timedelta(days=29)) == PurgeReport(0, 0, 0)
+    assert await world.privacy.purge(T0 + timedelta(days=31)) == PurgeReport(0, 0, 1)
+    assert world.store.error_reports == []
+
+
+async def test_erasing_an_account_removes_every_trace() -> None:
+    world = World()
+    view = await world.rooms.open(
+        TENANT, ANA, IssueKey("DEMO-1"), RoomConfig(), save_default_for=IssueTypeId("10001")
+    )
+    await world.rooms.join(TENANT, BEN, view.id, Role.VOTER)
+    await world.rooms.vote(TENANT, ANA, view.id, "5")
+    await world.rooms.vote(TENANT, BEN, view.id, "3")
+    await world.rooms.reveal(TENANT, ANA, view.id)
+    await world.rooms.reset(TENANT, ANA, view.id)
+    assert await world.privacy.erase_account(ANA) == 1
+    room = next(iter(world.store.rooms.values()))
+    assert room.owner == BEN
+    assert ANA not in room.participants
+    assert all(who != ANA for record in room.history for who, _ in record.votes)
+    assert world.store.defaults == {}
+    assert ANA.value not in repr(world.store.rooms)
+    assert await world.privacy.erase_account(ANA) == 0
