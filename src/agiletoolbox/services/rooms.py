@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
@@ -56,6 +56,15 @@ class RoomService:
             await require_tenant(uow, tenant)
             room = await uow.rooms.get(tenant, room_id)
         return view_of(room, viewer)
+
+    async def views(
+        self, tenant: TenantKey, room_id: RoomId, viewers: Iterable[AccountId]
+    ) -> dict[AccountId, RoomView]:
+        """One read of the room, one masked view per viewer (for live sockets)."""
+        async with self._uow() as uow:
+            await require_tenant(uow, tenant)
+            room = await uow.rooms.get(tenant, room_id)
+        return {viewer: view_of(room, viewer) for viewer in viewers}
 
     async def saved_defaults(
         self, tenant: TenantKey, account: AccountId, issue_key: IssueKey, issue_type: IssueTypeId
@@ -134,11 +143,18 @@ class RoomService:
         return await self._change(tenant, actor, room_id, lambda r, now: r.take_control(actor, now))
 
     async def configure(
-        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, config: RoomConfig
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        update: Callable[[RoomConfig], RoomConfig],
     ) -> RoomView:
-        """Change the room's configuration."""
+        """Change the room's configuration to `update(current configuration)`.
+
+        The update runs on the state it changes, so concurrent edits never undo each other.
+        """
         return await self._change(
-            tenant, actor, room_id, lambda r, now: r.configure(actor, config, now)
+            tenant, actor, room_id, lambda r, now: r.configure(actor, update(r.config), now)
         )
 
     async def accept_estimate(

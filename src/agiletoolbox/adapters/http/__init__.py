@@ -1,0 +1,1 @@
+"""The HTTP adapter: the aiohttp application, its routes, middlewares and live sockets."""

@@ -1,0 +1,73 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from aiohttp import web
+
+from agiletoolbox.adapters.http import health, rooms
+from agiletoolbox.adapters.http.caller import Authenticator
+from agiletoolbox.adapters.http.keys import (
+    AUTHENTICATORS,
+    DRAINING,
+    LIVE,
+    READY,
+    ROOMS,
+    SOCKETS,
+    TICKETS,
+    WEB,
+)
+from agiletoolbox.adapters.http.live import LiveRooms
+from agiletoolbox.adapters.http.middlewares import (
+    authentication_middleware,
+    errors_middleware,
+    security_headers_middleware,
+)
+from agiletoolbox.adapters.http.tickets import TicketBook
+from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.ports import RoomEventBus
+from agiletoolbox.services.rooms import RoomService
+
+
+def create_app(
+    *,
+    rooms_service: RoomService,
+    bus: RoomEventBus,
+    authenticators: Sequence[Authenticator],
+    tickets: TicketBook,
+    ready: Callable[[], Awaitable[bool]],
+    settings: WebSettings,
+) -> web.Application:
+    """The aiohttp application with every route, middleware and live room."""
+    app = web.Application(
+        middlewares=[security_headers_middleware, errors_middleware, authentication_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    live = LiveRooms(rooms_service, bus, settings)
+    app[ROOMS] = rooms_service
+    app[AUTHENTICATORS] = tuple(authenticators)
+    app[TICKETS] = tickets
+    app[LIVE] = live
+    app[WEB] = settings
+    app[READY] = ready
+    app[SOCKETS] = weakref.WeakSet()
+    app[DRAINING] = [False]
+    app.add_routes(health.routes)
+    app.add_routes(rooms.routes)
+
+    async def live_rooms(app: web.Application) -> AsyncIterator[None]:
+        app[LIVE].start()
+        yield
+        await app[LIVE].close()
+
+    app.cleanup_ctx.append(live_rooms)
+    app.on_shutdown.append(_drain)
+    return app
+
+
+async def _drain(app: web.Application) -> None:
+    """On shutdown: readiness goes red, then every socket is closed with 1001."""
+    app[DRAINING][0] = True
+    await app[LIVE].close()

@@ -1,0 +1,43 @@
+"""Who is calling: the tenant and person a verified token names, and the seam to verify it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from aiohttp import web
+from attrs import frozen
+
+from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
+
+
+@frozen
+class Caller:
+    """A verified caller: the tenant and the person, from the token only, never the body.
+
+    `issue_key` is the issue the token's context names, when it names one; a request that
+    acts on a room of another issue is refused.
+    """
+
+    tenant: TenantKey
+    account: AccountId
+    issue_key: IssueKey | None = None
+
+
+class NotAuthenticated(Exception):
+    """The request's credentials are missing or invalid; `reason` is safe to show."""
+
+    def __init__(self, reason: str = "authentication required") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Authenticator(Protocol):
+    """One way of proving who calls (Connect context JWT, Forge invocation token)."""
+
+    def claims(self, request: web.Request) -> bool:
+        """Whether the request carries this kind of credential at all."""
+        ...
+
+    async def authenticate(self, request: web.Request) -> Caller:
+        """The verified caller; `NotAuthenticated` when the credential is not valid."""
+        ...

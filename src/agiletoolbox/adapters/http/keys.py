@@ -1,0 +1,33 @@
+"""Every piece of application state, under a typed key."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+
+from agiletoolbox.adapters.http.caller import Authenticator, Caller
+from agiletoolbox.adapters.http.live import LiveRooms
+from agiletoolbox.adapters.http.tickets import TicketBook
+from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.services.rooms import RoomService
+
+ROOMS = web.AppKey("rooms", RoomService)
+AUTHENTICATORS = web.AppKey("authenticators", Sequence[Authenticator])
+TICKETS = web.AppKey("tickets", TicketBook)
+LIVE = web.AppKey("live", LiveRooms)
+WEB = web.AppKey("web", WebSettings)
+READY: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("ready")
+SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])
+DRAINING = web.AppKey("draining", list[bool])
+
+CALLER = web.RequestKey("caller", Caller)
+
+
+def caller_of(request: web.Request) -> Caller:
+    """The verified caller the authentication middleware put on the request."""
+    caller = request.get(CALLER)
+    if not isinstance(caller, Caller):
+        raise web.HTTPUnauthorized()
+    return caller

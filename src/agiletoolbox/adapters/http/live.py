@@ -1,0 +1,328 @@
+"""Live rooms: one socket per open room page, one masked view per recipient.
+
+Every process subscribes to the room event bus. When a room it holds sockets for reaches
+a new version, it reads the room once, renders each recipient's own view and queues it on
+that socket. A socket's queue keeps only the newest view, so a slow reader never holds
+the others back; versions a client sees only grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from attrs import define
+
+from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.adapters.http.statuses import status_of
+from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.adapters.http.wire import (
+    BodyError,
+    ConfigBody,
+    EstimateBody,
+    JoinBody,
+    VoteBody,
+    estimate_text,
+    room_config,
+    room_view,
+    structure,
+)
+from agiletoolbox.domain.config import Role
+from agiletoolbox.domain.errors import AccessRefused, DomainError, NotFound
+from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
+from agiletoolbox.domain.view import RoomView
+from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
+from agiletoolbox.services.rooms import RoomService
+
+log = logging.getLogger("agiletoolbox.live")
+
+RoomKey = tuple[TenantKey, RoomId]
+Command = Callable[["LiveSocket", dict[str, Any]], Awaitable[RoomView | None]]
+CLOSE_REMOVED = 4404
+CLOSE_REFUSED = 4403
+CLOSE_TOO_SLOW = 4408
+
+
+class LiveSocket:
+    """One open socket: who it is for, and what is waiting to be sent to it."""
+
+    def __init__(self, ws: web.WebSocketResponse, caller: Caller, room_id: RoomId, limit: int):
+        self.ws = ws
+        self.caller = caller
+        self.room_id = room_id
+        self.version_sent = 0
+        self._view: dict[str, Any] | None = None
+        self._replies: deque[dict[str, Any]] = deque()
+        self._limit = limit
+        self._wake = asyncio.Event()
+        self._closing: int | None = None
+
+    def offer_view(self, view: RoomView, *, force: bool = False) -> None:
+        """Queue the newest view, replacing an older one not yet sent.
+
+        A view no newer than what the client has or will get is dropped, unless the client
+        asked for the current view (`force`).
+        """
+        queued = self._view["room"]["version"] if self._view else 0
+        if not force and view.version <= max(queued, self.version_sent):
+            return
+        self._view = {"type": "room", "room": room_view(view)}
+        self._wake.set()
+
+    def reply(self, message: dict[str, Any]) -> None:
+        """Queue an answer to a command; a reader that lets them pile up is closed."""
+        if len(self._replies) >= self._limit:
+            self.close_soon(CLOSE_TOO_SLOW)
+            return
+        self._replies.append(message)
+        self._wake.set()
+
+    def close_soon(self, code: int) -> None:
+        """Close the socket after what is queued (used for removals and slow readers)."""
+        self._closing = code
+        self._wake.set()
+
+    async def pump(self) -> None:
+        """Send what is queued, newest view last, until the socket closes."""
+        while not self.ws.closed:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._replies and not self.ws.closed:
+                await self.ws.send_json(self._replies.popleft())
+            view, self._view = self._view, None
+            if view is not None and not self.ws.closed:
+                self.version_sent = max(self.version_sent, view["room"]["version"])
+                await self.ws.send_json(view)
+            if self._closing is not None:
+                await self.ws.close(code=self._closing)
+
+
+class LiveRooms:
+    """The sockets this process holds, grouped by room, fed from the event bus."""
+
+    def __init__(self, service: RoomService, bus: RoomEventBus, settings: WebSettings) -> None:
+        self._service = service
+        self._bus = bus
+        self._settings = settings
+        self._rooms: dict[RoomKey, set[LiveSocket]] = {}
+        self._running: dict[RoomKey, asyncio.Task[None]] = {}
+        self._dirty: set[RoomKey] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen to the event bus."""
+        self._unsubscribe = self._bus.subscribe(self._on_signal)
+
+    async def close(self) -> None:
+        """Stop listening and close every socket with 1001 (going away)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        sockets = [socket for group in self._rooms.values() for socket in group]
+        await asyncio.gather(
+            *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
+            return_exceptions=True,
+        )
+        for task in list(self._running.values()):
+            task.cancel()
+
+    @property
+    def socket_count(self) -> int:
+        """How many sockets are open in this process."""
+        return sum(len(group) for group in self._rooms.values())
+
+    # -- signals --------------------------------------------------------------------------
+
+    def _on_signal(self, signal: RoomSignal) -> None:
+        if isinstance(signal, ResyncAll):
+            for key in list(self._rooms):
+                self._refresh_soon(key)
+            return
+        key = (signal.tenant, signal.room_id)
+        group = self._rooms.get(key)
+        if group and any(s.version_sent < signal.version for s in group):
+            self._refresh_soon(key)
+
+    def _refresh_soon(self, key: RoomKey) -> None:
+        if key in self._running:
+            self._dirty.add(key)
+            return
+        task = asyncio.get_running_loop().create_task(self._refresh(key))
+        self._running[key] = task
+        task.add_done_callback(lambda _: self._running.pop(key, None))
+
+    async def _refresh(self, key: RoomKey) -> None:
+        while True:
+            self._dirty.discard(key)
+            group = self._rooms.get(key)
+            if not group:
+                return
+            try:
+                views = await self._service.views(key[0], key[1], {s.caller.account for s in group})
+            except NotFound:
+                for socket in list(group):
+                    socket.reply({"type": "removed"})
+                    socket.close_soon(CLOSE_REMOVED)
+                return
+            except AccessRefused:
+                for socket in list(group):
+                    socket.close_soon(CLOSE_REFUSED)
+                return
+            except Exception:
+                log.exception("could not refresh a live room")
+                return
+            for socket in list(group):
+                socket.offer_view(views[socket.caller.account])
+            if key not in self._dirty:
+                return
+
+    # -- one socket -----------------------------------------------------------------------
+
+    async def serve(
+        self, request: web.Request, caller: Caller, room_id: RoomId
+    ) -> web.StreamResponse:
+        """Run one socket from handshake to close."""
+        view = await self._service.view(caller.tenant, caller.account, room_id)
+        ws = web.WebSocketResponse(
+            heartbeat=self._settings.heartbeat_seconds,
+            max_msg_size=self._settings.max_socket_message_bytes,
+        )
+        await ws.prepare(request)
+        socket = LiveSocket(ws, caller, room_id, self._settings.socket_queue_limit)
+        key = (caller.tenant, room_id)
+        self._rooms.setdefault(key, set()).add(socket)
+        pump = asyncio.get_running_loop().create_task(socket.pump())
+        try:
+            socket.offer_view(view)
+            await self._presence(socket, online=True)
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    await self._command(socket, message.data)
+                elif message.type is WSMsgType.BINARY:
+                    await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text only")
+        finally:
+            group = self._rooms.get(key, set())
+            group.discard(socket)
+            if not group:
+                self._rooms.pop(key, None)
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            if not any(s.caller.account == caller.account for s in group):
+                await asyncio.shield(self._presence(socket, online=False))
+        return ws
+
+    async def _presence(self, socket: LiveSocket, *, online: bool) -> None:
+        caller = socket.caller
+        with contextlib.suppress(DomainError):
+            view = await self._service.view(caller.tenant, caller.account, socket.room_id)
+            if any(p.account_id == caller.account for p in view.participants):
+                await self._service.set_presence(
+                    caller.tenant, caller.account, socket.room_id, online
+                )
+
+    async def _command(self, socket: LiveSocket, text: str) -> None:
+        request_id: object = None
+        try:
+            message = json.loads(text)
+            if not isinstance(message, dict):
+                raise BodyError(["a command is a JSON object @ message"])
+            request_id = message.pop("id", None)
+            op = message.pop("op", None)
+            action = self._commands().get(op) if isinstance(op, str) else None
+            if action is None:
+                raise BodyError([f"unknown op {op!r} @ message.op"])
+            view = await action(socket, message)
+        except ValueError as error:
+            details = error.details if isinstance(error, BodyError) else ["not JSON @ message"]
+            socket.reply(_error(request_id, 422, "invalid_command", "; ".join(details)))
+            return
+        except DomainError as error:
+            socket.reply(_error(request_id, status_of(error), error.code, error.message))
+            return
+        socket.reply({"type": "ack", "id": request_id})
+        if view is not None:
+            socket.offer_view(view)
+
+    def _commands(self) -> dict[str, Command]:
+        service = self._service
+
+        def simple(method: Callable[[TenantKey, AccountId, RoomId], Awaitable[RoomView]]) -> Any:
+            async def run(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
+                structure(body, _Empty)
+                return await method(socket.caller.tenant, socket.caller.account, socket.room_id)
+
+            return run
+
+        async def vote(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
+            card = structure(body, VoteBody).card
+            c = socket.caller
+            return await service.vote(c.tenant, c.account, socket.room_id, card)
+
+        async def join(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
+            role = Role(structure(body, JoinBody).role)
+            c = socket.caller
+            return await service.join(c.tenant, c.account, socket.room_id, role)
+
+        async def estimate(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
+            value = estimate_text(structure(body, EstimateBody))
+            c = socket.caller
+            return await service.accept_estimate(c.tenant, c.account, socket.room_id, value)
+
+        async def configure(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
+            config = structure(body, ConfigBody)
+            c = socket.caller
+            return await service.configure(
+                c.tenant, c.account, socket.room_id, lambda current: room_config(config, current)
+            )
+
+        async def remove(socket: LiveSocket, body: dict[str, Any]) -> None:
+            structure(body, _Empty)
+            c = socket.caller
+            await service.remove(c.tenant, c.account, socket.room_id)
+
+        async def sync(socket: LiveSocket, body: dict[str, Any]) -> None:
+            structure(body, _Sync)
+            c = socket.caller
+            socket.offer_view(await service.view(c.tenant, c.account, socket.room_id), force=True)
+
+        return {
+            "vote": vote,
+            "withdraw": simple(service.withdraw),
+            "join": join,
+            "leave": simple(service.leave),
+            "reveal": simple(service.reveal),
+            "reset": simple(service.reset),
+            "take-control": simple(service.take_control),
+            "estimate": estimate,
+            "configure": configure,
+            "remove": remove,
+            "sync": sync,
+        }
+
+
+def _error(request_id: object, status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "id": request_id,
+        "error": {"status": status, "code": code, "message": message},
+    }
+
+
+@define
+class _Empty:
+    """A command without arguments."""
+
+
+@define
+class _Sync:
+    """`{"op": "sync", "version": n}`: the client's last version (it gets the current view)."""
+
+    version: int = 0

@@ -1,0 +1,85 @@
+"""The middlewares: errors to JSON, authentication, security headers.
+
+Every error leaves the server in one shape, `{"error": {"code", "message"}}`, with the
+status that fits; domain errors are mapped here and nowhere else. Nothing a client sees
+or a log line records carries a stack trace, a token or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from agiletoolbox.adapters.http.caller import NotAuthenticated
+from agiletoolbox.adapters.http.keys import AUTHENTICATORS, CALLER, WEB
+from agiletoolbox.adapters.http.statuses import HTTP_CODES, error_response, status_of
+from agiletoolbox.adapters.http.wire import BodyError
+from agiletoolbox.domain import errors
+
+log = logging.getLogger("agiletoolbox.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every failure as JSON with the right status; never a trace."""
+    try:
+        return await handler(request)
+    except NotAuthenticated as error:
+        return error_response(401, "unauthenticated", error.reason)
+    except BodyError as error:
+        return error_response(422, "invalid_body", "the body is not valid", details=error.details)
+    except errors.DomainError as error:
+        return error_response(status_of(error), error.code, error.message)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = HTTP_CODES.get(error.status, "error")
+        return error_response(error.status, code, error.reason)
+    except Exception:
+        incident = secrets.token_hex(8)
+        # The trace goes to the operator's log under an id; the client sees the id only.
+        log.exception("unexpected error %s on %s %s", incident, request.method, request.path)
+        return error_response(500, "internal", "something went wrong", incident=incident)
+
+
+@web.middleware
+async def authentication_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn an `/api/` request's credential into a verified caller, or answer 401."""
+    if request.path.startswith("/api/") and request.path != "/api/openapi.json":
+        live_socket = request.path.endswith("/live") and request.method == "GET"
+        for authenticator in request.app[AUTHENTICATORS]:
+            if authenticator.claims(request):
+                request[CALLER] = await authenticator.authenticate(request)
+                break
+        else:
+            if not live_socket:  # sockets authenticate with a ticket instead
+                raise NotAuthenticated()
+    return await handler(request)
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers that keep pages framed only by Jira and answers out of caches."""
+    response = await handler(request)
+    settings = request.app[WEB]
+    headers = response.headers
+    ancestors = " ".join(settings.frame_ancestors)
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self' https://connect-cdn.atl-paas.net; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+        "connect-src 'self' wss: ws:; object-src 'none'; base-uri 'none'; "
+        f"frame-ancestors 'self' {ancestors}",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if settings.production:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response

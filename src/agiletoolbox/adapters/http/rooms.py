@@ -1,0 +1,239 @@
+"""The room API: each handler structures its body, calls one use case, renders the view."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.adapters.http.keys import LIVE, ROOMS, TICKETS, caller_of
+from agiletoolbox.adapters.http.wire import (
+    BodyError,
+    ConfigBody,
+    CreateRoomBody,
+    EstimateBody,
+    JoinBody,
+    VoteBody,
+    estimate_text,
+    room_config,
+    room_view,
+    structure,
+)
+from agiletoolbox.domain.config import Role, RoomConfig
+from agiletoolbox.domain.errors import InvalidValue, NotPermitted
+from agiletoolbox.domain.ids import IssueKey, IssueTypeId, RoomId
+from agiletoolbox.domain.view import RoomView
+
+B = TypeVar("B")
+
+routes = web.RouteTableDef()
+
+
+async def read_body(request: web.Request, kind: type[B]) -> B:
+    """The request's JSON body as `kind` (400 when not JSON, 422 when the wrong shape)."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(reason="send the body as application/json")
+    raw = await request.read()
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
+    result: B = structure(body, kind)
+    return result
+
+
+def room_id_of(request: web.Request) -> RoomId:
+    """The room id of the path."""
+    try:
+        return RoomId(request.match_info["room_id"])
+    except InvalidValue:
+        raise web.HTTPNotFound(reason="no such room") from None
+
+
+def answer(view: RoomView, status: int = 200) -> web.Response:
+    """A room view as JSON."""
+    return web.json_response(room_view(view), status=status)
+
+
+def check_issue(caller: Caller, issue_key: IssueKey) -> None:
+    """A token whose context names an issue acts on that issue's room only."""
+    if caller.issue_key is not None and caller.issue_key != issue_key:
+        raise NotPermitted("the token was issued for another issue")
+
+
+async def checked_room(request: web.Request) -> tuple[Caller, RoomId]:
+    """The caller and the path's room, after checking the token's issue context."""
+    caller, room_id = caller_of(request), room_id_of(request)
+    if caller.issue_key is not None:
+        view = await request.app[ROOMS].view(caller.tenant, caller.account, room_id)
+        check_issue(caller, view.issue_key)
+    return caller, room_id
+
+
+@routes.get("/api/rooms")
+async def find_room(request: web.Request) -> web.Response:
+    """The caller's view of the room of `?issueKey=`; 404 when none was opened."""
+    caller = caller_of(request)
+    issue_key = _issue_key(request.query.get("issueKey", ""))
+    check_issue(caller, issue_key)
+    return answer(await request.app[ROOMS].view_by_issue(caller.tenant, caller.account, issue_key))
+
+
+@routes.get("/api/defaults")
+async def saved_defaults(request: web.Request) -> web.Response:
+    """The caller's saved defaults for `?issueKey=&issueTypeId=` (null when none)."""
+    caller = caller_of(request)
+    issue_key = _issue_key(request.query.get("issueKey", ""))
+    try:
+        issue_type = IssueTypeId(request.query.get("issueTypeId", ""))
+    except InvalidValue:
+        raise BodyError(["issueTypeId must be a Jira issue type id @ query.issueTypeId"]) from None
+    config = await request.app[ROOMS].saved_defaults(
+        caller.tenant, caller.account, issue_key, issue_type
+    )
+    return web.json_response({"defaults": None if config is None else _config_json(config)})
+
+
+@routes.post("/api/rooms")
+async def create_room(request: web.Request) -> web.Response:
+    """Open the room of an issue; the caller owns it."""
+    caller = caller_of(request)
+    body = await read_body(request, CreateRoomBody)
+    issue_key = _issue_key(body.issue_key)
+    check_issue(caller, issue_key)
+    issue_type = None
+    if body.save_as_default:
+        if body.issue_type_id is None:
+            raise BodyError(["issueTypeId is needed to save a default @ body.issueTypeId"])
+        issue_type = IssueTypeId(body.issue_type_id)
+    view = await request.app[ROOMS].open(
+        caller.tenant, caller.account, issue_key, room_config(body, RoomConfig()), issue_type
+    )
+    return answer(view, status=201)
+
+
+@routes.patch("/api/rooms/{room_id}")
+async def configure_room(request: web.Request) -> web.Response:
+    """Change the room's configuration (owner only); absent fields stay as they are."""
+    caller, room_id = await checked_room(request)
+    body = await read_body(request, ConfigBody)
+    view = await request.app[ROOMS].configure(
+        caller.tenant, caller.account, room_id, lambda current: room_config(body, current)
+    )
+    return answer(view)
+
+
+@routes.delete("/api/rooms/{room_id}")
+async def remove_room(request: web.Request) -> web.Response:
+    """Remove the room and everything in it (owner only)."""
+    caller, room_id = await checked_room(request)
+    await request.app[ROOMS].remove(caller.tenant, caller.account, room_id)
+    return web.json_response({"removed": str(room_id)})
+
+
+@routes.post("/api/rooms/{room_id}/join")
+async def join_room(request: web.Request) -> web.Response:
+    """Join as voter or observer, or switch role."""
+    caller, room_id = await checked_room(request)
+    body = await read_body(request, JoinBody)
+    role = Role(body.role)
+    return answer(await request.app[ROOMS].join(caller.tenant, caller.account, room_id, role))
+
+
+@routes.post("/api/rooms/{room_id}/leave")
+async def leave_room(request: web.Request) -> web.Response:
+    """Leave the room."""
+    caller, room_id = await checked_room(request)
+    return answer(await request.app[ROOMS].leave(caller.tenant, caller.account, room_id))
+
+
+@routes.put("/api/rooms/{room_id}/vote")
+async def vote(request: web.Request) -> web.Response:
+    """Pick a card (picking the held card again withdraws it)."""
+    caller, room_id = await checked_room(request)
+    body = await read_body(request, VoteBody)
+    return answer(await request.app[ROOMS].vote(caller.tenant, caller.account, room_id, body.card))
+
+
+@routes.delete("/api/rooms/{room_id}/vote")
+async def withdraw(request: web.Request) -> web.Response:
+    """Withdraw the caller's vote."""
+    caller, room_id = await checked_room(request)
+    return answer(await request.app[ROOMS].withdraw(caller.tenant, caller.account, room_id))
+
+
+@routes.post("/api/rooms/{room_id}/reveal")
+async def reveal(request: web.Request) -> web.Response:
+    """Reveal the votes (owner only)."""
+    caller, room_id = await checked_room(request)
+    return answer(await request.app[ROOMS].reveal(caller.tenant, caller.account, room_id))
+
+
+@routes.post("/api/rooms/{room_id}/reset")
+async def reset(request: web.Request) -> web.Response:
+    """Start a new round (owner only)."""
+    caller, room_id = await checked_room(request)
+    return answer(await request.app[ROOMS].reset(caller.tenant, caller.account, room_id))
+
+
+@routes.post("/api/rooms/{room_id}/take-control")
+async def take_control(request: web.Request) -> web.Response:
+    """Become the owner while the owner is away."""
+    caller, room_id = await checked_room(request)
+    return answer(await request.app[ROOMS].take_control(caller.tenant, caller.account, room_id))
+
+
+@routes.post("/api/rooms/{room_id}/estimate")
+async def accept_estimate(request: web.Request) -> web.Response:
+    """Accept the estimate, write it to the Jira field and confirm Jira holds it."""
+    caller, room_id = await checked_room(request)
+    body = await read_body(request, EstimateBody)
+    view = await request.app[ROOMS].accept_estimate(
+        caller.tenant, caller.account, room_id, estimate_text(body)
+    )
+    return answer(view)
+
+
+@routes.post("/api/rooms/{room_id}/ticket")
+async def ticket(request: web.Request) -> web.Response:
+    """A one-minute ticket that opens the room's live socket."""
+    caller, room_id = await checked_room(request)
+    await request.app[ROOMS].view(caller.tenant, caller.account, room_id)
+    return web.json_response({"ticket": request.app[TICKETS].issue(caller, room_id)})
+
+
+def _issue_key(text: str) -> IssueKey:
+    try:
+        return IssueKey(text)
+    except InvalidValue:
+        raise BodyError(["issueKey must be a Jira issue key such as DEMO-1 @ issueKey"]) from None
+
+
+def _config_json(config: RoomConfig) -> dict[str, Any]:
+    deck = config.deck
+    return {
+        "deck": {
+            "name": deck.name,
+            "cards": [{"label": c.label, "value": c.value} for c in deck.cards],
+        },
+        "fieldId": None if config.field_id is None else str(config.field_id),
+        "questionCard": config.question_card,
+        "offlineVoting": config.offline_voting,
+        "autoReveal": config.auto_reveal,
+        "allowTakeControl": config.allow_take_control,
+        "persistent": config.persistent,
+        "valueMap": dict(config.value_map),
+    }
+
+
+@routes.get("/api/rooms/{room_id}/live")
+async def live(request: web.Request) -> web.StreamResponse:
+    """The room's live socket, opened with `?ticket=` (or a Connect context token)."""
+    room_id = room_id_of(request)
+    ticket = request.query.get("ticket")
+    caller = (
+        request.app[TICKETS].redeem(ticket, room_id) if ticket is not None else caller_of(request)
+    )
+    return await request.app[LIVE].serve(request, caller, room_id)

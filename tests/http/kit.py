@@ -1,0 +1,75 @@
+"""A real aiohttp server over in-memory adapters, with a test authenticator."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from agiletoolbox.adapters.http.app import create_app
+from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
+from agiletoolbox.adapters.http.tickets import TicketBook
+from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
+from agiletoolbox.domain.estimate import FieldSpec, FieldType
+from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
+from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.services.rooms import RoomService
+from tests.unit.roomkit import ISSUE, STORY_POINTS, T0
+
+TENANT_A = TenantKey("tenant-a")
+TENANT_B = TenantKey("tenant-b")
+
+
+class HeaderAuthenticator:
+    """`Authorization: Test <tenant> <account> [issue]`: stands in for a verified token."""
+
+    def claims(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization", "").startswith("Test ")
+
+    async def authenticate(self, request: web.Request) -> Caller:
+        parts = request.headers["Authorization"].split()[1:]
+        if len(parts) not in (2, 3) or parts[0] == "bad":
+            raise NotAuthenticated("invalid token")
+        issue = IssueKey(parts[2]) if len(parts) == 3 else None
+        return Caller(TenantKey(parts[0]), AccountId(parts[1]), issue)
+
+
+def auth(tenant: TenantKey, account: AccountId, issue: IssueKey | None = None) -> dict[str, str]:
+    """Headers for a caller."""
+    value = f"Test {tenant} {account}" + (f" {issue}" if issue else "")
+    return {"Authorization": value}
+
+
+class Backend:
+    """The in-memory world behind the app."""
+
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.bus = MemoryEventBus()
+        self.clock = ManualClock(T0)
+        self.jira = MemoryJira()
+        for key in (TENANT_A, TENANT_B):
+            self.store.tenants[key] = Tenant.install(
+                key=key,
+                base_url=f"https://{key.value}.atlassian.net",
+                shared_secret="z" * 32,
+                product_type=ProductType.JIRA,
+                region=Region.US,
+                now=T0,
+            )
+            self.jira.add_issue(key, ISSUE, FieldSpec(STORY_POINTS, FieldType.NUMBER))
+        self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, self.jira)
+        self.tickets = TicketBook(b"k" * 32, self.clock)
+        self.ready = True
+
+    def app(self, settings: WebSettings | None = None) -> web.Application:
+        async def ready() -> bool:
+            return self.ready
+
+        return create_app(
+            rooms_service=self.rooms,
+            bus=self.bus,
+            authenticators=[HeaderAuthenticator()],
+            tickets=self.tickets,
+            ready=ready,
+            settings=settings or WebSettings(heartbeat_seconds=5),
+        )

@@ -1,0 +1,167 @@
+"""Live sockets: masked views per recipient, acks, resync, tickets, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestClient
+
+from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
+from tests.unit.roomkit import ANA, BEN
+
+ANA_A = auth(TENANT_A, ANA)
+BEN_A = auth(TENANT_A, BEN)
+
+
+async def open_room(client: TestClient) -> str:
+    response = await client.post("/api/rooms", json={"issueKey": "DEMO-1"}, headers=ANA_A)
+    room_id: str = (await response.json())["id"]
+    await client.post(f"/api/rooms/{room_id}/join", json={}, headers=BEN_A)
+    return room_id
+
+
+async def connect(
+    client: TestClient, room_id: str, headers: dict[str, str]
+) -> aiohttp.ClientWebSocketResponse:
+    ticket = await (await client.post(f"/api/rooms/{room_id}/ticket", headers=headers)).json()
+    return await client.ws_connect(
+        f"/api/rooms/{room_id}/live", params={"ticket": ticket["ticket"]}
+    )
+
+
+async def next_of(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    while True:
+        message = await asyncio.wait_for(ws.receive_json(), timeout=5)
+        if message["type"] == kind:
+            return message
+
+
+async def view_where(ws: aiohttp.ClientWebSocketResponse, check: Any) -> dict[str, Any]:
+    while True:
+        room = (await next_of(ws, "room"))["room"]
+        if check(room):
+            return room
+
+
+def cards(room: dict[str, Any]) -> dict[str, Any]:
+    return {p["accountId"]: p["card"] for p in room["participants"]}
+
+
+async def test_each_recipient_gets_their_own_masked_view(client: TestClient) -> None:
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    ben = await connect(client, room_id, BEN_A)
+    await ben.send_json({"op": "vote", "card": "5", "id": "b1"})
+    assert (await next_of(ben, "ack"))["id"] == "b1"
+    seen_by_ana = await view_where(ana, lambda r: any(p["voted"] for p in r["participants"]))
+    assert cards(seen_by_ana)[BEN.value] is None
+    seen_by_ben = await view_where(ben, lambda r: cards(r)[BEN.value] is not None)
+    assert cards(seen_by_ben)[BEN.value] == "5"
+    await client.post(f"/api/rooms/{room_id}/reveal", headers=ANA_A)
+    revealed = await view_where(ana, lambda r: r["state"] == "revealed")
+    assert cards(revealed)[BEN.value] == "5"
+    await ana.close()
+    await ben.close()
+
+
+async def test_versions_only_grow_and_errors_carry_the_id(client: TestClient) -> None:
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    await ana.send_json({"op": "reveal", "id": 7})
+    error = await next_of(ana, "error")
+    assert error["id"] == 7
+    assert error["error"]["status"] == 409
+    await ana.send_str("not json")
+    assert (await next_of(ana, "error"))["error"]["code"] == "invalid_command"
+    await ana.send_json({"op": "dance", "id": "x"})
+    assert (await next_of(ana, "error"))["id"] == "x"
+    await ana.send_json({"op": "vote", "card": "4", "id": "bad"})
+    assert (await next_of(ana, "error"))["error"]["status"] == 422
+    seen = []
+    for n, card in enumerate(["1", "2", "3", "5"]):
+        await ana.send_json({"op": "vote", "card": card, "id": n})
+    while not seen or cards(seen[-1])[ANA.value] != "5":
+        seen.append((await next_of(ana, "room"))["room"])
+    versions = [room["version"] for room in seen]
+    assert versions == sorted(set(versions))
+    await ana.close()
+
+
+async def test_a_reconnecting_client_gets_the_current_view(client: TestClient) -> None:
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    first = (await next_of(ana, "room"))["room"]
+    await ana.close()
+    await client.put(f"/api/rooms/{room_id}/vote", json={"card": "8"}, headers=BEN_A)
+    again = await connect(client, room_id, ANA_A)
+    await again.send_json({"op": "sync", "version": first["version"], "id": "s"})
+    current = await view_where(again, lambda r: r["version"] > first["version"])
+    assert any(p["voted"] for p in current["participants"])
+    await again.close()
+
+
+async def test_presence_follows_the_sockets(client: TestClient) -> None:
+    room_id = await open_room(client)
+    ben = await connect(client, room_id, BEN_A)
+    await next_of(ben, "room")
+    await client.post(f"/api/rooms/{room_id}/leave", headers=ANA_A)
+    await ben.close()
+    await asyncio.sleep(0.05)
+    room = await (
+        await client.get("/api/rooms", params={"issueKey": "DEMO-1"}, headers=BEN_A)
+    ).json()
+    assert [p["online"] for p in room["participants"]] == [False]
+
+
+async def test_tickets_are_bound_to_the_room(client: TestClient) -> None:
+    room_id = await open_room(client)
+    other = await (
+        await client.post("/api/rooms", json={"issueKey": "DEMO-2"}, headers=ANA_A)
+    ).json()
+    ticket = await (await client.post(f"/api/rooms/{room_id}/ticket", headers=ANA_A)).json()
+    wrong_room = await client.get(
+        f"/api/rooms/{other['id']}/live", params={"ticket": ticket["ticket"]}
+    )
+    assert wrong_room.status == 401
+    forged = await client.get(
+        f"/api/rooms/{room_id}/live", params={"ticket": ticket["ticket"] + "x"}
+    )
+    assert forged.status == 401
+    anonymous = await client.get(f"/api/rooms/{room_id}/live")
+    assert anonymous.status == 401
+    stranger = await client.post(f"/api/rooms/{room_id}/ticket", headers=auth(TENANT_B, ANA))
+    assert stranger.status == 404
+
+
+async def test_removal_closes_the_sockets(client: TestClient) -> None:
+    room_id = await open_room(client)
+    ben = await connect(client, room_id, BEN_A)
+    await next_of(ben, "room")
+    await client.delete(f"/api/rooms/{room_id}", headers=ANA_A)
+    assert (await next_of(ben, "removed"))["type"] == "removed"
+    closing = await asyncio.wait_for(ben.receive(), timeout=5)
+    assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert ben.close_code == 4404
+
+
+async def test_binary_frames_are_refused(client: TestClient) -> None:
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    await ana.send_bytes(b"\x00\x01")
+    while (await asyncio.wait_for(ana.receive(), timeout=5)).type is aiohttp.WSMsgType.TEXT:
+        pass
+    assert ana.close_code == 1003
+
+
+async def test_shutdown_says_going_away(backend: Backend, aiohttp_client: Any) -> None:
+    client: TestClient = await aiohttp_client(backend.app())
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    await next_of(ana, "room")
+    closing = asyncio.create_task(client.server.close())
+    while (await asyncio.wait_for(ana.receive(), timeout=5)).type is aiohttp.WSMsgType.TEXT:
+        pass
+    await closing
+    assert ana.close_code == 1001
