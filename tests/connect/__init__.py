@@ -1,0 +1,1 @@
+"""Tests of the Atlassian Connect adapter: qsh, JWT verification, installs, descriptor."""
