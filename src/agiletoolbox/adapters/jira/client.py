@@ -1,0 +1,152 @@
+"""`ConnectJiraClient`: the `JiraClient` port over Jira Cloud's REST API, as a Connect app.
+
+Calls (connect.md §6), each signed as the app with the tenant's shared secret:
+
+- `GET /rest/api/3/issue/{key}/editmeta` - the fields the issue's edit screen offers,
+  with their types and options: the source of `field_spec` and `list_fields`;
+- `PUT /rest/api/3/issue/{key}` with `{"fields": {id: value}}` - the write (204);
+- `GET /rest/api/3/issue/{key}?fields={id}` - the read-back: the estimate counts as
+  written only once Jira shows it in the field.
+
+Jira's answers become domain errors the UI can explain: 401/403 `JiraAccessDenied`,
+404 `JiraIssueNotFound`, the "not on the appropriate screen" 400 `FieldNotOnScreen`,
+5xx and timeouts `JiraUnavailable` (429/503 after bounded retries: `JiraBusy`), a
+read-back that does not show the value `EstimateNotConfirmed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import frozen
+
+from agiletoolbox.adapters.jira.fields import (
+    estimate_fields,
+    holds,
+    jira_reason,
+    off_screen_message,
+    payload_value,
+    refused_as_off_screen,
+    spec_from_metadata,
+    unsupported_message,
+)
+from agiletoolbox.adapters.jira.transport import JiraResponse, SignedTransport
+from agiletoolbox.domain.errors import (
+    EstimateNotConfirmed,
+    FieldNotOnScreen,
+    InvalidValue,
+    JiraAccessDenied,
+    JiraError,
+    JiraIssueNotFound,
+    JiraUnavailable,
+)
+from agiletoolbox.domain.estimate import EstimateValue, FieldSpec
+from agiletoolbox.domain.ids import FieldId, IssueKey
+from agiletoolbox.domain.tenant import Tenant
+
+ISSUE_PATH = "/rest/api/3/issue/{key}"
+EDITMETA_PATH = "/rest/api/3/issue/{key}/editmeta"
+
+
+def check_status(response: JiraResponse, issue_key: IssueKey) -> None:
+    """Return quietly on 2xx; otherwise raise the domain error the status means."""
+    status = response.status
+    if response.ok:
+        return
+    if status in (401, 403):
+        raise JiraAccessDenied(
+            "Jira refused the app access; check that the app is still installed and "
+            "allowed to read and edit the issue"
+        )
+    if status == 404:
+        raise JiraIssueNotFound(f"Jira has no issue {issue_key} that the app may see")
+    if status >= 500 or status == 408:
+        raise JiraUnavailable("Jira failed to answer; try again in a moment")
+    raise JiraError(f"Jira refused the request for {issue_key} (HTTP {status})")
+
+
+def _object(response: JiraResponse) -> Mapping[str, Any]:
+    if not isinstance(response.body, Mapping):
+        raise JiraUnavailable("Jira answered with something the app cannot read")
+    return response.body
+
+
+@frozen
+class ConnectJiraClient:
+    """Reads fields and writes estimates on tenants' Jira sites, as the Connect app."""
+
+    transport: SignedTransport
+
+    async def _get(
+        self, tenant: Tenant, path: str, issue_key: IssueKey, params: tuple[tuple[str, str], ...]
+    ) -> Mapping[str, Any]:
+        response = await self.transport.request(
+            "GET",
+            base_url=tenant.base_url,
+            path=path,
+            params=params,
+            secret=tenant.shared_secret,
+        )
+        check_status(response, issue_key)
+        return _object(response)
+
+    async def _editable_fields(self, tenant: Tenant, issue_key: IssueKey) -> Mapping[str, Any]:
+        body = await self._get(tenant, EDITMETA_PATH.format(key=issue_key.value), issue_key, ())
+        fields = body.get("fields")
+        if not isinstance(fields, Mapping):
+            raise JiraUnavailable("Jira answered with something the app cannot read")
+        return fields
+
+    async def field_spec(self, tenant: Tenant, issue_key: IssueKey, field_id: FieldId) -> FieldSpec:
+        """The field as the issue's edit screen offers it.
+
+        `FieldNotOnScreen` when the edit metadata does not list it (it is not on the
+        screen, hidden, or unknown); `InvalidValue` when its type cannot hold an estimate.
+        """
+        fields = await self._editable_fields(tenant, issue_key)
+        metadata = fields.get(field_id.value)
+        if metadata is None:
+            raise FieldNotOnScreen(off_screen_message(field_id, issue_key))
+        spec = spec_from_metadata(field_id, metadata)
+        if spec is None:
+            raise InvalidValue(unsupported_message(field_id))
+        return spec
+
+    async def list_fields(self, tenant: Tenant, issue_key: IssueKey) -> tuple[FieldSpec, ...]:
+        """The custom fields of the issue that can hold an estimate now: ids and types only.
+
+        Field names are not returned: the browser reads them from Jira itself.
+        """
+        return estimate_fields(await self._editable_fields(tenant, issue_key))
+
+    async def write_estimate(
+        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+    ) -> None:
+        """Write the estimate, read it back, and return only once Jira holds it."""
+        path = ISSUE_PATH.format(key=issue_key.value)
+        response = await self.transport.request(
+            "PUT",
+            base_url=tenant.base_url,
+            path=path,
+            secret=tenant.shared_secret,
+            json_body={"fields": {target.id.value: payload_value(target, value)}},
+        )
+        if response.status == 400:
+            if refused_as_off_screen(response.body):
+                raise FieldNotOnScreen(off_screen_message(target.id, issue_key))
+            reason = jira_reason(response.body, target.id)
+            raise JiraError(
+                f"Jira refused the estimate {value.label!r} for the field {target.id}"
+                + (f": {reason}" if reason else "")
+            )
+        check_status(response, issue_key)
+        issue = await self._get(tenant, path, issue_key, (("fields", target.id.value),))
+        fields = issue.get("fields")
+        actual = fields.get(target.id.value) if isinstance(fields, Mapping) else None
+        if not holds(target, value, actual):
+            raise EstimateNotConfirmed(
+                f"Jira accepted the estimate for {issue_key}, but the field {target.id} does "
+                f"not show {value.label!r}; an automation rule or another edit may have "
+                "changed it. Check the issue and accept the estimate again."
+            )

@@ -1,0 +1,261 @@
+"""The Jira REST endpoints the app calls, answering as Jira Cloud does (connect.md §6).
+
+- `GET /rest/api/3/field` - every field of the site (`FieldDetails`);
+- `GET /rest/api/3/issue/{key}/editmeta` - the fields on the issue's edit screen;
+- `GET /rest/api/3/issue/{key}?fields=a,b` - the issue with those fields (numbers as
+  floats, options as `{"self", "value", "id"}`);
+- `PUT /rest/api/3/issue/{key}` - `{"fields": {...}}` and/or `{"update": {id: [{"set":
+  v}]}}`, 204; a field off the screen or unknown gets Jira's 400 "Field 'x' cannot be
+  set. It is not on the appropriate screen, or unknown."; wrong types their 400s.
+
+All answer 404 `Issue does not exist or you do not have permission to see it.` for an
+unknown issue. Only the app's JWT is accepted here (see `cloud.endpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from aiohttp import web
+
+from agiletoolbox.simulator.cloud import Caller, endpoint
+from agiletoolbox.simulator.qsh import query_pairs
+from agiletoolbox.simulator.site import FieldDef, Issue, Site
+
+NO_ISSUE = "Issue does not exist or you do not have permission to see it."
+MAX_TEXT = 255
+_OVERRIDES = ("overrideScreenSecurity", "overrideEditableFlag")
+
+
+def errors(status: int, messages: list[str], field_errors: dict[str, str]) -> web.Response:
+    """Jira's `ErrorCollection` answer."""
+    return web.json_response({"errorMessages": messages, "errors": field_errors}, status=status)
+
+
+def _field_json(site: Site, field_def: FieldDef) -> dict[str, Any]:
+    custom = field_def.custom is not None
+    clause = f"cf[{field_def.id.rpartition('_')[2]}]" if custom else field_def.id
+    return {
+        "id": field_def.id,
+        "key": field_def.id,
+        "name": field_def.name,
+        "custom": custom,
+        "orderable": True,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": [clause, field_def.name] if custom else [clause],
+        "schema": dict(field_def.schema),
+        **({"untranslatedName": field_def.name} if custom else {}),
+    }
+
+
+async def list_fields(_request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`GET /rest/api/3/field`."""
+    return web.json_response([_field_json(site, f) for f in site.fields.values()])
+
+
+def _metadata(site: Site, field_def: FieldDef) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "required": field_def.id == "summary",
+        "schema": dict(field_def.schema),
+        "name": field_def.name,
+        "key": field_def.id,
+        "operations": ["set"],
+    }
+    if field_def.type == "option":
+        metadata["allowedValues"] = [
+            {
+                "self": f"{site.base_url}/rest/api/3/customFieldOption/{o.id}",
+                "value": o.value,
+                "id": o.id,
+                **({"disabled": True} if o.disabled else {}),
+            }
+            for o in field_def.options
+        ]
+    return metadata
+
+
+def _issue(site: Site, request: web.Request) -> Issue | None:
+    return site.issue(request.match_info["issue"])
+
+
+async def editmeta(request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`GET /rest/api/3/issue/{key}/editmeta`."""
+    if _issue(site, request) is None:
+        return errors(404, [NO_ISSUE], {})
+    fields = {
+        field_id: _metadata(site, field_def)
+        for field_id in sorted(site.screen)
+        if (field_def := site.editable(field_id)) is not None
+    }
+    return web.json_response({"fields": fields})
+
+
+def _requested(site: Site, request: web.Request) -> list[str]:
+    raw = request.raw_path.partition("?")[2]
+    wanted = [v for name, value in query_pairs(raw) if name == "fields" for v in value.split(",")]
+    names = [w.strip() for w in wanted if w.strip()] or ["*navigable"]
+    chosen: list[str] = []
+    for name in names:
+        if name in ("*all", "*navigable"):
+            chosen.extend(site.fields)
+        elif not name.startswith("-") and name in site.fields:
+            chosen.append(name)
+    excluded = {name[1:] for name in names if name.startswith("-")}
+    return [f for f in dict.fromkeys(chosen) if f not in excluded]
+
+
+async def get_issue(request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`GET /rest/api/3/issue/{key}`."""
+    issue = _issue(site, request)
+    if issue is None:
+        return errors(404, [NO_ISSUE], {})
+    fields: dict[str, Any] = {
+        f: site.value_json(issue, site.fields[f]) for f in _requested(site, request)
+    }
+    return web.json_response(
+        {
+            "expand": "renderedFields,names,schema,operations,editmeta,changelog",
+            "id": issue.id,
+            "self": f"{site.base_url}/rest/api/3/issue/{issue.id}",
+            "key": issue.key,
+            "fields": fields,
+        }
+    )
+
+
+NOT_A_NUMBER = "Operation value must be a number"
+NOT_A_STRING = "Operation value must be a string"
+NOT_A_DOCUMENT = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 255 characters."
+Checked = tuple[object, str | None]
+"""The value to store, or Jira's message refusing it."""
+
+
+def _number(value: object) -> Checked:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None, NOT_A_NUMBER
+    return float(value), None
+
+
+def _option(field_def: FieldDef, value: object) -> Checked:
+    if not isinstance(value, dict) or not ("value" in value or "id" in value):
+        return None, f"Specify a valid 'id' or 'name' for {field_def.name}"
+    option = field_def.option(option_id=value.get("id"), value=value.get("value"))
+    if option is None:
+        return None, f"Option value '{value.get('value', value.get('id'))}' is not valid"
+    return option.id, None
+
+
+def _text(field_def: FieldDef, value: object) -> Checked:
+    if field_def.custom is not None and field_def.custom.endswith(":textarea"):
+        # REST v3 takes multi-line text as an Atlassian Document only.
+        if isinstance(value, dict) and value.get("type") == "doc":
+            return value, None
+        return None, NOT_A_DOCUMENT
+    if not isinstance(value, str):
+        return None, NOT_A_STRING
+    if len(value) > MAX_TEXT:
+        return None, TOO_LONG
+    if field_def.id == "summary" and not value.strip():
+        return None, "You must specify a summary of the issue."
+    return value, None
+
+
+def _checked(field_def: FieldDef, value: object) -> Checked:
+    if value is None:
+        return None, None
+    if field_def.type == "number":
+        return _number(value)
+    if field_def.type == "option":
+        return _option(field_def, value)
+    return _text(field_def, value)
+
+
+def _changes(body: dict[str, Any]) -> tuple[dict[str, object], dict[str, str], list[str]]:
+    """The field values asked for, Jira's field errors, and its general errors."""
+    wanted: dict[str, object] = {}
+    field_errors: dict[str, str] = {}
+    fields = body.get("fields", {})
+    update = body.get("update", {})
+    if not isinstance(fields, dict) or not isinstance(update, dict):
+        return {}, {}, ["Can not deserialize the request body."]
+    wanted.update(fields)
+    for field_id, operations in update.items():
+        if field_id in fields:
+            field_errors[field_id] = (
+                f"Field '{field_id}' cannot appear in both 'fields' and 'update'"
+            )
+            continue
+        sets = (
+            [op["set"] for op in operations if isinstance(op, dict) and "set" in op]
+            if isinstance(operations, list)
+            else []
+        )
+        if len(sets) != 1:
+            field_errors[field_id] = f"Field '{field_id}' supports only the 'set' operation"
+            continue
+        wanted[field_id] = sets[0]
+    if not wanted and not field_errors:
+        return {}, {}, ["No fields to edit."]
+    return wanted, field_errors, []
+
+
+def off_screen(field_id: str) -> str:
+    """Jira's refusal of a field that is not on the edit screen (or does not exist)."""
+    return f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
+
+
+async def _body(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = json.loads(await request.text())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _apply(site: Site, issue: Issue, body: dict[str, Any]) -> web.Response:
+    wanted, field_errors, messages = _changes(body)
+    if messages:
+        return errors(400, messages, {})
+    stored: dict[str, object] = {}
+    for field_id, value in wanted.items():
+        field_def = site.editable(field_id)
+        checked, refusal = (
+            (None, off_screen(field_id)) if field_def is None else _checked(field_def, value)
+        )
+        if refusal is not None:
+            field_errors[field_id] = refusal
+        else:
+            stored[field_id] = checked
+    if field_errors:
+        return errors(400, [], field_errors)
+    if not site.faults.ignore_writes:
+        issue.values.update(stored)
+    return web.Response(status=204)
+
+
+async def edit_issue(request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`PUT /rest/api/3/issue/{key}`."""
+    issue = _issue(site, request)
+    if issue is None:
+        return errors(404, [NO_ISSUE], {})
+    raw = request.raw_path.partition("?")[2]
+    if any(n in _OVERRIDES and v.lower() == "true" for n, v in query_pairs(raw)):
+        message = "Only Jira administrators can override screen security or the editable flag."
+        return errors(403, [message], {})
+    body = await _body(request)
+    if body is None:
+        return errors(400, ["Can not deserialize the request body."], {})
+    return _apply(site, issue, body)
+
+
+def add_routes(app: web.Application, prefix: str) -> None:
+    """Mount the endpoints under each site's base path (`prefix` = `/sites/{site}`)."""
+    api = f"{prefix}/rest/api/3"
+    app.router.add_get(f"{api}/field", endpoint(list_fields))
+    app.router.add_get(f"{api}/issue/{{issue}}/editmeta", endpoint(editmeta))
+    app.router.add_get(f"{api}/issue/{{issue}}", endpoint(get_issue))
+    app.router.add_put(f"{api}/issue/{{issue}}", endpoint(edit_issue))

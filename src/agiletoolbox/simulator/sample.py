@@ -1,0 +1,115 @@
+"""The sample content every simulated site starts with: project DEMO, its fields and people.
+
+Fields (ids as on a real Jira Cloud site):
+
+- `customfield_10016` "Story point estimate" - number (`jsw-story-points`), on screen;
+- `customfield_10035` "Estimate (text)" - single-line text, on screen;
+- `customfield_10040` "T-shirt size" - select list XS, S, M, L, XL (XXL disabled), on screen;
+- `customfield_10050` "Acceptance notes" - multi-line text (REST v3 wants a document), on screen;
+- `customfield_10026` "Story Points" - number, known but *not* on the edit screen;
+- `summary` - the system field.
+
+Issues DEMO-1 to DEMO-6, all of issue type `10001` (Story) in project DEMO (id 10000).
+People: five teammates, plus the two accounts Atlassian documents for testing the
+personal-data API - one active, one closed.
+"""
+
+from __future__ import annotations
+
+from agiletoolbox.simulator.site import FieldDef, Issue, Option, Site, User
+
+STORY_POINTS_FIELD = "customfield_10016"
+TEXT_FIELD = "customfield_10035"
+TSHIRT_FIELD = "customfield_10040"
+TEXTAREA_FIELD = "customfield_10050"
+OFF_SCREEN_FIELD = "customfield_10026"
+
+PROJECT_KEY = "DEMO"
+PROJECT_ID = "10000"
+STORY_TYPE_ID = "10001"
+
+ALICE = "5f8a1b2c3d4e5f60718293a4"
+BOB = "5f8a1b2c3d4e5f60718293b5"
+CHITRA = "5f8a1b2c3d4e5f60718293c6"
+DMITRI = "5f8a1b2c3d4e5f60718293d7"
+EMMA = "5f8a1b2c3d4e5f60718293e8"
+TEST_ACTIVE_ACCOUNT = "5be24ad8b1653240376955d2"
+"""Atlassian's documented test id of an active account (personal-data API)."""
+TEST_CLOSED_ACCOUNT = "5be24ba3f91c106033269289"
+"""Atlassian's documented test id of a closed account (personal-data API)."""
+
+_CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
+
+
+def sample_users() -> tuple[User, ...]:
+    """The people of every sample site."""
+    return (
+        User(ALICE, "Alice Andersen", "alice@example.com", "Europe/Copenhagen", "da_DK"),
+        User(BOB, "Bob Brennan", "bob@example.com", "America/New_York", "en_US"),
+        User(CHITRA, "Chitra Raman", "chitra@example.com", "Asia/Kolkata", "en_GB"),
+        User(DMITRI, "Dmitri Volkov", "dmitri@example.com", "Europe/Berlin", "de_DE"),
+        User(EMMA, "Emma Lindqvist", "emma@example.com", "Europe/Stockholm", "sv_SE"),
+        User(TEST_ACTIVE_ACCOUNT, "Taylor Test", "taylor@example.com"),
+        User(TEST_CLOSED_ACCOUNT, "Former user", "", active=False),
+    )
+
+
+def _custom(number: int, kind: str, type_key: str) -> dict[str, object]:
+    return {"type": kind, "custom": type_key, "customId": number}
+
+
+def sample_fields() -> tuple[FieldDef, ...]:
+    """The fields of every sample site."""
+    sizes = ("XS", "S", "M", "L", "XL")
+    options = tuple(Option(str(10100 + n), label) for n, label in enumerate(sizes))
+    return (
+        FieldDef("summary", "Summary", {"type": "string", "system": "summary"}),
+        FieldDef(
+            STORY_POINTS_FIELD,
+            "Story point estimate",
+            _custom(10016, "number", "com.pyxis.greenhopper.jira:jsw-story-points"),
+        ),
+        FieldDef(TEXT_FIELD, "Estimate (text)", _custom(10035, "string", _CUSTOM + "textfield")),
+        FieldDef(
+            TSHIRT_FIELD,
+            "T-shirt size",
+            _custom(10040, "option", _CUSTOM + "select"),
+            (*options, Option("10105", "XXL", disabled=True)),
+        ),
+        FieldDef(
+            TEXTAREA_FIELD, "Acceptance notes", _custom(10050, "string", _CUSTOM + "textarea")
+        ),
+        FieldDef(OFF_SCREEN_FIELD, "Story Points", _custom(10026, "number", _CUSTOM + "float")),
+    )
+
+
+def sample_issues() -> tuple[Issue, ...]:
+    """The issues of project DEMO."""
+    summaries = (
+        "Sign in with single sign-on",
+        "Export the sprint report as CSV",
+        "Show the burndown on the board",
+        "Remember the last chosen deck",
+        "Translate the room into German",
+        "Warn before a room expires",
+    )
+    issues = tuple(
+        Issue(id=str(10101 + n), key=f"{PROJECT_KEY}-{n + 1}", summary=summary)
+        for n, summary in enumerate(summaries)
+    )
+    issues[1].values[STORY_POINTS_FIELD] = 3.0
+    return issues
+
+
+def populate(site: Site) -> Site:
+    """Give `site` the sample content; the edit screen holds all fields but Story Points."""
+    for user in sample_users():
+        site.add_user(user)
+    for field_def in sample_fields():
+        site.fields[field_def.id] = field_def
+    for issue in sample_issues():
+        site.add_issue(issue)
+    site.screen = {f for f in site.fields if f != OFF_SCREEN_FIELD}
+    for issue in site.issues.values():
+        issue.values.setdefault("summary", issue.summary)
+    return site
