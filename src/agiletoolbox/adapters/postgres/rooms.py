@@ -1,0 +1,198 @@
+"""Rooms in PostgreSQL: read whole in one query, written as a diff in one statement.
+
+Saves are staged and written at commit, like the in-memory store, so a lost race surfaces
+from `commit()` as `ConcurrentChange` (which the services retry on fresh state). The write
+of a room is one statement: the room row, guarded by the version this unit of work read
+(`... WHERE version = $loaded`), and in data-modifying CTEs only the participants, votes and
+rounds that differ from what was read, then the NOTIFY of `(tenant, room, version)`. When
+another writer committed first the guard matches no row, nothing else is written and no
+notification is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import cast
+
+import asyncpg
+
+from agiletoolbox.adapters.postgres.room_sql import (
+    BY_ISSUE,
+    COLUMNS,
+    DELETE,
+    GET,
+    WITH_ACCOUNT,
+    save_statement,
+)
+from agiletoolbox.adapters.postgres.rows import Snapshot, StoredRoom, changes, room_columns
+from agiletoolbox.adapters.postgres.session import Session
+from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.events import RoomEvent
+from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.room import Room
+
+RoomKey = tuple[TenantKey, RoomId]
+_CONFIG = COLUMNS.index("config")
+Write = Callable[..., Awaitable[list[asyncpg.Record]]]
+
+
+class PostgresRoomRepository:
+    """Rooms of one unit of work: reads go to the database, writes wait for the commit."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._loaded: dict[RoomKey, Snapshot] = {}
+        self._added: set[RoomKey] = set()
+        self._staged: dict[RoomKey, Room | None] = {}
+        self._saved: list[Room] = []
+
+    async def _read(self, query: str, tenant: TenantKey, value: str) -> Room | None:
+        row = await self._session.fetchrow(query, tenant.value, value)
+        if row is None:
+            return None
+        stored = StoredRoom.from_row(row)
+        key = (stored.room.tenant, stored.room.id)
+        if key in self._staged:
+            staged = self._staged[key]
+            return staged
+        # The first read is what this unit of work's save is checked and diffed against.
+        self._loaded.setdefault(key, stored.snapshot)
+        return stored.room
+
+    async def get(self, tenant: TenantKey, room_id: RoomId) -> Room:
+        """The room; `NotFound` when the tenant has no such room."""
+        key = (tenant, room_id)
+        if key in self._staged:
+            room = self._staged[key]
+        else:
+            room = await self._read(GET, tenant, room_id.value)
+        if room is None:
+            raise NotFound("no such room")
+        return room
+
+    async def find_by_issue(self, tenant: TenantKey, issue_key: IssueKey) -> Room | None:
+        """The room of an issue, if one was opened."""
+        for (owner, _), room in self._staged.items():
+            if owner == tenant and room is not None and room.issue_key == issue_key:
+                return room
+        return await self._read(BY_ISSUE, tenant, issue_key.value)
+
+    async def add(self, room: Room) -> None:
+        """Stage a new room; `InvalidState` when the issue already has one."""
+        if await self.find_by_issue(room.tenant, room.issue_key) is not None:
+            raise InvalidState("the issue already has a room")
+        key = (room.tenant, room.id)
+        self._added.add(key)
+        self._staged[key] = room
+        self._saved.append(room)
+
+    async def save(self, room: Room) -> None:
+        """Stage a changed room; it must have been read in this unit of work."""
+        key = (room.tenant, room.id)
+        if key not in self._loaded and key not in self._added:
+            raise NotFound("save a room only after reading it")
+        self._staged[key] = room
+        self._saved.append(room)
+
+    async def delete(self, tenant: TenantKey, room_id: RoomId) -> None:
+        """Stage the deletion of the room and everything in it."""
+        self._staged[(tenant, room_id)] = None
+
+    async def with_account(self, account: AccountId) -> Sequence[RoomKey]:
+        """Every room that mentions the account, in any tenant of this deployment."""
+        rows = await self._session.fetch(WITH_ACCOUNT, account.value)
+        return sorted((TenantKey(r["tenant_key"]), RoomId(r["room_id"])) for r in rows)
+
+    async def idle_before(self, cutoff: datetime) -> Sequence[RoomKey]:
+        """Rooms that are not persistent and have not changed since `cutoff`."""
+        rows = await self._session.fetch(
+            "SELECT tenant_key, room_id FROM rooms WHERE NOT persistent AND updated_at < $1",
+            cutoff,
+        )
+        return sorted((TenantKey(r["tenant_key"]), RoomId(r["room_id"])) for r in rows)
+
+    async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
+        """Every account id the tenant's rooms hold, with when it was last stored."""
+        rows = await self._session.fetch(
+            "SELECT account_id, max(joined_at) AS at FROM participants "
+            "WHERE tenant_key = $1 GROUP BY account_id",
+            tenant.value,
+        )
+        return sorted((AccountId(r["account_id"]), r["at"]) for r in rows)
+
+    def collect_events(self) -> list[RoomEvent]:
+        """Drain the events of the rooms saved through this repository."""
+        events: list[RoomEvent] = []
+        for room in self._saved:
+            events.extend(room.drain_events())
+        self._saved = []
+        return events
+
+    def staged(self) -> int:
+        """How many room writes the commit will make."""
+        return sum(
+            1 for key, room in self._staged.items() if room is not None or key not in self._added
+        )
+
+    async def flush(self, *, alone: bool = False) -> None:
+        """Write every staged change.
+
+        With `alone` the caller vouches that nothing else was written in this unit of work;
+        a single room write then runs as a transaction of its own (two round trips fewer).
+        """
+        run = self._session.write_alone if alone and self.staged() == 1 else self._session.write
+        for key, room in self._staged.items():
+            if room is None:
+                await self._delete(run, key)
+            elif key in self._added:
+                await self._write(run, None, room_columns(room), room, Snapshot.empty())
+            else:
+                await self._update(run, room, self._loaded[key])
+        self._staged.clear()
+        self._added.clear()
+
+    async def _update(self, run: Write, room: Room, before: Snapshot) -> None:
+        # An untouched configuration is the very object that was read: reuse its text.
+        unchanged = room.config is before.config
+        values = room_columns(room, cast(str, before.columns[_CONFIG]) if unchanged else None)
+        # Only what changed is written: the key never does, the version always does.
+        changed = [
+            (column, value)
+            for column, value, old in zip(COLUMNS, values, before.columns, strict=True)
+            if value != old and column not in ("tenant_key", "room_id")
+        ]
+        if not any(column == "version" for column, _ in changed):
+            changed.append(("version", room.version))
+        columns = tuple(column for column, _ in changed)
+        parameters = [room.tenant.value, room.id.value, *(v for _, v in changed), before.version]
+        await self._write(run, columns, parameters, room, before)
+
+    async def _write(
+        self,
+        run: Write,
+        columns: tuple[str, ...] | None,
+        parameters: list[object],
+        room: Room,
+        before: Snapshot,
+    ) -> None:
+        parts = changes(room, before)
+        statement = save_statement(columns=columns, parts=tuple(parts))
+        arrays = [array for part in parts.values() for array in part]
+        try:
+            notified = await run(statement, *parameters, *arrays)
+        except asyncpg.UniqueViolationError:
+            raise ConcurrentChange("the issue got a room meanwhile") from None
+        except asyncpg.ForeignKeyViolationError:
+            raise NotFound("the room's tenant is not installed") from None
+        if not notified:
+            raise ConcurrentChange("the room changed meanwhile")
+
+    async def _delete(self, run: Write, key: RoomKey) -> None:
+        if key in self._added:
+            return
+        snapshot = self._loaded.get(key)
+        expected = None if snapshot is None else snapshot.version
+        gone = await run(DELETE, key[0].value, key[1].value, expected)
+        if not gone and expected is not None:
+            raise ConcurrentChange("the room changed meanwhile")

@@ -1,0 +1,292 @@
+"""Rows to domain objects and back: the one converter at the database edge.
+
+Configurations and decks are stored as JSON (`jsonb`) written by a private cattrs
+converter; everything else is a column. A room is read in one query (its row plus its
+participants, votes and history as arrays) and comes back as a `StoredRoom`: the room and
+a snapshot of what the database holds, from which a save computes what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from attrs import frozen
+from cattrs.preconf.json import make_converter
+
+from agiletoolbox.domain.config import Participant, Role, RoomConfig
+from agiletoolbox.domain.deck import Deck
+from agiletoolbox.domain.estimate import Estimate, EstimateValue
+from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.room import Room, RoundRecord
+
+_rows = make_converter()
+_rows.register_unstructure_hook(FieldId, str)
+_rows.register_structure_hook(FieldId, lambda value, _: FieldId(value))
+
+Json = dict[str, Any]
+
+
+def config_to_json(config: RoomConfig) -> Json:
+    """A room configuration as stored."""
+    stored: Json = _rows.unstructure(config)
+    return stored
+
+
+def config_from_json(stored: Json) -> RoomConfig:
+    """A stored room configuration."""
+    return _rows.structure(stored, RoomConfig)
+
+
+# Rooms are read and written on every vote, and their configurations (frozen, so safe to
+# share) repeat: converting each distinct one once keeps cattrs and the deck's validators
+# off the hot path.
+@lru_cache(maxsize=4096)
+def config_text(config: RoomConfig) -> str:
+    """A room configuration as JSON text."""
+    return _dumps(config_to_json(config))
+
+
+@lru_cache(maxsize=4096)
+def config_from_text(text: str) -> RoomConfig:
+    """A room configuration from its JSON text."""
+    return config_from_json(json.loads(text))
+
+
+@lru_cache(maxsize=1024)
+def deck_text(deck: Deck) -> str:
+    """A deck, as stored with a finished round, as JSON text."""
+    return _dumps(_rows.unstructure(deck))
+
+
+@lru_cache(maxsize=1024)
+def deck_from_text(text: str) -> Deck:
+    """A stored deck from its JSON text."""
+    return _rows.structure(json.loads(text), Deck)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# Ids are immutable and validated by a regular expression on construction; the same few
+# ids come back on every read of a room, so each distinct one is checked once.
+_account_id = lru_cache(maxsize=65536)(AccountId)
+_tenant_key = lru_cache(maxsize=4096)(TenantKey)
+_room_id = lru_cache(maxsize=65536)(RoomId)
+_issue_key = lru_cache(maxsize=65536)(IssueKey)
+
+
+def _account(value: str | None) -> AccountId | None:
+    return None if value is None else _account_id(value)
+
+
+@frozen
+class Snapshot:
+    """What the database held for a room when this unit of work read it."""
+
+    version: int
+    columns: Sequence[object]
+    config: RoomConfig | None
+    participants: Mapping[AccountId, Participant]
+    votes: Mapping[AccountId, str]
+    history: Sequence[RoundRecord]
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        """Nothing stored yet (a room being added)."""
+        return cls(version=0, columns=(), config=None, participants={}, votes={}, history=())
+
+    @classmethod
+    def of(cls, room: Room, config_json: str | None = None) -> Snapshot:
+        """The state of `room` as just read (shallow copies: the values are immutable)."""
+        return cls(
+            room.version,
+            tuple(room_columns(room, config_json)),
+            room.config,
+            dict(room.participants),
+            dict(room.votes),
+            tuple(room.history),
+        )
+
+
+def _estimate(row: asyncpg.Record) -> Estimate | None:
+    if row["estimate_label"] is None:
+        return None
+    return Estimate(
+        value=EstimateValue(row["estimate_label"], row["estimate_number"]),
+        field_id=FieldId(row["estimate_field_id"]),
+        round=row["estimate_round"],
+        accepted_by=_account(row["estimate_accepted_by"]),
+        accepted_at=row["estimate_accepted_at"],
+        written=row["estimate_written"],
+    )
+
+
+def _array(row: asyncpg.Record, name: str) -> list[Any]:
+    # array_agg over no rows is NULL, not an empty array.
+    values: list[Any] | None = row[name]
+    return [] if values is None else values
+
+
+def _participants(row: asyncpg.Record) -> dict[AccountId, Participant]:
+    people = (
+        Participant(_account_id(account), Role(role), online, joined_at)
+        for account, role, online, joined_at in zip(
+            _array(row, "p_accounts"),
+            _array(row, "p_roles"),
+            _array(row, "p_online"),
+            _array(row, "p_joined"),
+            strict=True,
+        )
+    )
+    return {person.account_id: person for person in people}
+
+
+def _history(row: asyncpg.Record) -> list[RoundRecord]:
+    columns = zip(
+        _array(row, "h_numbers"),
+        _array(row, "h_decks"),
+        _array(row, "h_revealed"),
+        _array(row, "h_started"),
+        _array(row, "h_ended"),
+        _array(row, "h_labels"),
+        _array(row, "h_values"),
+        _array(row, "h_votes"),
+        strict=True,
+    )
+    return [
+        RoundRecord(
+            number=number,
+            deck=deck_from_text(deck),
+            votes=tuple((_account_id(who), label) for who, label in votes),
+            revealed=revealed,
+            started_at=started,
+            ended_at=ended,
+            estimate=None if label is None else EstimateValue(label, value),
+        )
+        for number, deck, revealed, started, ended, label, value, votes in columns
+    ]
+
+
+@frozen
+class StoredRoom:
+    """A room read from the database, with the snapshot its save is compared against."""
+
+    room: Room
+    snapshot: Snapshot
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> StoredRoom:
+        """The room of one row of the room query (see `rooms.py`)."""
+        room = Room(
+            tenant=_tenant_key(row["tenant_key"]),
+            id=_room_id(row["room_id"]),
+            issue_key=_issue_key(row["issue_key"]),
+            owner=_account(row["owner"]),
+            config=config_from_text(row["config"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            participants=_participants(row),
+            round=row["round"],
+            round_started_at=row["round_started_at"],
+            votes={
+                _account_id(who): label
+                for who, label in zip(
+                    _array(row, "v_accounts"), _array(row, "v_labels"), strict=True
+                )
+            },
+            revealed=row["revealed"],
+            history=_history(row),
+            estimate=_estimate(row),
+            version=row["version"],
+        )
+        return cls(room, Snapshot.of(room, row["config"]))
+
+
+def room_columns(room: Room, config_json: str | None = None) -> list[object]:
+    """The values of the room row, in the order of `room_sql.COLUMNS`.
+
+    `config_json` is the configuration's stored text when the caller already has it.
+    """
+    estimate = room.estimate
+    return [
+        room.tenant.value,
+        room.id.value,
+        room.issue_key.value,
+        None if room.owner is None else room.owner.value,
+        config_text(room.config) if config_json is None else config_json,
+        room.round,
+        room.round_started_at,
+        room.revealed,
+        None if estimate is None else estimate.value.label,
+        None if estimate is None else estimate.value.number,
+        None if estimate is None else estimate.field_id.value,
+        None if estimate is None else estimate.round,
+        None if estimate is None or estimate.accepted_by is None else estimate.accepted_by.value,
+        None if estimate is None else estimate.accepted_at,
+        None if estimate is None else estimate.written,
+        room.version,
+        room.created_at,
+        room.updated_at,
+    ]
+
+
+def changes(room: Room, before: Snapshot) -> dict[str, list[list[Any]]]:
+    """What differs from the snapshot: the arrays of each part of the save that has work.
+
+    Keys are the part names of `room_sql.PARTS`; a part with nothing to write is absent.
+    """
+    people = [p for who, p in room.participants.items() if before.participants.get(who) != p]
+    votes = [(who, label) for who, label in room.votes.items() if before.votes.get(who) != label]
+    old_rounds = {record.number: record for record in before.history}
+    new_numbers = {record.number for record in room.history}
+    rounds = [r for r in room.history if old_rounds.get(r.number) != r]
+    gone_round_votes: list[tuple[int, str]] = []
+    round_votes: list[tuple[int, str, str, int]] = []
+    for record in rounds:
+        old = old_rounds.get(record.number)
+        kept = {who for who, _ in record.votes}
+        if old is not None:
+            gone_round_votes += [(old.number, w.value) for w, _ in old.votes if w not in kept]
+        round_votes += [
+            (record.number, who.value, label, position)
+            for position, (who, label) in enumerate(record.votes)
+        ]
+    parts: dict[str, list[list[Any]]] = {
+        "gone_participants": [
+            [who.value for who in before.participants if who not in room.participants]
+        ],
+        "put_participants": [
+            [p.account_id.value for p in people],
+            [p.role.value for p in people],
+            [p.online for p in people],
+            [p.joined_at for p in people],
+        ],
+        "gone_votes": [[who.value for who in before.votes if who not in room.votes]],
+        "put_votes": [[who.value for who, _ in votes], [label for _, label in votes]],
+        "gone_rounds": [[number for number in old_rounds if number not in new_numbers]],
+        "put_rounds": [
+            [r.number for r in rounds],
+            [deck_text(r.deck) for r in rounds],
+            [r.revealed for r in rounds],
+            [r.started_at for r in rounds],
+            [r.ended_at for r in rounds],
+            [None if r.estimate is None else r.estimate.label for r in rounds],
+            [None if r.estimate is None else r.estimate.number for r in rounds],
+        ],
+        "gone_round_votes": [
+            [number for number, _ in gone_round_votes],
+            [who for _, who in gone_round_votes],
+        ],
+        "put_round_votes": [
+            [number for number, _, _, _ in round_votes],
+            [who for _, who, _, _ in round_votes],
+            [label for _, _, label, _ in round_votes],
+            [position for _, _, _, position in round_votes],
+        ],
+    }
+    return {name: arrays for name, arrays in parts.items() if arrays[0]}

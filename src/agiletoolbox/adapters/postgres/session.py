@@ -1,0 +1,128 @@
+"""The unit of work's connection, and its transaction, begun with the first write.
+
+Reads before the first write run outside an explicit transaction: under READ COMMITTED
+(PostgreSQL's default, which the unit of work uses) every statement sees a fresh snapshot
+of committed data anyway, so a `BEGIN` in front of them would change nothing but cost a
+round trip. The first write begins the transaction, and everything written after it is
+committed or rolled back together. A unit of work whose only write is one statement at
+commit runs it on its own, which PostgreSQL makes atomic by itself.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import Pool, PoolConnectionProxy
+from asyncpg.transaction import Transaction
+
+from agiletoolbox.adapters.postgres.errors import (
+    RETRYABLE,
+    UNAVAILABLE,
+    StorageUnavailable,
+    storage_errors,
+)
+from agiletoolbox.domain.errors import ConcurrentChange
+
+RELEASE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+"""What giving back or probing a broken connection may raise (the pool copes with it)."""
+
+
+class Session:
+    """One pooled connection for one unit of work."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._connection: PoolConnectionProxy | None = None
+        self._transaction: Transaction | None = None
+        self._used = False
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a write began a transaction that is not yet committed or rolled back."""
+        return self._transaction is not None
+
+    async def acquire(self) -> None:
+        """Take a connection from the pool."""
+        with storage_errors():
+            self._connection = await self._pool.acquire()
+
+    async def _call(self, method: str, query: str, args: tuple[Any, ...], *, begin: bool) -> Any:
+        # Until a statement succeeded nothing is lost by swapping the connection: one that
+        # died idle in the pool (a restart, a terminated backend) is replaced on the next
+        # acquire, and after a restart every idle one may be dead.
+        attempts = 1 if self._used else self._pool.get_max_size() + 1
+        for attempt in range(1, attempts + 1):
+            if self._connection is None:
+                raise RuntimeError("use the unit of work inside `async with`")
+            try:
+                if begin and self._transaction is None:
+                    transaction = self._connection.transaction()
+                    await transaction.start()
+                    self._transaction = transaction
+                result = await getattr(self._connection, method)(query, *args)
+            except UNAVAILABLE as exc:
+                if attempt == attempts:
+                    raise StorageUnavailable("the database is not available") from exc
+                await self.release()
+                await self.acquire()
+                continue
+            except RETRYABLE as exc:
+                raise ConcurrentChange("the room changed meanwhile") from exc
+            self._used = True
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """Rows of a read."""
+        rows: list[asyncpg.Record] = await self._call("fetch", query, args, begin=False)
+        return rows
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        """The first row of a read, or None."""
+        row: asyncpg.Record | None = await self._call("fetchrow", query, args, begin=False)
+        return row
+
+    async def write(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """Run a writing statement inside the transaction (begun now if need be)."""
+        rows: list[asyncpg.Record] = await self._call("fetch", query, args, begin=True)
+        return rows
+
+    async def write_alone(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """Run the unit of work's one and only write as a transaction of its own."""
+        if self._transaction is not None or self._connection is None:
+            raise RuntimeError("write_alone is for a unit of work with no other write")
+        # Never retried: the server may have committed it before the connection broke.
+        with storage_errors():
+            rows: list[asyncpg.Record] = await self._connection.fetch(query, *args)
+        return rows
+
+    async def commit(self) -> None:
+        """Commit the open transaction, if any; the next write begins a new one."""
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            with storage_errors():
+                await transaction.commit()
+
+    async def rollback(self) -> None:
+        """Roll the open transaction back, if any."""
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            with storage_errors():
+                await transaction.rollback()
+
+    async def release(self) -> None:
+        """Give the connection back (the pool replaces it if it was lost)."""
+        connection, self._connection = self._connection, None
+        self._transaction = None
+        if connection is not None:
+            # A connection that died mid-call is discarded by the pool; nothing to report.
+            with suppress(*RELEASE_ERRORS):
+                await self._pool.release(connection)
