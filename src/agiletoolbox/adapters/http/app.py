@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from agiletoolbox.adapters.http import health, rooms
+from agiletoolbox.adapters.http import health, pages, rooms
 from agiletoolbox.adapters.http.caller import Authenticator
+from agiletoolbox.adapters.http.connect import ConnectSite, add_connect_routes
 from agiletoolbox.adapters.http.keys import (
     AUTHENTICATORS,
     DRAINING,
@@ -39,6 +40,7 @@ def create_app(
     tickets: TicketBook,
     ready: Callable[[], Awaitable[bool]],
     settings: WebSettings,
+    connect: ConnectSite | None = None,
 ) -> web.Application:
     """The aiohttp application with every route, middleware and live room."""
     app = web.Application(
@@ -56,6 +58,9 @@ def create_app(
     app[DRAINING] = [False]
     app.add_routes(health.routes)
     app.add_routes(rooms.routes)
+    app.add_routes(pages.routes)
+    if connect is not None:
+        add_connect_routes(app, connect)
 
     async def live_rooms(app: web.Application) -> AsyncIterator[None]:
         app[LIVE].start()

@@ -24,11 +24,16 @@ class Caller:
 
 
 class NotAuthenticated(Exception):
-    """The request's credentials are missing or invalid; `reason` is safe to show."""
+    """The request's credentials are missing or invalid; `reason` is safe to show.
 
-    def __init__(self, reason: str = "authentication required") -> None:
+    `status` is 401 unless the credential was genuine but may not be served (403) or could
+    not be checked for a fault of ours or Atlassian's (503).
+    """
+
+    def __init__(self, reason: str = "authentication required", status: int = 401) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
 
 
 class Authenticator(Protocol):

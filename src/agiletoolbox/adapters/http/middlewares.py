@@ -30,7 +30,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except NotAuthenticated as error:
-        return error_response(401, "unauthenticated", error.reason)
+        code = HTTP_CODES.get(error.status, "error") if error.status != 401 else "unauthenticated"
+        return error_response(error.status, code, error.reason)
     except BodyError as error:
         return error_response(422, "invalid_body", "the body is not valid", details=error.details)
     except errors.DomainError as error:

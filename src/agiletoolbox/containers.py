@@ -1,0 +1,191 @@
+"""The composition root: the one place where ports meet their adapters.
+
+A declarative dependency-injector container builds everything from the settings. The
+database pool, the listener and the HTTP client session are async resources: they are
+opened by `init_resources()` and closed by `shutdown_resources()`. Tests override
+providers (the store, the clock, the Jira client) instead of patching modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from dependency_injector import containers, providers
+
+from agiletoolbox.adapters.clock import SystemClock
+from agiletoolbox.adapters.connect.descriptor import Vendor, build_descriptor
+from agiletoolbox.adapters.connect.install import LifecycleVerifier
+from agiletoolbox.adapters.connect.install_keys import AiohttpKeyFetcher, InstallKeys
+from agiletoolbox.adapters.connect.jwt import ConnectJwtVerifier
+from agiletoolbox.adapters.http.app import create_app
+from agiletoolbox.adapters.http.connect import (
+    ConnectAuthenticator,
+    ConnectSite,
+    StoredTenantSecrets,
+)
+from agiletoolbox.adapters.http.tickets import TicketBook
+from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.adapters.jira import (
+    ConnectJiraClient,
+    ConnectPersonalDataReporter,
+    SignedTransport,
+)
+from agiletoolbox.adapters.postgres import (
+    KeyRing,
+    PostgresDatabase,
+    database_url,
+    event_bus_resource,
+    key_ring,
+    pool_resource,
+)
+from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.services.privacy import PrivacyService
+from agiletoolbox.services.rooms import RoomService
+from agiletoolbox.services.tenants import TenantService
+from agiletoolbox.settings import Settings
+
+APP_NAME = "Agile Toolbox for Jira"
+VENDOR = Vendor(name="Agile Toolbox", url="https://agiletoolbox.example")
+
+
+async def url_resource(settings: Settings) -> AsyncIterator[str]:
+    """The database URL: configured, or an embedded server's for the container's life."""
+    async with database_url(settings) as url:
+        yield url
+
+
+async def client_session_resource() -> AsyncIterator[aiohttp.ClientSession]:
+    """The process's one HTTP client session (Jira, install keys, personal data)."""
+    session = aiohttp.ClientSession(raise_for_status=False)
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    """The retention windows the operator set."""
+    return RetentionPolicy(
+        uninstalled_days=settings.retention_uninstalled_days,
+        idle_room_days=settings.retention_idle_room_days,
+        error_report_days=settings.retention_error_report_days,
+    )
+
+
+def secret_keys(settings: Settings) -> KeyRing:
+    """The keys secrets at rest are encrypted under."""
+    return key_ring(settings.secret_key, production=settings.production, data_dir=settings.data_dir)
+
+
+def ticket_key(keys: KeyRing) -> bytes:
+    """A key for socket tickets, derived from the current secret key (shared by processes)."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"agiletoolbox socket tickets"
+    ).derive(keys.keys[keys.current])
+
+
+def region_urls(settings: Settings) -> dict[str, str]:
+    """Every region's base URL, this deployment's own included (the descriptor's realms)."""
+    urls = {region.value: url for region, url in settings.region_base_urls}
+    urls.setdefault(settings.region.value, settings.base_url)
+    return urls
+
+
+def descriptor(settings: Settings) -> dict[str, Any]:
+    """The Connect descriptor of this deployment."""
+    return build_descriptor(
+        app_key=settings.app_key,
+        name=APP_NAME,
+        base_url=settings.base_url,
+        vendor=VENDOR,
+        region_base_urls=region_urls(settings),
+    )
+
+
+def web_settings(settings: Settings) -> WebSettings:
+    """The HTTP layer's limits and headers."""
+    return WebSettings(production=settings.production)
+
+
+def base_urls(settings: Settings) -> tuple[str, ...]:
+    """The URLs Jira may reach this deployment at."""
+    return (settings.base_url, *(url for _, url in settings.region_base_urls))
+
+
+class Container(containers.DeclarativeContainer):
+    """Everything the product is made of, built from `settings`."""
+
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    retention = providers.Singleton(retention_policy, settings)
+    keys = providers.Singleton(secret_keys, settings)
+
+    database_url = providers.Resource(url_resource, settings)
+    pool = providers.Resource(pool_resource, database_url)
+    database = providers.Singleton(PostgresDatabase, pool, keys)
+    unit_of_work = providers.Callable(lambda database: database.unit_of_work, database)
+    bus = providers.Resource(event_bus_resource, database_url)
+    session = providers.Resource(client_session_resource)
+
+    transport = providers.Singleton(
+        SignedTransport, session=session, app_key=settings.provided.app_key, clock=clock
+    )
+    jira = providers.Singleton(ConnectJiraClient, transport)
+    personal_data = providers.Singleton(
+        ConnectPersonalDataReporter, transport, settings.provided.personal_data_url
+    )
+
+    rooms = providers.Singleton(RoomService, unit_of_work, bus, clock, jira)
+    tenants = providers.Singleton(
+        TenantService,
+        unit_of_work,
+        clock,
+        retention,
+        settings.provided.region,
+        production=settings.provided.production,
+    )
+    privacy = providers.Singleton(PrivacyService, unit_of_work, bus, clock, retention)
+
+    tenant_secrets = providers.Singleton(StoredTenantSecrets, unit_of_work)
+    install_keys = providers.Singleton(
+        InstallKeys,
+        providers.Singleton(AiohttpKeyFetcher, session),
+        settings.provided.install_keys_url,
+    )
+    verifier = providers.Singleton(
+        ConnectJwtVerifier, tenant_secrets, providers.Callable(base_urls, settings)
+    )
+    lifecycle = providers.Singleton(
+        LifecycleVerifier,
+        install_keys,
+        tenant_secrets,
+        settings.provided.base_url,
+        providers.Callable(lambda s: tuple(url for _, url in s.region_base_urls), settings),
+    )
+    connect = providers.Singleton(
+        ConnectSite,
+        providers.Callable(descriptor, settings),
+        lifecycle,
+        verifier,
+        tenants,
+        clock,
+    )
+    tickets = providers.Singleton(TicketBook, providers.Callable(ticket_key, keys), clock)
+    authenticators = providers.List(providers.Singleton(ConnectAuthenticator, verifier, clock))
+    ready = providers.Callable(lambda database: database.ready, database)
+
+    app = providers.Singleton(
+        create_app,
+        rooms_service=rooms,
+        bus=bus,
+        authenticators=authenticators,
+        tickets=tickets,
+        ready=ready,
+        settings=providers.Callable(web_settings, settings),
+        connect=connect,
+    )

@@ -1,0 +1,81 @@
+"""`agiletoolbox serve`: the production server's life from start to a clean stop.
+
+Start: read settings, open the resources, migrate (unless told not to), refuse a schema
+newer than this code, serve. Stop (SIGTERM or SIGINT): readiness goes red first so the
+load balancer stops sending traffic, requests in flight finish, every live socket is
+closed with 1001, and the resources are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from agiletoolbox.adapters.http.access_log import PathOnlyAccessLogger
+from agiletoolbox.adapters.http.keys import DRAINING
+from agiletoolbox.adapters.postgres import PostgresDatabase, migrate
+from agiletoolbox.containers import Container
+from agiletoolbox.settings import Settings
+
+log = logging.getLogger("agiletoolbox.server")
+
+# How long readiness stays red before the listener closes, so balancers notice.
+DRAIN_SECONDS = 2.0
+SHUTDOWN_TIMEOUT_SECONDS = 10.0
+
+
+async def prepare_database(container: Container, *, apply_migrations: bool) -> int:
+    """Migrate (when asked) and check the schema; returns its version."""
+    database: PostgresDatabase = await container.database()  # type: ignore[misc]
+    if apply_migrations:
+        async with database.pool.acquire() as connection:
+            for migration in await migrate(connection):
+                log.info("applied migration %04d_%s", migration.version, migration.name)
+    return await database.require_schema()
+
+
+async def serve(
+    settings: Settings,
+    *,
+    apply_migrations: bool = True,
+    stop: asyncio.Event | None = None,
+    drain_seconds: float = DRAIN_SECONDS,
+) -> None:
+    """Serve until `stop` is set or the process gets SIGTERM/SIGINT."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    container = Container(settings=settings)
+    await container.init_resources()  # type: ignore[misc]
+    runner: web.AppRunner | None = None
+    try:
+        version = await prepare_database(container, apply_migrations=apply_migrations)
+        app: web.Application = await container.app()  # type: ignore[misc]
+        runner = web.AppRunner(
+            app, access_log_class=PathOnlyAccessLogger, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+        )
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info(
+            "serving %s on %s:%s (region %s, schema %s)",
+            settings.base_url,
+            settings.host,
+            settings.port,
+            settings.region.value,
+            version,
+        )
+        await stop.wait()
+        log.info("stopping: draining for %.1fs", drain_seconds)
+        app[DRAINING][0] = True
+        await asyncio.sleep(drain_seconds)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        if runner is not None:
+            await runner.cleanup()
+        await container.shutdown_resources()  # type: ignore[misc]
+        log.info("stopped")

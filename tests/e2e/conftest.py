@@ -1,0 +1,79 @@
+"""End-to-end fixtures: the real composition root on PostgreSQL, a simulated Jira."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from agiletoolbox.adapters.http.access_log import PathOnlyAccessLogger
+from agiletoolbox.containers import Container
+from agiletoolbox.settings import Environment, Settings
+from agiletoolbox.simulator import JiraSimulator
+from tests.integration.conftest import database_url, postgres_server_url
+
+__all__ = ["database_url", "postgres_server_url"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Deployment:
+    """The app as `serve` runs it, on a port of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.base_url
+        self.container = Container(settings=settings)
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        await self.container.init_resources()
+        app = await self.container.app()  # type: ignore[misc]
+        self.runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.settings.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+        await self.container.shutdown_resources()  # type: ignore[misc]
+
+
+@pytest.fixture
+async def jira() -> AsyncIterator[JiraSimulator]:
+    async with JiraSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def deployment(
+    jira: JiraSimulator, database_url: str, tmp_path: Path
+) -> AsyncIterator[Deployment]:
+    port = free_port()
+    settings = Settings(
+        env=Environment.TEST,
+        port=port,
+        base_url=f"http://127.0.0.1:{port}",
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        install_keys_url=jira.install_keys_url,
+        personal_data_url=jira.personal_data_url,
+    )
+    app = Deployment(settings)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()

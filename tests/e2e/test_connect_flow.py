@@ -1,0 +1,106 @@
+"""Install, open the room page, play a round and write the estimate: all through Jira."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from agiletoolbox.simulator import ALICE, BOB, STORY_POINTS_FIELD, JiraSimulator
+from tests.e2e.conftest import Deployment
+
+pytestmark = pytest.mark.postgres
+
+
+def jwt(token: str) -> dict[str, str]:
+    return {"Authorization": f"JWT {token}"}
+
+
+async def call(
+    session: aiohttp.ClientSession, method: str, url: str, token: str, **kwargs: Any
+) -> tuple[int, Any]:
+    async with session.request(method, url, headers=jwt(token), **kwargs) as response:
+        body = await response.json() if response.content_type == "application/json" else None
+        return response.status, body
+
+
+async def test_a_round_from_install_to_estimate(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    await jira.install("acme", deployment.url)
+    alice = jira.context_token("acme", user=ALICE, issue="DEMO-1")
+    bob = jira.context_token("acme", user=BOB, issue="DEMO-1")
+    api = f"{deployment.url}/api/rooms"
+    async with aiohttp.ClientSession() as session:
+        page = await session.get(jira.iframe_url("acme", "room-glance", user=ALICE, issue="DEMO-1"))
+        assert page.status == 200
+        assert "DEMO-1" in await page.text()
+        status, room = await call(
+            session, "POST", api, alice, json={"issueKey": "DEMO-1", "fieldId": STORY_POINTS_FIELD}
+        )
+        assert status == 201, room
+        assert room["owner"] == ALICE
+        base = f"{api}/{room['id']}"
+        assert (await call(session, "POST", f"{base}/join", bob, json={}))[0] == 200
+        await call(session, "PUT", f"{base}/vote", alice, json={"card": "3"})
+        status, seen_by_bob = await call(session, "PUT", f"{base}/vote", bob, json={"card": "5"})
+        assert {p["accountId"]: p["card"] for p in seen_by_bob["participants"]} == {
+            ALICE: None,
+            BOB: "5",
+        }
+        assert (await call(session, "POST", f"{base}/reveal", alice))[0] == 200
+        status, estimated = await call(
+            session, "POST", f"{base}/estimate", alice, json={"value": "5"}
+        )
+        assert status == 200, estimated
+        assert estimated["estimate"]["written"] is True
+    assert jira.field_value("acme", "DEMO-1", STORY_POINTS_FIELD) == 5
+    app_calls = [r for r in jira.recorder.requests if r.caller == "app"]
+    assert app_calls
+    assert all(r.jwt_valid for r in app_calls)
+    assert jira.recorder.names_served_to_app() == []
+
+
+async def test_tokens_that_are_not_context_tokens_are_refused(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    await jira.install("acme", deployment.url)
+    page_url = jira.iframe_url("acme", "room-glance", user=ALICE, issue="DEMO-1")
+    page_token = page_url.split("jwt=")[1].split("&")[0]
+    async with aiohttp.ClientSession() as session:
+        api = f"{deployment.url}/api/rooms?issueKey=DEMO-1"
+        status, body = await call(session, "GET", api, page_token)
+        assert status == 401
+        assert body["error"]["message"] == "context_token_required"
+        tampered = jira.context_token("acme", user=ALICE, issue="DEMO-1")[:-2] + "xx"
+        assert (await call(session, "GET", api, tampered))[0] == 401
+        other_issue = jira.context_token("acme", user=ALICE, issue="DEMO-2")
+        assert (await call(session, "GET", api, other_issue))[0] == 403
+
+
+async def test_an_uninstalled_site_is_refused_at_once(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    await jira.install("acme", deployment.url)
+    alice = jira.context_token("acme", user=ALICE, issue="DEMO-1")
+    async with aiohttp.ClientSession() as session:
+        api = f"{deployment.url}/api/rooms"
+        assert (await call(session, "POST", api, alice, json={"issueKey": "DEMO-1"}))[0] == 201
+        await jira.uninstall("acme")
+        status, body = await call(session, "GET", f"{api}?issueKey=DEMO-1", alice)
+        assert status == 403
+        assert body["error"]["code"] == "forbidden"
+        await jira.install("acme", deployment.url)
+        fresh = jira.context_token("acme", user=ALICE, issue="DEMO-1")
+        status, _ = await call(session, "GET", f"{api}?issueKey=DEMO-1", fresh)
+        assert status == 200, "a re-install inside the window restores the rooms"
+
+
+async def test_lifecycle_retries_have_one_effect(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    await jira.install("acme", deployment.url)
+    await jira.redeliver("acme", "installed", times=3)
+    await jira.redeliver("acme", "enabled", times=3)
+    assert all(d.status == 204 for d in jira.deliveries), jira.deliveries
