@@ -21,6 +21,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"agiletoolbox {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the production server",
+        description="Serve the app as the AGILETOOLBOX_* settings say: migrate the database "
+        "(unless --no-migrate), listen on AGILETOOLBOX_HOST:AGILETOOLBOX_PORT, and on "
+        "SIGTERM drain (readiness goes red), close every live socket with 1001 and exit.",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not apply migrations; refuse to start unless the schema is current",
+    )
+    serve.set_defaults(run=_serve)
     migrate = commands.add_parser(
         "migrate",
         help="apply the database migrations this version needs",
@@ -53,6 +66,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str, status: int = 1) -> int:
     print(f"agiletoolbox: {message}", file=sys.stderr)
     return status
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging  # noqa: PLC0415 - keep --help fast
+
+    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415
+        EmbeddedUnavailable,
+        SchemaError,
+        SecretKeyError,
+        StorageUnavailable,
+    )
+    from agiletoolbox.server import serve  # noqa: PLC0415
+    from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env(os.environ)
+        asyncio.run(serve(settings, apply_migrations=not args.no_migrate))
+    except (SettingsError, SecretKeyError) as exc:
+        return _fail(str(exc), 2)
+    except (SchemaError, StorageUnavailable, EmbeddedUnavailable, OSError) as exc:
+        return _fail(str(exc))
+    return 0
 
 
 def _migrate(_args: argparse.Namespace) -> int:

@@ -34,14 +34,8 @@ from agiletoolbox.adapters.jira import (
     ConnectPersonalDataReporter,
     SignedTransport,
 )
-from agiletoolbox.adapters.postgres import (
-    KeyRing,
-    PostgresDatabase,
-    database_url,
-    event_bus_resource,
-    key_ring,
-    pool_resource,
-)
+from agiletoolbox.adapters.postgres import KeyRing, event_bus_resource, key_ring
+from agiletoolbox.adapters.postgres.lifecycle import database_resource
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.services.rooms import RoomService
@@ -50,12 +44,6 @@ from agiletoolbox.settings import Settings
 
 APP_NAME = "Agile Toolbox for Jira"
 VENDOR = Vendor(name="Agile Toolbox", url="https://agiletoolbox.example")
-
-
-async def url_resource(settings: Settings) -> AsyncIterator[str]:
-    """The database URL: configured, or an embedded server's for the container's life."""
-    async with database_url(settings) as url:
-        yield url
 
 
 async def client_session_resource() -> AsyncIterator[aiohttp.ClientSession]:
@@ -125,11 +113,10 @@ class Container(containers.DeclarativeContainer):
     retention = providers.Singleton(retention_policy, settings)
     keys = providers.Singleton(secret_keys, settings)
 
-    database_url = providers.Resource(url_resource, settings)
-    pool = providers.Resource(pool_resource, database_url)
-    database = providers.Singleton(PostgresDatabase, pool, keys)
+    apply_migrations = providers.Object(True)
+    database = providers.Resource(database_resource, settings, apply_migrations=apply_migrations)
     unit_of_work = providers.Callable(lambda database: database.unit_of_work, database)
-    bus = providers.Resource(event_bus_resource, database_url)
+    bus = providers.Resource(event_bus_resource, database.provided.url)
     session = providers.Resource(client_session_resource)
 
     transport = providers.Singleton(

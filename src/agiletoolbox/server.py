@@ -16,7 +16,7 @@ from aiohttp import web
 
 from agiletoolbox.adapters.http.access_log import PathOnlyAccessLogger
 from agiletoolbox.adapters.http.keys import DRAINING
-from agiletoolbox.adapters.postgres import PostgresDatabase, migrate
+from agiletoolbox.adapters.postgres import PostgresDatabase
 from agiletoolbox.containers import Container
 from agiletoolbox.settings import Settings
 
@@ -25,16 +25,6 @@ log = logging.getLogger("agiletoolbox.server")
 # How long readiness stays red before the listener closes, so balancers notice.
 DRAIN_SECONDS = 2.0
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
-
-
-async def prepare_database(container: Container, *, apply_migrations: bool) -> int:
-    """Migrate (when asked) and check the schema; returns its version."""
-    database: PostgresDatabase = await container.database()  # type: ignore[misc]
-    if apply_migrations:
-        async with database.pool.acquire() as connection:
-            for migration in await migrate(connection):
-                log.info("applied migration %04d_%s", migration.version, migration.name)
-    return await database.require_schema()
 
 
 async def serve(
@@ -50,10 +40,13 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     container = Container(settings=settings)
-    await container.init_resources()  # type: ignore[misc]
+    container.apply_migrations.override(apply_migrations)
     runner: web.AppRunner | None = None
     try:
-        version = await prepare_database(container, apply_migrations=apply_migrations)
+        # Opening the database migrates it (or checks it) and refuses a newer schema.
+        await container.init_resources()  # type: ignore[misc]
+        database: PostgresDatabase = await container.database()  # type: ignore[misc]
+        version = await database.require_schema()
         app: web.Application = await container.app()  # type: ignore[misc]
         runner = web.AppRunner(
             app, access_log_class=PathOnlyAccessLogger, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS

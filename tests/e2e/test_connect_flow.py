@@ -104,3 +104,15 @@ async def test_lifecycle_retries_have_one_effect(
     await jira.redeliver("acme", "installed", times=3)
     await jira.redeliver("acme", "enabled", times=3)
     assert all(d.status == 204 for d in jira.deliveries), jira.deliveries
+
+
+async def test_disabled_and_uninstalled_racing_end_uninstalled(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    await jira.install("acme", deployment.url)
+    await jira.uninstall("acme", race=True)
+    await jira.enable("acme")
+    alice = jira.context_token("acme", user=ALICE, issue="DEMO-1")
+    async with aiohttp.ClientSession() as session:
+        status, _ = await call(session, "GET", f"{deployment.url}/api/rooms?issueKey=DEMO-1", alice)
+    assert status == 403, "a late enabled never revives an uninstalled site"

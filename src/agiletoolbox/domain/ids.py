@@ -15,7 +15,9 @@ from attrs import Attribute, field, frozen
 
 from agiletoolbox.domain.errors import InvalidValue
 
-_ACCOUNT_ID = re.compile(r"[^\s]{1,128}")
+# Atlassian account ids are ASCII (letters, digits, '-', ':'); printable ASCII without
+# spaces keeps them opaque while refusing control characters PostgreSQL text cannot hold.
+_ACCOUNT_ID = re.compile(r"[!-~]{1,128}")
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-[1-9][0-9]*")
 _PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
 _ROOM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -46,7 +48,7 @@ class TenantKey:
 
 @frozen(order=True)
 class AccountId:
-    """An Atlassian account id: opaque, at most 128 characters, no whitespace."""
+    """An Atlassian account id: opaque printable ASCII, at most 128 characters, no spaces."""
 
     value: str = field(validator=_checked(_ACCOUNT_ID, "account id", 128))
 

@@ -6,14 +6,19 @@ idempotent and order-safe because the tenant aggregate is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from attrs import field, frozen
 
+from agiletoolbox.domain.errors import ConcurrentChange
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.ports import Clock, UnitOfWorkFactory
+from agiletoolbox.services.rooms import MAX_ATTEMPTS
+
+T = TypeVar("T")
 
 
 @frozen
@@ -26,6 +31,16 @@ class Installation:
     product_type: ProductType = ProductType.JIRA
     installation_id: str | None = None
     cloud_id: str | None = None
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run `attempt` again on fresh state when it lost a race, a bounded number of times."""
+    for _ in range(MAX_ATTEMPTS - 1):
+        try:
+            return await attempt()
+        except ConcurrentChange:
+            continue
+    return await attempt()
 
 
 class TenantService:
@@ -51,6 +66,9 @@ class TenantService:
 
         A site whose data has expired since it was uninstalled is purged and starts afresh.
         """
+        return await retrying(lambda: self._installed(installation, authenticated=authenticated))
+
+    async def _installed(self, installation: Installation, *, authenticated: bool) -> Tenant:
         now = self._clock.now()
         async with self._uow() as uow:
             tenant = await uow.tenants.get(installation.key)
@@ -98,6 +116,11 @@ class TenantService:
         return await self._apply(key, lambda tenant: tenant.uninstall(self._clock.now()))
 
     async def _apply(self, key: TenantKey, change: Callable[[Tenant], bool]) -> bool:
+        # Jira sends `disabled` and `uninstalled` milliseconds apart: the loser of the race
+        # re-reads the tenant, so a late `disabled` never overwrites an `uninstalled`.
+        return await retrying(lambda: self._apply_once(key, change))
+
+    async def _apply_once(self, key: TenantKey, change: Callable[[Tenant], bool]) -> bool:
         async with self._uow() as uow:
             tenant = await uow.tenants.get(key)
             if tenant is None or not change(tenant):

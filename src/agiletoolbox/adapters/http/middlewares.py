@@ -25,7 +25,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def errors_middleware(  # noqa: PLR0911 - one answer per kind of failure
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
     """Answer every failure as JSON with the right status; never a trace."""
     try:
         return await handler(request)
@@ -36,6 +38,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(422, "invalid_body", "the body is not valid", details=error.details)
     except errors.DomainError as error:
         return error_response(status_of(error), error.code, error.message)
+    except ConnectionError:
+        # The store cannot be reached (its adapter raises a ConnectionError): try later.
+        return error_response(503, "unavailable", "the service is briefly unavailable")
     except web.HTTPException as error:
         if error.status < 400:
             raise

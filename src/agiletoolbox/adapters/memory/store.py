@@ -186,6 +186,8 @@ class MemoryTenantRepository:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._staged: dict[TenantKey, Tenant | None] = {}
+        self._loaded: dict[TenantKey, int] = {}
+        self._deleted: set[TenantKey] = set()
 
     def _visible(self) -> dict[TenantKey, Tenant]:
         tenants = dict(self._store.tenants)
@@ -196,16 +198,21 @@ class MemoryTenantRepository:
                 tenants[key] = tenant
         return tenants
 
+    def _load(self, tenant: Tenant) -> Tenant:
+        if tenant.key not in self._staged:
+            self._loaded.setdefault(tenant.key, tenant.version)
+        return copy.deepcopy(tenant)
+
     async def get(self, key: TenantKey) -> Tenant | None:
         """The tenant, or None."""
         tenant = self._visible().get(key)
-        return copy.deepcopy(tenant) if tenant is not None else None
+        return self._load(tenant) if tenant is not None else None
 
     async def find_by_installation(self, installation_id: str) -> Tenant | None:
         """The tenant linked to a Forge installation."""
         for tenant in self._visible().values():
             if tenant.installation_id == installation_id:
-                return copy.deepcopy(tenant)
+                return self._load(tenant)
         return None
 
     async def save(self, tenant: Tenant) -> None:
@@ -215,6 +222,8 @@ class MemoryTenantRepository:
     async def delete(self, key: TenantKey) -> None:
         """Stage the deletion of the tenant and all it owns."""
         self._staged[key] = None
+        self._loaded.pop(key, None)
+        self._deleted.add(key)
 
     async def uninstalled_before(self, cutoff: datetime) -> Sequence[TenantKey]:
         """Tenants uninstalled before `cutoff`."""
@@ -227,6 +236,18 @@ class MemoryTenantRepository:
     async def all_keys(self) -> Sequence[TenantKey]:
         """Every tenant key."""
         return sorted(self._visible())
+
+    def check(self) -> None:
+        """Refuse the commit if a saved tenant changed (or appeared) since it was read."""
+        for key, tenant in self._staged.items():
+            if tenant is None:
+                continue
+            current = self._store.tenants.get(key)
+            expected = self._loaded.get(key)
+            if key in self._deleted and expected is None:
+                continue
+            if (current.version if current else None) != expected:
+                raise ConcurrentChange("the tenant changed meanwhile")
 
     def apply(self) -> None:
         """Write staged tenants; a deletion cascades to everything of the tenant."""
@@ -330,6 +351,7 @@ class MemoryUnitOfWork:
     async def commit(self) -> None:
         """Check versions, then apply every staged change at once."""
         self.rooms.check()
+        self.tenants.check()
         self.rooms.apply()
         self.tenants.apply()
         self.defaults.apply()

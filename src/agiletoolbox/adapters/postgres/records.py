@@ -18,6 +18,7 @@ from agiletoolbox.adapters.postgres.rows import config_from_json, config_to_json
 from agiletoolbox.adapters.postgres.session import Session
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
+from agiletoolbox.domain.errors import ConcurrentChange
 from agiletoolbox.domain.ids import AccountId, IssueTypeId, ProjectKey, TenantKey
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant, TenantState
 
@@ -37,6 +38,8 @@ ON CONFLICT (tenant_key) DO UPDATE SET
     installation_id = excluded.installation_id, cloud_id = excluded.cloud_id,
     installed_at = excluded.installed_at, updated_at = excluded.updated_at,
     uninstalled_at = excluded.uninstalled_at, version = excluded.version
+WHERE tenants.version = $13
+RETURNING 1
 """  # noqa: S608 - built from constants only; values are $n parameters
 # One statement: the cascade takes rooms (and all in them) and defaults; error reports
 # carry no foreign key (see the migration) and go in the same statement.
@@ -109,6 +112,8 @@ class PostgresTenantRepository:
     def __init__(self, connection: Session, keys: KeyRing) -> None:
         self._connection = connection
         self._keys = keys
+        # The version each tenant had when read here: a save must find it unchanged.
+        self._loaded: dict[TenantKey, int] = {}
 
     async def _one(self, where: str, value: str) -> Tenant | None:
         row = await self._connection.fetchrow(
@@ -116,7 +121,11 @@ class PostgresTenantRepository:
             "ORDER BY tenant_key LIMIT 1",
             value,
         )
-        return None if row is None else TenantRow.from_row(row).to_tenant(self._keys)
+        if row is None:
+            return None
+        tenant = TenantRow.from_row(row).to_tenant(self._keys)
+        self._loaded.setdefault(tenant.key, tenant.version)
+        return tenant
 
     async def get(self, key: TenantKey) -> Tenant | None:
         """The tenant, or None."""
@@ -127,11 +136,12 @@ class PostgresTenantRepository:
         return await self._one("installation_id", installation_id)
 
     async def save(self, tenant: Tenant) -> None:
-        """Insert or update the tenant, its secret encrypted."""
+        """Insert or update the tenant, its secret encrypted; `ConcurrentChange` when the
+        tenant changed (or appeared) since this unit of work read it."""
         sealed = self._keys.encrypt(
             tenant.shared_secret, tenant=tenant.key.value, purpose=SHARED_SECRET
         )
-        await self._connection.write(
+        written = await self._connection.write(
             _SAVE_TENANT,
             tenant.key.value,
             tenant.base_url,
@@ -145,11 +155,16 @@ class PostgresTenantRepository:
             tenant.updated_at,
             tenant.uninstalled_at,
             tenant.version,
+            self._loaded.get(tenant.key),
         )
+        if not written:
+            raise ConcurrentChange("the tenant changed meanwhile")
+        self._loaded[tenant.key] = tenant.version
 
     async def delete(self, key: TenantKey) -> None:
         """Delete the tenant and every row it owns, in one statement."""
         await self._connection.write(_PURGE_TENANT, key.value)
+        self._loaded.pop(key, None)
 
     async def uninstalled_before(self, cutoff: datetime) -> Sequence[TenantKey]:
         """Tenants uninstalled before `cutoff`."""
