@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from agiletoolbox.domain.errors import ConcurrentChange
-from agiletoolbox.domain.tenant import TenantState
-from agiletoolbox.ports import UnitOfWorkFactory
+from agiletoolbox.domain.tenant import Tenant, TenantState
+from agiletoolbox.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.kit import SITE, at, install, tenant
+
+
+async def save_and_commit(work: UnitOfWork, changed: Tenant) -> None:
+    """Save and commit: the conflict surfaces at one or the other, by adapter."""
+    await work.tenants.save(changed)
+    await work.commit()
 
 
 async def test_a_lost_race_on_a_tenant_is_a_conflict(uow: UnitOfWorkFactory) -> None:
@@ -22,8 +28,7 @@ async def test_a_lost_race_on_a_tenant_is_a_conflict(uow: UnitOfWorkFactory) -> 
         await second.commit()
         disabling.disable(at(11))
         with pytest.raises(ConcurrentChange):
-            await first.tenants.save(disabling)
-            await first.commit()
+            await save_and_commit(first, disabling)
     async with uow() as check:
         stored = await check.tenants.get(SITE)
     assert stored is not None
@@ -37,8 +42,7 @@ async def test_a_tenant_installed_twice_at_once_is_a_conflict(uow: UnitOfWorkFac
         await second.tenants.save(tenant())
         await second.commit()
         with pytest.raises(ConcurrentChange):
-            await first.tenants.save(tenant())
-            await first.commit()
+            await save_and_commit(first, tenant())
 
 
 async def test_purge_and_install_afresh_in_one_unit_of_work(uow: UnitOfWorkFactory) -> None:
