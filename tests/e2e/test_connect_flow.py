@@ -116,3 +116,25 @@ async def test_disabled_and_uninstalled_racing_end_uninstalled(
     async with aiohttp.ClientSession() as session:
         status, _ = await call(session, "GET", f"{deployment.url}/api/rooms?issueKey=DEMO-1", alice)
     assert status == 403, "a late enabled never revives an uninstalled site"
+
+
+async def test_the_room_page_needs_a_genuine_url_token(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    await jira.install("acme", deployment.url)
+    url = jira.iframe_url("acme", "room-glance", user=ALICE, issue="DEMO-1")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as page:
+            assert page.status == 200
+            assert page.headers["Content-Type"].startswith("text/html")
+            assert "frame-ancestors" in page.headers["Content-Security-Policy"]
+        async with session.get(url.replace("issueKey=DEMO-1", "issueKey=DEMO-2")) as moved:
+            assert moved.status == 401, "the URL token's qsh binds it to its URL"
+        context = jira.context_token("acme", user=ALICE, issue="DEMO-1")
+        async with session.get(f"{deployment.url}/room?issueKey=DEMO-1&jwt={context}") as r:
+            assert r.status == 401, "a context token does not open a page"
+        await jira.disable("acme")
+        async with session.get(
+            jira.iframe_url("acme", "room-glance", user=ALICE, issue="DEMO-1")
+        ) as r:
+            assert r.status == 403, "a disabled site is refused on every route"
