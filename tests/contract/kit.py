@@ -59,6 +59,14 @@ async def install(uow: UnitOfWorkFactory, *tenants: Tenant) -> None:
         await work.commit()
 
 
+async def update(uow: UnitOfWorkFactory, changed: Tenant) -> None:
+    """Store a changed tenant the way the services do: read it, then save it."""
+    async with uow() as work:
+        await work.tenants.get(changed.key)
+        await work.tenants.save(changed)
+        await work.commit()
+
+
 async def add(uow: UnitOfWorkFactory, *rooms: Room) -> None:
     """Store new rooms in one unit of work."""
     async with uow() as work:

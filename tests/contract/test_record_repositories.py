@@ -12,7 +12,19 @@ from agiletoolbox.domain.ids import FieldId, IssueTypeId, ProjectKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.tenant import TenantState
 from agiletoolbox.ports import UnitOfWorkFactory
-from tests.contract.kit import ANA, BEN, DEMO_1, OTHER_SITE, SITE, add, at, install, load, room
+from tests.contract.kit import (
+    ANA,
+    BEN,
+    DEMO_1,
+    OTHER_SITE,
+    SITE,
+    add,
+    at,
+    install,
+    load,
+    room,
+    update,
+)
 from tests.contract.kit import tenant as make_tenant
 
 FORGE = "ari:cloud:ecosystem::installation/0f8e2b5a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -31,9 +43,7 @@ async def test_a_tenant_is_updated_in_place(uow: UnitOfWorkFactory) -> None:
     await install(uow, site)
     site.link_forge(FORGE, at(5))
     site.uninstall(at(10))
-    async with uow() as work:
-        await work.tenants.save(site)
-        await work.commit()
+    await update(uow, site)
     async with uow() as work:
         stored = await work.tenants.get(SITE)
         assert stored == site
@@ -54,7 +64,7 @@ async def test_a_rotated_secret_is_stored(uow: UnitOfWorkFactory) -> None:
         retention=RetentionPolicy(),
         now=at(3),
     )
-    await install(uow, site)
+    await update(uow, site)
     async with uow() as work:
         stored = await work.tenants.get(SITE)
         assert stored is not None

@@ -22,7 +22,7 @@ from agiletoolbox.domain.ids import (
 
 IdClass = type[AccountId] | type[FieldId] | type[IssueKey] | type[RoomId] | type[TenantKey]
 
-# Every character Python counts as whitespace (the account id pattern refuses `\s`).
+# Every character Python counts as whitespace: none may be part of an account id.
 WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
 
 project_keys = st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True)

@@ -456,3 +456,23 @@ def test_refused_actions_leave_the_room_untouched() -> None:
             attempt()
     assert room == before
     assert evolve(room.config) == before.config
+
+
+def test_an_ownerless_room_can_be_taken_over_even_when_the_room_forbids_it() -> None:
+    room = new_room(RoomConfig(allow_take_control=False))
+    room.erase_account(ANA, at(1))
+    room.join(BEN, Role.VOTER, at(2))
+    room.take_control(BEN, at(3))
+    assert room.owner == BEN
+
+
+def test_the_successor_is_the_earliest_online_voter_else_the_earliest_participant() -> None:
+    room = new_room(None, BEN)
+    room.join(CAI, Role.OBSERVER, at(5))
+    room.set_presence(BEN, False, at(6))
+    room.erase_account(ANA, at(7))
+    assert room.owner == BEN, "no online voter: the earliest participant"
+    room = new_room(None, BEN, CAI)
+    room.set_presence(BEN, False, at(6))
+    room.erase_account(ANA, at(7))
+    assert room.owner == CAI, "the earliest online voter comes first"

@@ -241,7 +241,8 @@ class Room:
             raise NotPermitted("join the room before taking control")
         if actor == self.owner:
             return
-        if not self.config.allow_take_control:
+        # A room left without an owner (its owner's account was erased) must stay usable.
+        if not self.config.allow_take_control and self.owner is not None:
             raise NotPermitted("this room does not allow taking control")
         if self.owner_present:
             raise InvalidState("the owner is in the room")
@@ -322,6 +323,7 @@ class Room:
         if self.owner == account:
             self.owner = self._successor()
         self._changed(now, AccountErased)
+        self._auto_reveal(now)
         return True
 
     # -- internals -----------------------------------------------------------------------
@@ -330,7 +332,7 @@ class Room:
         """The next owner: the earliest online voter, else the earliest participant."""
         ranked = sorted(
             self.participants.values(),
-            key=lambda p: (not p.online, p.role is not Role.VOTER, p.joined_at, p.account_id),
+            key=lambda p: (not (p.online and p.role is Role.VOTER), p.joined_at, p.account_id),
         )
         return ranked[0].account_id if ranked else None
 
