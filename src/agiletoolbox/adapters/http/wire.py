@@ -143,10 +143,21 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(float, _structure_number)
     converter.register_structure_hook(str, _structure_strict(str))
     converter.register_structure_hook(bool, _structure_strict(bool))
+    converter.register_structure_hook(int, _structure_strict(int))
     converter.register_structure_hook_func(
         lambda t: t in (str | DeckBody | None, str | DeckBody), _structure_deck
     )
     converter.register_structure_hook_func(lambda t: t == str | float, _structure_text_or_number)
+    # cattrs turns any iterable into a list; the wire wants an array and nothing else.
+    any_iterable = converter.get_structure_hook(list[CardBody])
+
+    def structure_cards(value: object, kind: Any) -> list[CardBody]:
+        if not isinstance(value, list):
+            raise ValueError("expected an array of cards")  # noqa: TRY004 - its text reaches the client
+        cards: list[CardBody] = any_iterable(value, kind)
+        return cards
+
+    converter.register_structure_hook_func(lambda t: t == list[CardBody], structure_cards)
     for body in (CardBody, DeckBody, ConfigBody, CreateRoomBody, JoinBody, VoteBody, EstimateBody):
         converter.register_structure_hook(
             body,
