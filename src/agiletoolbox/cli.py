@@ -34,6 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not apply migrations; refuse to start unless the schema is current",
     )
     serve.set_defaults(run=_serve)
+    demo = commands.add_parser(
+        "demo",
+        help="try the product: the app and a simulated Jira site, nothing to configure",
+        description="Run the app (development mode, embedded PostgreSQL with its data in "
+        "AGILETOOLBOX_DATA_DIR) together with a simulated Jira Cloud site that installs it "
+        "and shows it in an issue view with a user switcher; print the URL to open. Data "
+        "is kept between runs. Ctrl-C stops it.",
+    )
+    demo.add_argument(
+        "--jira-port",
+        type=int,
+        default=8090,
+        metavar="PORT",
+        help="where the simulated Jira listens (default 8090); the app uses AGILETOOLBOX_PORT",
+    )
+    demo.add_argument("--verbose", action="store_true", help="log every request")
+    demo.set_defaults(run=_demo)
     migrate = commands.add_parser(
         "migrate",
         help="apply the database migrations this version needs",
@@ -86,6 +103,36 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(serve(settings, apply_migrations=not args.no_migrate))
     except (SettingsError, SecretKeyError) as exc:
         return _fail(str(exc), 2)
+    except (SchemaError, StorageUnavailable, EmbeddedUnavailable, OSError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import logging  # noqa: PLC0415 - keep --help fast
+
+    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415
+        EmbeddedUnavailable,
+        SchemaError,
+        SecretKeyError,
+        StorageUnavailable,
+    )
+    from agiletoolbox.demo import DemoError, run_demo  # noqa: PLC0415
+    from agiletoolbox.settings import SettingsError  # noqa: PLC0415
+    from agiletoolbox.simulator import InstallFailed  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not args.verbose:
+        for noisy in ("aiohttp.access", "pgserver"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        asyncio.run(run_demo(os.environ, jira_port=args.jira_port))
+    except KeyboardInterrupt:
+        return 0
+    except (SettingsError, SecretKeyError) as exc:
+        return _fail(str(exc), 2)
+    except (DemoError, InstallFailed) as exc:
+        return _fail(str(exc))
     except (SchemaError, StorageUnavailable, EmbeddedUnavailable, OSError) as exc:
         return _fail(str(exc))
     return 0

@@ -2,7 +2,8 @@
 
 It installs the app the way Jira does (descriptor, RS256-signed `installed`, HS256
 `enabled`), signs iframe URLs and context tokens, serves the Jira REST endpoints the app
-calls and checks the app's JWTs strictly, serves people's names to browsers only, runs
+calls and checks the app's JWTs strictly, serves people's names to browsers only, shows
+an issue view that hosts the app's page with a faithful `AP` bridge (`issueview`), runs
 Atlassian's install-keys server and personal-data API, switches faults on and off, and
 records everything. It shares no code with `agiletoolbox.adapters.connect`.
 

@@ -9,6 +9,8 @@ Layout of the simulator's origin (e.g. `http://127.0.0.1:PORT`):
 - `/sites/<name>/rest/api/3/...` - each site's REST API; a site's base URL is
   `<origin>/sites/<name>`;
 - `/avatars/<account>.svg` - avatar images;
+- `/sites/<name>/browse/<KEY>?user=<account>` - the issue view hosting the app, with the
+  `AP` bridge at `/sites/<name>/atlassian-connect/all.js` (see `issueview`);
 - `/` - a JSON index of the sites and installations (no secrets).
 
 In a test: `async with JiraSimulator() as jira:` starts it on a free port; then
@@ -27,7 +29,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from agiletoolbox.simulator import people, privacy, rest
+from agiletoolbox.simulator import issueview, people, privacy, rest
 from agiletoolbox.simulator.cloud import CLOUD, SESSION_COOKIE, Cloud, PersonalDataApi
 from agiletoolbox.simulator.faults import Faults
 from agiletoolbox.simulator.keys import KEYS_PREFIX, InstallKeyRing
@@ -259,6 +261,7 @@ class JiraSimulator:
         app.router.add_get(KEYS_PREFIX + "/{kid:.+}", self.cloud.keys.serve)
         site_prefix = SITES_PREFIX + "/{site}"
         rest.add_routes(app, site_prefix)
+        issueview.add_routes(app, site_prefix)
         people.add_routes(app, site_prefix)
         privacy.add_routes(app)
         return app

@@ -2,8 +2,8 @@
 
 Handlers reach it through the `CLOUD` app key. `endpoint` wraps a site's REST handler
 the way Jira's front door works: find the site, authenticate the caller (the app's JWT,
-or a person's browser session where the endpoint allows it), apply the site's faults,
-answer, and record the request.
+or a person's browser session - cookie or `X-Simulator-Session` - where the endpoint
+allows it), apply the site's faults, answer, and record the request.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ from agiletoolbox.simulator.site import Installation, Site, User
 from agiletoolbox.simulator.tokens import TokenPolicy, TokenRejected, decode, verify_request_token
 
 SESSION_COOKIE = "cloud.session.token"
+SESSION_HEADER = "X-Simulator-Session"
+"""The same session value as the cookie, sent by the simulated issue view's own page, so
+each window of one browser can be signed in as a different person."""
 _AUTH_SCHEME = "jwt "
 
 
@@ -204,7 +207,8 @@ def _caller(
     except TokenRejected as rejected:
         return Caller(ANONYMOUS), rejected.reason
     if browser:
-        user = cloud.session_user(site, request.cookies.get(SESSION_COOKIE))
+        session = request.cookies.get(SESSION_COOKIE) or request.headers.get(SESSION_HEADER)
+        user = cloud.session_user(site, session)
         if user is not None:
             return Caller(BROWSER, user=user), None
     return Caller(ANONYMOUS), "missing token"

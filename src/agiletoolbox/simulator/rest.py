@@ -9,7 +9,8 @@
   set. It is not on the appropriate screen, or unknown."; wrong types their 400s.
 
 All answer 404 `Issue does not exist or you do not have permission to see it.` for an
-unknown issue. Only the app's JWT is accepted here (see `cloud.endpoint`).
+unknown issue. The reads also answer a person's browser session (as `AP.request` calls
+them from the app's page); the edit takes the app's JWT only (see `cloud.endpoint`).
 """
 
 from __future__ import annotations
@@ -255,7 +256,7 @@ async def edit_issue(request: web.Request, site: Site, _caller: Caller) -> web.R
 def add_routes(app: web.Application, prefix: str) -> None:
     """Mount the endpoints under each site's base path (`prefix` = `/sites/{site}`)."""
     api = f"{prefix}/rest/api/3"
-    app.router.add_get(f"{api}/field", endpoint(list_fields))
-    app.router.add_get(f"{api}/issue/{{issue}}/editmeta", endpoint(editmeta))
-    app.router.add_get(f"{api}/issue/{{issue}}", endpoint(get_issue))
+    app.router.add_get(f"{api}/field", endpoint(list_fields, browser=True))
+    app.router.add_get(f"{api}/issue/{{issue}}/editmeta", endpoint(editmeta, browser=True))
+    app.router.add_get(f"{api}/issue/{{issue}}", endpoint(get_issue, browser=True))
     app.router.add_put(f"{api}/issue/{{issue}}", endpoint(edit_issue))

@@ -26,6 +26,7 @@ from agiletoolbox.adapters.http.middlewares import (
     errors_middleware,
     security_headers_middleware,
 )
+from agiletoolbox.adapters.http.openapi import openapi_json
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.ports import RoomEventBus
@@ -59,6 +60,8 @@ def create_app(
     app.add_routes(health.routes)
     app.add_routes(rooms.routes)
     app.add_routes(pages.routes)
+    pages.add_static_routes(app)
+    app.router.add_get("/api/openapi.json", openapi_json)
     if connect is not None:
         add_connect_routes(app, connect)
 

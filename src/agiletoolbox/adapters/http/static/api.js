@@ -1,0 +1,68 @@
+// The app's REST API, as the room page uses it (everything else goes over the socket).
+
+/** An answer of the API that is not a success: its status, code and message. */
+export class ApiError extends Error {
+  constructor(status, code, message, details = []) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+function failure(status, body) {
+  const error = (body && body.error) || {};
+  if (status === 0) {
+    return new ApiError(0, "offline", "The app cannot be reached. Check your connection.");
+  }
+  return new ApiError(
+    status,
+    error.code || "error",
+    error.message || `The app answered ${status}.`,
+    Array.isArray(error.details) ? error.details : [],
+  );
+}
+
+export function roomApi(host) {
+  async function call(path, options) {
+    let answer;
+    try {
+      answer = await host.appFetch(path, options);
+    } catch (error) {
+      if (error && error.name === "HostError") throw error;
+      answer = { status: 0, body: null };
+    }
+    if (answer.status >= 200 && answer.status < 300) return answer.body;
+    throw failure(answer.status, answer.body);
+  }
+  const q = encodeURIComponent;
+  return {
+    /** The caller's view of the issue's room, or null when none was opened. */
+    async findRoom(issueKey) {
+      try {
+        return await call(`/api/rooms?issueKey=${q(issueKey)}`);
+      } catch (error) {
+        if (error.status === 404 && error.code === "not_found") return null;
+        throw error;
+      }
+    },
+    async defaults(issueKey, issueTypeId) {
+      if (!issueTypeId) return null;
+      const body = await call(`/api/defaults?issueKey=${q(issueKey)}&issueTypeId=${q(issueTypeId)}`);
+      return body ? body.defaults : null;
+    },
+    createRoom(settings) {
+      return call("/api/rooms", { method: "POST", body: settings });
+    },
+    configure(roomId, settings) {
+      return call(`/api/rooms/${q(roomId)}`, { method: "PATCH", body: settings });
+    },
+    remove(roomId) {
+      return call(`/api/rooms/${q(roomId)}`, { method: "DELETE" });
+    },
+    async ticket(roomId) {
+      const body = await call(`/api/rooms/${q(roomId)}/ticket`, { method: "POST", body: {} });
+      return body.ticket;
+    },
+  };
+}

@@ -1,0 +1,469 @@
+// The room page: finds or sets up the issue's room, then plays it live.
+
+import { roomApi } from "./api.js";
+import { configForm, formValues } from "./config.js";
+import { estimateFields } from "./fields.js";
+import { hostFor } from "./host.js";
+import { LiveRoom } from "./live.js";
+import { People } from "./people.js";
+import { fieldName, roomContent } from "./render.js";
+import { announce, confirmDialog, h, number } from "./ui.js";
+
+const WATCH_FOR_ROOM_MS = 4000;
+const RETRYABLE = new Set(["jira_unavailable", "jira_error", "estimate_not_confirmed", "unavailable", "concurrent_change"]);
+
+const root = document.getElementById("room");
+const page = {
+  issueKey: root.dataset.issueKey,
+  issueTypeId: root.dataset.issueTypeId,
+  pageView: root.dataset.view || "glance",
+};
+
+const model = {
+  pageView: page.pageView,
+  view: null,
+  status: "connecting",
+  retryIn: 0,
+  retryAt: 0,
+  fieldsById: new Map(),
+  fieldsLoaded: false,
+  notice: null,
+  menuOpen: false,
+  myCard: undefined,
+  voteSaving: false,
+  estimateDraft: "",
+  estimateRound: 0,
+  estimateBusy: false,
+  estimateFailure: null,
+  openRounds: new Set(),
+  canOpenDialog: false,
+  mode: "loading",
+};
+
+let host;
+let api;
+let people;
+let live = null;
+let fields = { ok: false, fields: [], message: "" };
+let watcher = null;
+let countdown = null;
+let interactive = false;
+
+function markInteractive() {
+  if (interactive) return;
+  interactive = true;
+  performance.mark("room-interactive");
+  root.dataset.ready = "true";
+}
+
+function showScreen(...children) {
+  root.replaceChildren(...children);
+  host && host.resize();
+}
+
+function fatal(message) {
+  model.mode = "failed";
+  showScreen(h("div", { class: "message error", role: "alert" }, h("p", {}, h("strong", {}, "The room cannot open. "), message)));
+}
+
+// -- rendering -----------------------------------------------------------------------------
+
+function deriveVote() {
+  const view = model.view;
+  const me = view.participants.find((p) => p.accountId === view.you);
+  let card = me ? me.card : undefined;
+  let saving = false;
+  for (const { op, args } of live ? live.pending : []) {
+    if (op === "vote") card = args.card;
+    if (op === "withdraw") card = null;
+    if (op === "vote" || op === "withdraw") saving = true;
+  }
+  model.myCard = me && me.role === "voter" ? (card ?? null) : undefined;
+  model.voteSaving = saving;
+}
+
+function render() {
+  if (model.mode !== "room" || !model.view) return;
+  deriveVote();
+  people.want([...model.view.participants.map((p) => p.accountId), model.view.owner, ...model.view.history.flatMap((r) => r.votes.map((v) => v.accountId))]);
+  const focused = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  root.replaceChildren(roomContent(model, actions));
+  if (focused) {
+    const again = root.querySelector(`[data-key="${CSS.escape(focused)}"]`);
+    if (again && !again.disabled) again.focus();
+  }
+  host.resize();
+  markInteractive();
+}
+
+function notify(kind, text) {
+  model.notice = { kind, text };
+  announce(text);
+  render();
+}
+
+function describe(previous, view) {
+  if (!previous) return;
+  const name = (id) => people.name(id);
+  if (previous.round !== view.round) announce(`Round ${view.round} started. Pick a card.`);
+  else if (previous.state === "voting" && view.state !== "voting" && view.results) {
+    const r = view.results;
+    announce(`Cards revealed. ${r.modes.length ? `Mode ${r.modes.join(" and ")}, ` : ""}agreement ${Math.round(r.agreement * 100)} percent.`);
+  }
+  if (previous.owner !== view.owner && view.owner) announce(view.owner === view.you ? "You run the room now." : `${name(view.owner)} runs the room now.`);
+  const before = new Set(previous.participants.map((p) => p.accountId));
+  for (const p of view.participants) if (!before.has(p.accountId) && p.accountId !== view.you) announce(`${name(p.accountId)} joined.`);
+}
+
+function onView(view) {
+  const previous = model.view;
+  model.view = view;
+  // Freshly revealed: offer the closest card (numeric decks) or the mode as the estimate.
+  if (view.state !== "voting" && (!previous || previous.state === "voting" || model.estimateRound !== view.round)) {
+    const r = view.results;
+    const accepted = view.estimate && view.estimate.round === view.round ? view.estimate.value : null;
+    model.estimateDraft = accepted || (r && (r.closestCard ?? r.modes[0])) || "";
+    model.estimateRound = view.round;
+    model.estimateFailure = null;
+  }
+  if (view.state === "voting") model.estimateFailure = null;
+  describe(previous, view);
+  render();
+}
+
+function onStatus(status, detail) {
+  model.status = status;
+  if (status === "live" && !performance.getEntriesByName("room-live").length) performance.mark("room-live");
+  clearInterval(countdown);
+  model.retryIn = 0;
+  if (status === "reconnecting" && detail && detail.retryAt) {
+    model.retryAt = detail.retryAt;
+    const tick = () => {
+      model.retryIn = Math.max(0, Math.ceil((model.retryAt - Date.now()) / 1000));
+      const element = root.querySelector("[data-testid=connection]");
+      if (element) element.lastChild.textContent = model.retryIn > 0 ? `Reconnecting in ${model.retryIn} s…` : "Reconnecting…";
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+  }
+  render();
+}
+
+// -- actions ---------------------------------------------------------------------------------
+
+function command(op, args) {
+  return live.send(op, args).catch((error) => {
+    notify("error", error.message);
+    throw error;
+  });
+}
+
+const quiet = () => {};
+
+const actions = {
+  pick(label) {
+    const current = model.myCard;
+    (current === label ? command("withdraw") : command("vote", { card: label })).catch(quiet);
+    announce(current === label ? `You took back ${label}.` : `You picked ${label}.`);
+  },
+  deckKeys(event) {
+    const keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+    if (!(event.key in keys)) return;
+    const cards = [...root.querySelectorAll(".deck .card")];
+    const at = cards.indexOf(event.currentTarget);
+    const next = cards[(at + keys[event.key] + cards.length) % cards.length];
+    if (next) {
+      event.preventDefault();
+      next.focus();
+    }
+  },
+  join(role) {
+    command("join", { role }).then(() => announce(role === "voter" ? "You joined as a voter." : "You are observing."), quiet);
+  },
+  leave() {
+    model.menuOpen = false;
+    command("leave").then(() => announce("You left the room."), quiet);
+  },
+  reveal() {
+    command("reveal").catch(quiet);
+  },
+  reset() {
+    command("reset").catch(quiet);
+  },
+  takeControl() {
+    command("take-control").catch(quiet);
+  },
+  reconnect() {
+    live && live.reconnectNow();
+  },
+  dismiss() {
+    model.notice = null;
+    render();
+  },
+  toggleMenu() {
+    model.menuOpen = !model.menuOpen;
+    render();
+    if (model.menuOpen) {
+      const first = root.querySelector(".menu-item");
+      if (first) first.focus();
+    }
+  },
+  toggleRound(round, open) {
+    if (open === model.openRounds.has(round)) return;
+    if (open) model.openRounds.add(round);
+    else model.openRounds.delete(round);
+  },
+  openDialog() {
+    model.menuOpen = false;
+    render();
+    host.openDialog();
+  },
+  closeDialog() {
+    host.closeDialog();
+  },
+  draftEstimate(event) {
+    model.estimateDraft = event.target.value;
+    model.estimateFailure = null;
+    const button = root.querySelector("[data-key=write]");
+    const view = model.view;
+    const current = view.estimate && view.estimate.round === view.round && view.estimate.written ? view.estimate.value : null;
+    const name = fieldName(model, view.fieldId);
+    if (button) {
+      const done = current !== null && current === model.estimateDraft.trim();
+      button.disabled = !model.estimateDraft.trim() || done;
+      button.textContent = done ? "Written" : `Write to ${name}`;
+    }
+  },
+  writeEstimate(event) {
+    if (event) event.preventDefault();
+    const value = model.estimateDraft.trim();
+    if (!value || model.estimateBusy) return;
+    const view = model.view;
+    const name = fieldName(model, view.fieldId);
+    model.estimateBusy = true;
+    model.estimateFailure = null;
+    render();
+    live
+      .send("estimate", { value })
+      .then(() => {
+        const field = model.fieldsById.get(view.fieldId);
+        const mapped = field && field.kind === "number" ? view.valueMap[value] : undefined;
+        const shown = mapped === undefined ? value : `${number(mapped)} (${value})`;
+        announce(`${shown} is in ${name}.`);
+        host.flag({ type: "success", title: "Estimate written", body: `${view.issueKey}: ${name} is now ${shown}.` });
+      })
+      .catch((error) => {
+        // The app knows fields by id only; the person knows them by name.
+        const message = name === view.fieldId ? error.message : error.message.split(view.fieldId).join(name);
+        model.estimateFailure = { message, code: error.code, retry: RETRYABLE.has(error.code) || error.status === 503 };
+        announce(`Jira did not take the estimate. ${error.message}`);
+      })
+      .finally(() => {
+        model.estimateBusy = false;
+        render();
+        const input = root.querySelector("#estimate-value");
+        if (model.estimateFailure && input) input.focus();
+      });
+  },
+  editSettings() {
+    model.menuOpen = false;
+    showSettings();
+  },
+  async remove() {
+    model.menuOpen = false;
+    render();
+    const view = model.view;
+    const rounds = view.round;
+    const members = view.participants.length;
+    const field = view.fieldId ? fieldName(model, view.fieldId) : null;
+    const confirmed = await confirmDialog({
+      title: `Remove the room of ${view.issueKey}?`,
+      body: [
+        h("p", {}, "This deletes at once, for everyone, and for good:"),
+        h(
+          "ul",
+          {},
+          h("li", {}, `the room and its settings (deck, rules${field ? `, the target field ${field}` : ""})`),
+          h("li", {}, `its ${members} ${members === 1 ? "member" : "members"}`),
+          h("li", {}, `every vote of ${rounds === 1 ? "its round" : `all ${rounds} rounds`}, and the round history`),
+        ),
+        h("p", {}, field ? `What was written to ${field} stays in Jira.` : "Nothing in Jira changes."),
+      ],
+      confirm: "Remove room",
+      danger: true,
+    });
+    if (!confirmed) return;
+    try {
+      await api.remove(view.id);
+      showRemoved(true);
+    } catch (error) {
+      if (error.status === 404) showRemoved(true);
+      else notify("error", error.message);
+    }
+  },
+};
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && model.menuOpen) {
+    model.menuOpen = false;
+    render();
+    const button = root.querySelector("[data-key=menu]");
+    if (button) button.focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  if (model.menuOpen && !event.target.closest(".menu")) {
+    model.menuOpen = false;
+    render();
+  }
+});
+
+// -- screens ---------------------------------------------------------------------------------
+
+function enterRoom(view, notice, firstTicket = null) {
+  clearInterval(watcher);
+  model.mode = "room";
+  model.notice = notice ? { kind: "info", text: notice } : null;
+  if (live) live.stop();
+  model.view = null;
+  live = new LiveRoom({
+    api,
+    host,
+    roomId: view.id,
+    firstTicket,
+    onView,
+    onStatus,
+    onRemoved: () => showRemoved(false),
+    onFailure: (message) => fatal(message),
+    onQueue: render,
+  });
+  live.start(view);
+}
+
+function showRemoved(byMe) {
+  if (live) live.stop();
+  live = null;
+  model.mode = "removed";
+  model.view = null;
+  const text = byMe ? `The room of ${page.issueKey} and everything in it were removed.` : `The owner removed the room of ${page.issueKey}.`;
+  announce(text);
+  const again = h("button", { type: "button", class: "button primary", onclick: () => showCreate() }, "Set up a new room");
+  showScreen(h("div", { class: "empty" }, h("h2", { class: "section-title" }, "Room removed"), h("p", { role: "status" }, text), again));
+  again.focus();
+}
+
+async function showCreate(defaults) {
+  model.mode = "create";
+  if (defaults === undefined) {
+    try {
+      defaults = await api.defaults(page.issueKey, page.issueTypeId);
+    } catch {
+      defaults = null;
+    }
+  }
+  const form = configForm({
+    mode: "create",
+    issueKey: page.issueKey,
+    values: formValues(defaults),
+    fields,
+    defaultsLoaded: Boolean(defaults),
+    onSubmit: async (settings) => {
+      const body = { issueKey: page.issueKey, ...settings };
+      if (settings.saveAsDefault) body.issueTypeId = page.issueTypeId;
+      try {
+        const view = await api.createRoom(body);
+        enterRoom(view, settings.saveAsDefault ? "The room is open, and these settings are your default now." : null);
+        announce("The room is open. Pick a card.");
+      } catch (error) {
+        if (error.status === 409) {
+          const view = await api.findRoom(page.issueKey);
+          if (view) return enterRoom(view, "A teammate opened this room first; you are in it now.");
+        }
+        throw error;
+      }
+    },
+  });
+  showScreen(form);
+  markInteractive();
+  clearInterval(watcher);
+  // Someone else may open the room meanwhile: join theirs rather than race them.
+  watcher = setInterval(async () => {
+    if (model.mode !== "create") return clearInterval(watcher);
+    try {
+      const view = await api.findRoom(page.issueKey);
+      if (view && model.mode === "create") enterRoom(view, "A teammate opened this room while you were setting it up.");
+    } catch {
+      // Try again on the next tick.
+    }
+  }, WATCH_FOR_ROOM_MS);
+}
+
+function showSettings() {
+  model.mode = "settings";
+  const view = model.view;
+  const form = configForm({
+    mode: "edit",
+    issueKey: page.issueKey,
+    values: formValues(view),
+    fields,
+    defaultsLoaded: false,
+    onSubmit: async (settings) => {
+      const updated = await api.configure(view.id, settings);
+      model.mode = "room";
+      live.accept(updated);
+      notify("info", "Settings saved.");
+      root.querySelector("[data-key=menu]")?.focus();
+    },
+    onCancel: () => {
+      model.mode = "room";
+      render();
+      root.querySelector("[data-key=menu]")?.focus();
+    },
+  });
+  showScreen(form);
+  form.querySelector("input, select")?.focus();
+}
+
+// -- start -------------------------------------------------------------------------------------
+
+async function start() {
+  try {
+    host = hostFor(root.dataset.host);
+  } catch (error) {
+    return fatal(error.message);
+  }
+  model.canOpenDialog = page.pageView !== "dialog" && host.canOpenDialog;
+  api = roomApi(host);
+  people = new People(host, render);
+  model.people = people;
+  const loadingFields = estimateFields(host, page.issueKey).then((found) => {
+    fields = found;
+    model.fieldsById = new Map(found.fields.map((f) => [f.id, f]));
+    model.fieldsLoaded = found.ok;
+    return found;
+  });
+  const first = document.getElementById("first-view");
+  if (first) {
+    // The page came with the room: show it now, connect with the ticket it brought.
+    const { room, ticket } = JSON.parse(first.textContent);
+    enterRoom(room, null, ticket);
+    loadingFields.then(render);
+    return;
+  }
+  let view;
+  try {
+    view = await api.findRoom(page.issueKey);
+  } catch (error) {
+    return fatal(error.status === 401 || error.status === 403 ? `${error.message} Reload the issue and try again.` : error.message);
+  }
+  if (view) {
+    // The room shows at once; field names fill in when Jira answers.
+    enterRoom(view);
+    loadingFields.then(render);
+  } else {
+    await loadingFields;
+    await showCreate();
+  }
+}
+
+start();

@@ -1,0 +1,83 @@
+// Small DOM helpers: elements, announcements for screen readers, a confirmation dialog.
+
+/** `h("button", {class: "x", onclick}, "text", child)`: an element; null children are skipped. */
+export function h(tag, props, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
+    else if (key === "class") element.className = value;
+    else if (key === "dataset") Object.assign(element.dataset, value);
+    else if (key === "value") element.value = value;
+    else if (key === "checked" || key === "disabled" || key === "selected") element[key] = Boolean(value);
+    else element.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(parent, child);
+    else parent.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Say `text` to screen-reader users (once). */
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  if (!region) return;
+  region.textContent = "";
+  setTimeout(() => {
+    region.textContent = text;
+  }, 30);
+}
+
+/** A number as people write it: `3`, `2.5`, `0.33`. */
+export function number(value) {
+  if (value === null || value === undefined) return "–";
+  return Number.isInteger(value) ? String(value) : String(Math.round(value * 100) / 100);
+}
+
+/** A modal confirmation inside the page; resolves true when confirmed. */
+export function confirmDialog({ title, body, confirm, danger = false }) {
+  return new Promise((resolve) => {
+    const previous = document.activeElement;
+    const close = (answer) => {
+      overlay.remove();
+      document.removeEventListener("keydown", onKey, true);
+      if (previous && previous.focus) previous.focus();
+      resolve(answer);
+    };
+    const cancelButton = h("button", { type: "button", class: "button subtle", onclick: () => close(false) }, "Cancel");
+    const confirmButton = h(
+      "button",
+      { type: "button", class: danger ? "button danger" : "button primary", onclick: () => close(true) },
+      confirm,
+    );
+    const dialog = h(
+      "div",
+      { class: "modal", role: "alertdialog", "aria-modal": "true", "aria-labelledby": "modal-title", "aria-describedby": "modal-body" },
+      h("h2", { id: "modal-title", class: "modal-title" }, danger ? h("span", { class: "icon-warning", "aria-hidden": "true" }, "!") : null, title),
+      h("div", { id: "modal-body", class: "modal-body" }, body),
+      h("div", { class: "modal-actions" }, cancelButton, confirmButton),
+    );
+    const overlay = h("div", { class: "overlay" }, dialog);
+    const onKey = (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        close(false);
+      } else if (event.key === "Tab") {
+        // Keep the focus inside the dialog.
+        const items = [cancelButton, confirmButton];
+        const at = items.indexOf(document.activeElement);
+        event.preventDefault();
+        items[(at + (event.shiftKey ? items.length - 1 : 1)) % items.length].focus();
+      }
+    };
+    document.addEventListener("keydown", onKey, true);
+    document.body.append(overlay);
+    cancelButton.focus();
+  });
+}
