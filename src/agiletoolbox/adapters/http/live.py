@@ -93,14 +93,17 @@ class LiveSocket:
         while not self.ws.closed:
             await self._wake.wait()
             self._wake.clear()
+            # A close asked for during this pass waits for the next one, which sends what
+            # was queued with it (a removal's "removed" notice, say).
+            closing = self._closing
             while self._replies and not self.ws.closed:
                 await self.ws.send_json(self._replies.popleft())
             view, self._view = self._view, None
             if view is not None and not self.ws.closed:
                 self.version_sent = max(self.version_sent, view["room"]["version"])
                 await self.ws.send_json(view)
-            if self._closing is not None:
-                await self.ws.close(code=self._closing)
+            if closing is not None:
+                await self.ws.close(code=closing)
 
 
 class LiveRooms:
@@ -154,11 +157,17 @@ class LiveRooms:
         if key in self._running:
             self._dirty.add(key)
             return
-        task = asyncio.get_running_loop().create_task(self._refresh(key))
-        self._running[key] = task
-        task.add_done_callback(lambda _: self._running.pop(key, None))
+        self._running[key] = asyncio.get_running_loop().create_task(self._refresh(key))
 
     async def _refresh(self, key: RoomKey) -> None:
+        try:
+            await self._refresh_until_clean(key)
+        finally:
+            # Left in the same step as the last dirty check: a signal arriving later
+            # starts a new refresh instead of marking a finished one dirty.
+            self._running.pop(key, None)
+
+    async def _refresh_until_clean(self, key: RoomKey) -> None:
         while True:
             self._dirty.discard(key)
             group = self._rooms.get(key)
@@ -193,6 +202,9 @@ class LiveRooms:
         ws = web.WebSocketResponse(
             heartbeat=self._settings.heartbeat_seconds,
             max_msg_size=self._settings.max_socket_message_bytes,
+            # Views are a few KB; permessage-deflate (which browsers offer) would keep a
+            # zlib context of ~100 KB per socket and compress every view once per socket.
+            compress=False,
         )
         await ws.prepare(request)
         socket = LiveSocket(ws, caller, room_id, self._settings.socket_queue_limit)
@@ -205,6 +217,10 @@ class LiveRooms:
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
                     await self._command(socket, message.data)
+                    # Let the pump send the answer before the next command: a command
+                    # refused before any I/O never yields, and a burst of them would
+                    # otherwise fill the reply queue of a client that reads promptly.
+                    await asyncio.sleep(0)
                 elif message.type is WSMsgType.BINARY:
                     await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text only")
         finally:
