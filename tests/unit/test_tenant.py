@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from agiletoolbox.domain.errors import AccessRefused, InvalidState, InvalidValue, NotPermitted
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.site import installation_ari, parse_base_url, parse_cloud_id
 from agiletoolbox.domain.tenant import (
     ForgeLinked,
     ProductType,
@@ -24,11 +25,8 @@ from agiletoolbox.domain.tenant import (
     TenantReinstalled,
     TenantState,
     TenantUninstalled,
-    installation_ari,
-    parse_base_url,
-    parse_cloud_id,
-    utc,
 )
+from agiletoolbox.domain.timing import utc
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 KEY = TenantKey("jira:1234-abcd")

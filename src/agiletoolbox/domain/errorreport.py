@@ -20,7 +20,7 @@ from attrs.validators import optional as optional_of
 
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import TenantKey
-from agiletoolbox.domain.tenant import utc
+from agiletoolbox.domain.timing import utc
 
 REDACTED = "[redacted]"
 MAX_WHERE_LENGTH = 8_000

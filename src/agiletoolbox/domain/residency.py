@@ -20,7 +20,8 @@ from attrs.validators import instance_of
 
 from agiletoolbox.domain.errors import AccessRefused, InvalidState
 from agiletoolbox.domain.ids import TenantKey
-from agiletoolbox.domain.tenant import Region, utc
+from agiletoolbox.domain.tenant import Region
+from agiletoolbox.domain.timing import utc
 
 _MIGRATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 

@@ -16,7 +16,8 @@ from attrs.validators import instance_of
 
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import RoomId, TenantKey
-from agiletoolbox.domain.tenant import TenantState, utc
+from agiletoolbox.domain.tenant import TenantState
+from agiletoolbox.domain.timing import utc
 
 MAX_DAYS = 3650
 # Atlassian's personal-data cycle is 7 days; closed accounts must go at least that often.

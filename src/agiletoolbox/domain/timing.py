@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agiletoolbox.domain.errors import InvalidValue
 
@@ -12,3 +12,8 @@ def require_aware(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise InvalidValue("times must carry a timezone")
     return now
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; `InvalidValue` when it carries no timezone."""
+    return require_aware(moment).astimezone(UTC)
