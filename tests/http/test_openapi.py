@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from agiletoolbox.adapters.http.openapi import (
+from agiletoolbox.adapters.http.openapi import openapi_document
+from agiletoolbox.adapters.http.openapi_schemas import (
     ACCOUNT_ID_PATTERN,
     BODIES,
     FIELD_ID_PATTERN,
@@ -29,7 +30,6 @@ from agiletoolbox.adapters.http.openapi import (
     ISSUE_TYPE_ID_PATTERN,
     ROOM_ID_PATTERN,
     body_schema,
-    openapi_document,
     view_schemas,
 )
 from agiletoolbox.adapters.http.wire import (
