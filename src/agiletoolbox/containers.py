@@ -37,6 +37,7 @@ from agiletoolbox.adapters.jira import (
 from agiletoolbox.adapters.postgres import KeyRing, event_bus_resource, key_ring
 from agiletoolbox.adapters.postgres.lifecycle import database_resource
 from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.services.rooms import RoomService
 from agiletoolbox.services.tenants import TenantService
@@ -137,6 +138,7 @@ class Container(containers.DeclarativeContainer):
         production=settings.provided.production,
     )
     privacy = providers.Singleton(PrivacyService, unit_of_work, bus, clock, retention)
+    error_reports = providers.Singleton(ErrorReportService, unit_of_work, clock)
 
     tenant_secrets = providers.Singleton(StoredTenantSecrets, unit_of_work)
     install_keys = providers.Singleton(
@@ -169,6 +171,7 @@ class Container(containers.DeclarativeContainer):
     app = providers.Singleton(
         create_app,
         rooms_service=rooms,
+        error_reports=error_reports,
         bus=bus,
         authenticators=authenticators,
         tickets=tickets,

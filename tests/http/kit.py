@@ -12,6 +12,7 @@ from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
 from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
 from tests.unit.roomkit import ISSUE, STORY_POINTS, T0
 
@@ -58,6 +59,7 @@ class Backend:
             )
             self.jira.add_issue(key, ISSUE, FieldSpec(STORY_POINTS, FieldType.NUMBER))
         self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, self.jira)
+        self.errors = ErrorReportService(self.store.unit_of_work, self.clock)
         self.tickets = TicketBook(b"k" * 32, self.clock)
         self.ready = True
 
@@ -67,6 +69,7 @@ class Backend:
 
         return create_app(
             rooms_service=self.rooms,
+            error_reports=self.errors,
             bus=self.bus,
             authenticators=[HeaderAuthenticator()],
             tickets=self.tickets,

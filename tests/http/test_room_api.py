@@ -214,13 +214,19 @@ async def test_unexpected_errors_show_an_incident_id_only(
     client: TestClient, backend: Backend
 ) -> None:
     async def explode(*_args: object) -> None:
-        raise RuntimeError("secret-token-abc leaked?")
+        raise RuntimeError(f"secret-token-abc leaked? {ANA.value} {'z' * 32}")
 
     backend.rooms.view_by_issue = explode  # type: ignore[method-assign]
     response = await client.get("/api/rooms", params={"issueKey": "DEMO-1"}, headers=ANA_A)
     error = await error_of(response, 500)
     assert "secret-token-abc" not in await response.text()
-    assert len(error["incident"]) == 16
+    (report,) = backend.store.error_reports
+    assert error["incident"] == report.id
+    assert report.code == "RuntimeError"
+    assert report.tenant == TENANT_A
+    assert "explode" in report.where, "the report says where it happened"
+    assert ANA.value not in report.where + report.message, "account ids are scrubbed"
+    assert "z" * 32 not in report.where + report.message
 
 
 async def test_saved_defaults(client: TestClient) -> None:

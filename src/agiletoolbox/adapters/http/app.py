@@ -13,6 +13,7 @@ from agiletoolbox.adapters.http.connect import ConnectSite, add_connect_routes
 from agiletoolbox.adapters.http.keys import (
     AUTHENTICATORS,
     DRAINING,
+    ERRORS,
     LIVE,
     READY,
     ROOMS,
@@ -30,12 +31,14 @@ from agiletoolbox.adapters.http.openapi import openapi_json
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.ports import RoomEventBus
+from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
 
 
 def create_app(
     *,
     rooms_service: RoomService,
+    error_reports: ErrorReportService,
     bus: RoomEventBus,
     authenticators: Sequence[Authenticator],
     tickets: TicketBook,
@@ -50,6 +53,7 @@ def create_app(
     )
     live = LiveRooms(rooms_service, bus, settings)
     app[ROOMS] = rooms_service
+    app[ERRORS] = error_reports
     app[AUTHENTICATORS] = tuple(authenticators)
     app[TICKETS] = tickets
     app[LIVE] = live

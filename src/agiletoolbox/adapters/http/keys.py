@@ -11,9 +11,11 @@ from agiletoolbox.adapters.http.caller import Authenticator, Caller
 from agiletoolbox.adapters.http.live import LiveRooms
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
 
 ROOMS = web.AppKey("rooms", RoomService)
+ERRORS = web.AppKey("errors", ErrorReportService)
 AUTHENTICATORS = web.AppKey("authenticators", Sequence[Authenticator])
 TICKETS = web.AppKey("tickets", TicketBook)
 LIVE = web.AppKey("live", LiveRooms)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import traceback
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from agiletoolbox.adapters.http.caller import NotAuthenticated
-from agiletoolbox.adapters.http.keys import AUTHENTICATORS, CALLER, WEB
+from agiletoolbox.adapters.http.keys import AUTHENTICATORS, CALLER, ERRORS, WEB
 from agiletoolbox.adapters.http.statuses import HTTP_CODES, error_response, status_of
 from agiletoolbox.adapters.http.wire import BodyError
 from agiletoolbox.domain import errors
@@ -46,11 +47,29 @@ async def errors_middleware(  # noqa: PLR0911 - one answer per kind of failure
             raise
         code = HTTP_CODES.get(error.status, "error")
         return error_response(error.status, code, error.reason)
-    except Exception:
-        incident = secrets.token_hex(8)
-        # The trace goes to the operator's log under an id; the client sees the id only.
-        log.exception("unexpected error %s on %s %s", incident, request.method, request.path)
+    except Exception as error:  # noqa: BLE001 - the last line: a stored report and a 500
+        incident = await _report(request, error)
         return error_response(500, "internal", "something went wrong", incident=incident)
+
+
+async def _report(request: web.Request, error: Exception) -> str:
+    """Store a scrubbed report of an unexpected error; the client sees its id only."""
+    caller = request.get(CALLER)
+    try:
+        report = await request.app[ERRORS].record(
+            where="".join(traceback.format_exception(error)),
+            message=str(error),
+            code=type(error).__name__,
+            tenant=caller.tenant if caller is not None else None,
+            account_ids=[caller.account.value] if caller is not None else [],
+        )
+    except Exception:
+        incident = secrets.token_hex(16)
+        log.exception("could not store the report of error %s", incident)
+        return incident
+    # The operator's log names the report and the route; the trace is in the report.
+    log.error("unexpected error %s on %s %s", report.id, request.method, request.path)
+    return report.id
 
 
 @web.middleware

@@ -1,0 +1,55 @@
+"""Error reports: unexpected failures recorded, scrubbed, for operators to read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from agiletoolbox.domain.errorreport import ErrorReport
+from agiletoolbox.domain.ids import TenantKey
+from agiletoolbox.ports import Clock, UnitOfWorkFactory
+
+
+class ErrorReportService:
+    """Records scrubbed error reports and lists the recent ones."""
+
+    def __init__(self, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = unit_of_work
+        self._clock = clock
+
+    async def record(
+        self,
+        *,
+        where: str,
+        message: str,
+        code: str,
+        tenant: TenantKey | None = None,
+        account_ids: Iterable[str] = (),
+    ) -> ErrorReport:
+        """Scrub and store a report; its id is what the person who met the error sees.
+
+        The tenant's shared secret is scrubbed too, verbatim, when the tenant is known.
+        """
+        secrets: list[str] = []
+        if tenant is not None:
+            async with self._uow() as uow:
+                known = await uow.tenants.get(tenant)
+            if known is not None:
+                secrets.append(known.shared_secret)
+        report = ErrorReport.capture(
+            where=where,
+            message=message,
+            code=code,
+            now=self._clock.now(),
+            tenant=tenant,
+            secrets=secrets,
+            account_ids=account_ids,
+        )
+        async with self._uow() as uow:
+            await uow.error_reports.add(report)
+            await uow.commit()
+        return report
+
+    async def recent(self, limit: int = 50) -> Sequence[ErrorReport]:
+        """The newest reports first."""
+        async with self._uow() as uow:
+            return await uow.error_reports.recent(limit)
