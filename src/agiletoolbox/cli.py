@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
+from typing import Any
 
 from agiletoolbox import __version__
 
@@ -58,6 +60,32 @@ def build_parser() -> argparse.ArgumentParser:
         "AGILETOOLBOX_DATABASE_URL (or the embedded database when it is unset).",
     )
     migrate.set_defaults(run=_migrate)
+    purge = commands.add_parser(
+        "purge",
+        help="delete what the retention policy says is due",
+        description="Delete uninstalled tenants, idle rooms and old error reports past the "
+        "AGILETOOLBOX_RETENTION_* windows, and print what was removed per kind.",
+    )
+    purge.add_argument(
+        "--as-of", type=_moment, default=None, help="decide as if it were this ISO-8601 time"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    purge.set_defaults(run=_purge)
+    erase = commands.add_parser(
+        "erase-account",
+        help="erase every trace of an Atlassian account in this region",
+        description="Remove the account from every room (votes, participation, history) "
+        "and delete its saved defaults; an owner's room passes to another participant.",
+    )
+    erase.add_argument("account_id", help="the Atlassian account id")
+    erase.set_defaults(run=_erase_account)
+    errors = commands.add_parser(
+        "errors",
+        help="list recent error reports",
+        description="Print the newest error reports (scrubbed of tokens, secrets and ids).",
+    )
+    errors.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    errors.set_defaults(run=_errors)
     rotate = commands.add_parser(
         "rotate-secret-key",
         help="re-encrypt stored secrets under the current secret key",
@@ -83,6 +111,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str, status: int = 1) -> int:
     print(f"agiletoolbox: {message}", file=sys.stderr)
     return status
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected an ISO-8601 time such as 2027-01-31T00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("the time needs a timezone (Z or +hh:mm)")
+    return moment
+
+
+def _job(work: Callable[[Any], Coroutine[Any, Any, object]]) -> int:
+    """Run an operators' job with the deployment's settings, mapping failures to statuses."""
+    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415 - keep --help fast
+        EmbeddedUnavailable,
+        SchemaError,
+        SecretKeyError,
+        StorageUnavailable,
+    )
+    from agiletoolbox.domain.errors import DomainError  # noqa: PLC0415
+    from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
+
+    try:
+        asyncio.run(work(Settings.from_env(os.environ)))
+    except (SettingsError, SecretKeyError) as exc:
+        return _fail(str(exc), 2)
+    except DomainError as exc:
+        return _fail(exc.message, 2)
+    except (SchemaError, StorageUnavailable, EmbeddedUnavailable) as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from agiletoolbox.operations import purge  # noqa: PLC0415 - keep --help fast
+
+    return _job(lambda settings: purge(settings, as_of=args.as_of, dry_run=args.dry_run, say=print))
+
+
+def _erase_account(args: argparse.Namespace) -> int:
+    from agiletoolbox.domain.ids import AccountId  # noqa: PLC0415 - keep --help fast
+    from agiletoolbox.operations import erase_account  # noqa: PLC0415
+
+    return _job(lambda settings: erase_account(settings, AccountId(args.account_id), say=print))
+
+
+def _errors(args: argparse.Namespace) -> int:
+    from agiletoolbox.operations import recent_errors  # noqa: PLC0415 - keep --help fast
+
+    return _job(lambda settings: recent_errors(settings, limit=args.limit, say=print))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,69 @@
+"""Operators' jobs run from the command line: purge, erase an account, read error reports.
+
+Each job opens the deployment's resources through the composition root (the schema must
+be current: `agiletoolbox migrate` first), does its work and closes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from agiletoolbox.containers import Container
+from agiletoolbox.domain.errorreport import ErrorReport
+from agiletoolbox.domain.ids import AccountId
+from agiletoolbox.services.errors import ErrorReportService
+from agiletoolbox.services.privacy import PrivacyService, PurgeReport
+from agiletoolbox.settings import Settings
+
+Print = Callable[[str], None]
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Container]:
+    """The composition root with its resources open, for one job."""
+    container = Container(settings=settings)
+    container.apply_migrations.override(False)
+    await container.init_resources()  # type: ignore[misc]
+    try:
+        yield container
+    finally:
+        await container.shutdown_resources()  # type: ignore[misc]
+
+
+async def purge(
+    settings: Settings, *, as_of: datetime | None, dry_run: bool, say: Print
+) -> PurgeReport:
+    """Carry out the retention policy (or count what it would remove)."""
+    async with opened(settings) as container:
+        privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
+        report = await privacy.purge(as_of, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    say(f"uninstalled tenants {verb}: {report.tenants}")
+    say(f"idle rooms {verb}: {report.rooms}")
+    say(f"error reports {verb}: {report.error_reports}")
+    return report
+
+
+async def erase_account(settings: Settings, account: AccountId, *, say: Print) -> int:
+    """Erase every trace of an account in this region."""
+    async with opened(settings) as container:
+        privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
+        rooms = await privacy.erase_account(account)
+    say(f"erased the account from {rooms} room(s) and its saved defaults")
+    return rooms
+
+
+async def recent_errors(settings: Settings, *, limit: int, say: Print) -> Sequence[ErrorReport]:
+    """Print the newest error reports (already scrubbed when they were stored)."""
+    async with opened(settings) as container:
+        service: ErrorReportService = await container.error_reports()  # type: ignore[misc]
+        reports = await service.recent(limit)
+    for report in reports:
+        tenant = report.tenant.value if report.tenant else "-"
+        first_line = report.message.splitlines()[0] if report.message else ""
+        say(f"{report.at.isoformat()}  {report.id}  {report.code}  tenant={tenant}  {first_line}")
+    if not reports:
+        say("no error reports")
+    return reports
