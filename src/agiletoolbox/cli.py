@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     erase.add_argument("account_id", help="the Atlassian account id")
     erase.set_defaults(run=_erase_account)
+    export = commands.add_parser(
+        "export-account",
+        help="print, as JSON, everything stored about an account in this region",
+        description="Print every room's traces of the account (participation, votes, "
+        "history, accepted estimates) and its saved defaults, as JSON.",
+    )
+    export.add_argument("account_id", help="the Atlassian account id")
+    export.set_defaults(run=_export_account)
     errors = commands.add_parser(
         "errors",
         help="list recent error reports",
@@ -158,6 +166,13 @@ def _erase_account(args: argparse.Namespace) -> int:
     from agiletoolbox.operations import erase_account  # noqa: PLC0415
 
     return _job(lambda settings: erase_account(settings, AccountId(args.account_id), say=print))
+
+
+def _export_account(args: argparse.Namespace) -> int:
+    from agiletoolbox.domain.ids import AccountId  # noqa: PLC0415 - keep --help fast
+    from agiletoolbox.operations import export_account  # noqa: PLC0415
+
+    return _job(lambda settings: export_account(settings, AccountId(args.account_id), say=print))
 
 
 def _errors(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ be current: `agiletoolbox migrate` first), does its work and closes them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -53,6 +54,45 @@ async def erase_account(settings: Settings, account: AccountId, *, say: Print) -
         rooms = await privacy.erase_account(account)
     say(f"erased the account from {rooms} room(s) and its saved defaults")
     return rooms
+
+
+async def export_account(settings: Settings, account: AccountId, *, say: Print) -> str:
+    """Print, as JSON, everything stored about an account in this region."""
+    async with opened(settings) as container:
+        privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
+        rooms, defaults = await privacy.export_account(account)
+    document = {
+        "accountId": account.value,
+        "region": settings.region.value,
+        "rooms": [
+            {
+                "tenant": trace.tenant.value,
+                "roomId": trace.room_id.value,
+                "issueKey": trace.issue_key.value,
+                "owner": trace.owner,
+                "role": trace.role.value if trace.role else None,
+                "joinedAt": trace.joined_at.isoformat() if trace.joined_at else None,
+                "vote": trace.vote,
+                "history": [{"round": n, "card": card} for n, card in trace.history_votes],
+                "acceptedEstimateInRound": trace.accepted_estimate_in_round,
+            }
+            for trace in rooms
+        ],
+        "savedDefaults": [
+            {
+                "tenant": saved.key.tenant.value,
+                "project": saved.key.project.value,
+                "issueTypeId": saved.key.issue_type.value,
+                "deck": saved.config.deck.name,
+                "fieldId": str(saved.config.field_id) if saved.config.field_id else None,
+                "savedAt": saved.saved_at.isoformat(),
+            }
+            for saved in defaults
+        ],
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    say(text)
+    return text
 
 
 async def recent_errors(settings: Settings, *, limit: int, say: Print) -> Sequence[ErrorReport]:

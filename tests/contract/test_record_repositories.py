@@ -168,3 +168,24 @@ async def test_error_reports_of_unknown_tenants_are_kept(uow: UnitOfWorkFactory)
         await work.commit()
     async with uow() as work:
         assert [r.tenant for r in await work.error_reports.recent(1)] == [OTHER_SITE]
+
+
+async def test_defaults_are_found_by_account(uow: UnitOfWorkFactory) -> None:
+    from agiletoolbox.domain.config import RoomConfig
+    from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
+    from agiletoolbox.domain.ids import IssueTypeId, ProjectKey
+
+    await install(uow, make_tenant())
+    saved = [
+        SavedDefaults(
+            DefaultsKey(SITE, who, ProjectKey(project), IssueTypeId("10001")), RoomConfig(), at(1)
+        )
+        for who, project in ((ANA, "DEMO"), (ANA, "OPS"), (BEN, "DEMO"))
+    ]
+    async with uow() as work:
+        for each in saved:
+            await work.defaults.save(each)
+        await work.commit()
+    async with uow() as work:
+        assert list(await work.defaults.for_account(ANA)) == saved[:2]
+        assert list(await work.defaults.for_account(BEN)) == saved[2:]

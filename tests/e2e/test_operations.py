@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 import sys
 from datetime import UTC, datetime
@@ -102,6 +103,13 @@ async def test_purge_erase_and_errors(tmp_path: Path, database_url: str) -> None
     status, out, err = await agiletoolbox(env, "purge", "--as-of", "2026-06-01T00:00Z")
     assert "idle rooms removed: 0" in out, "a second purge finds nothing more"
 
+    status, out, err = await agiletoolbox(env, "export-account", BEN.value)
+    assert status == 0, err
+    exported = json.loads(out)
+    assert [room["issueKey"] for room in exported["rooms"]] == ["OPS-1"]
+    assert exported["rooms"][0]["vote"] == "5"
+    assert exported["rooms"][0]["role"] == "voter"
+
     status, out, err = await agiletoolbox(env, "erase-account", BEN.value)
     assert status == 0, err
     assert "from 1 room(s)" in out
@@ -114,6 +122,8 @@ async def test_purge_erase_and_errors(tmp_path: Path, database_url: str) -> None
             "UNION ALL SELECT v::text FROM (SELECT * FROM votes) v"
         )
     assert all(BEN.value not in row["row"] for row in rows)
+    status, out, err = await agiletoolbox(env, "export-account", BEN.value)
+    assert json.loads(out)["rooms"] == []
 
     status, _, err = await agiletoolbox(env, "purge", "--as-of", "yesterday")
     assert status == 2

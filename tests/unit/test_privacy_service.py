@@ -85,3 +85,20 @@ async def test_erasing_an_account_removes_every_trace() -> None:
     assert world.store.defaults == {}
     assert ANA.value not in repr(world.store.rooms)
     assert await world.privacy.erase_account(ANA) == 0
+
+
+async def test_exporting_an_account_shows_what_is_stored_and_nothing_after_erasure() -> None:
+    world = World()
+    view = await world.rooms.open(
+        TENANT, ANA, IssueKey("DEMO-1"), RoomConfig(), save_default_for=IssueTypeId("10001")
+    )
+    await world.rooms.join(TENANT, BEN, view.id, Role.VOTER)
+    await world.rooms.vote(TENANT, BEN, view.id, "3")
+    rooms, defaults = await world.privacy.export_account(ANA)
+    assert [trace.issue_key for trace in rooms] == [IssueKey("DEMO-1")]
+    assert rooms[0].owner
+    assert [saved.key.account_id for saved in defaults] == [ANA]
+    bens, _ = await world.privacy.export_account(BEN)
+    assert bens[0].vote == "3"
+    await world.privacy.erase_account(ANA)
+    assert await world.privacy.export_account(ANA) == ([], [])

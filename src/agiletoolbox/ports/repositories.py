@@ -98,6 +98,10 @@ class DefaultsRepository(Protocol):
         """Insert or replace."""
         ...
 
+    async def for_account(self, account: AccountId) -> Sequence[SavedDefaults]:
+        """Every default the account saved, in any tenant of this deployment."""
+        ...
+
     async def erase_account(self, account: AccountId) -> int:
         """Delete every default the account saved; returns how many."""
         ...

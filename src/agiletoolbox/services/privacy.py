@@ -6,9 +6,11 @@ from datetime import datetime
 
 from attrs import frozen
 
+from agiletoolbox.domain.defaults import SavedDefaults
 from agiletoolbox.domain.errors import ConcurrentChange, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.subject import RoomTrace, trace_of
 from agiletoolbox.ports import Clock, RoomEventBus, UnitOfWorkFactory
 from agiletoolbox.services.rooms import MAX_ATTEMPTS
 
@@ -59,6 +61,19 @@ class PrivacyService:
             if not dry_run:
                 await uow.commit()
         return PurgeReport(len(tenants), len(rooms), reports)
+
+    async def export_account(
+        self, account: AccountId
+    ) -> tuple[list[RoomTrace], list[SavedDefaults]]:
+        """Everything stored about an account in this region (a data-subject request)."""
+        async with self._uow() as uow:
+            traces = []
+            for tenant, room_id in await uow.rooms.with_account(account):
+                trace = trace_of(await uow.rooms.get(tenant, room_id), account)
+                if trace is not None:
+                    traces.append(trace)
+            defaults = list(await uow.defaults.for_account(account))
+        return traces, defaults
 
     async def erase_account(self, account: AccountId) -> int:
         """Erase every trace of an account in this region; returns how many rooms changed."""

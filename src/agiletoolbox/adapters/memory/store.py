@@ -273,6 +273,13 @@ class MemoryDefaultsRepository:
         """Stage an insert or replace."""
         self._ops.append(lambda store: store.defaults.__setitem__(defaults.key, defaults))
 
+    async def for_account(self, account: AccountId) -> Sequence[SavedDefaults]:
+        """Every default the account saved."""
+        return sorted(
+            (d for d in self._store.defaults.values() if d.key.account_id == account),
+            key=lambda d: (d.key.tenant, d.key.project, d.key.issue_type),
+        )
+
     async def erase_account(self, account: AccountId) -> int:
         """Stage the deletion of the account's defaults; returns how many there are."""
         keys = [k for k in self._store.defaults if k.account_id == account]

@@ -226,6 +226,16 @@ class PostgresDefaultsRepository:
             defaults.saved_at,
         )
 
+    async def for_account(self, account: AccountId) -> Sequence[SavedDefaults]:
+        """Every default the account saved, in any tenant of this deployment."""
+        rows = await self._connection.fetch(
+            "SELECT tenant_key, account_id, project_key, issue_type_id, config, saved_at "
+            "FROM room_defaults WHERE account_id = $1 "
+            "ORDER BY tenant_key, project_key, issue_type_id",
+            account.value,
+        )
+        return [DefaultsRow.from_row(row).defaults for row in rows]
+
     async def erase_account(self, account: AccountId) -> int:
         """Delete every default the account saved; returns how many."""
         rows = await self._connection.write(
