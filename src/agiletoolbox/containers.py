@@ -35,6 +35,7 @@ from agiletoolbox.adapters.jira import (
     SignedTransport,
 )
 from agiletoolbox.adapters.postgres import KeyRing, event_bus_resource, key_ring
+from agiletoolbox.adapters.postgres.jobs import PostgresJobLock
 from agiletoolbox.adapters.postgres.lifecycle import database_resource
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.services.errors import ErrorReportService
@@ -139,6 +140,7 @@ class Container(containers.DeclarativeContainer):
     )
     privacy = providers.Singleton(PrivacyService, unit_of_work, bus, clock, retention)
     error_reports = providers.Singleton(ErrorReportService, unit_of_work, clock)
+    job_lock = providers.Singleton(PostgresJobLock, database.provided.pool)
 
     tenant_secrets = providers.Singleton(StoredTenantSecrets, unit_of_work)
     install_keys = providers.Singleton(

@@ -19,6 +19,8 @@ from agiletoolbox.adapters.http.access_log import PathOnlyAccessLogger
 from agiletoolbox.adapters.http.keys import DRAINING
 from agiletoolbox.adapters.postgres import PostgresDatabase
 from agiletoolbox.containers import Container
+from agiletoolbox.ports import JobLock
+from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.settings import Settings
 
 log = logging.getLogger("agiletoolbox.server")
@@ -26,6 +28,34 @@ log = logging.getLogger("agiletoolbox.server")
 # How long readiness stays red before the listener closes, so balancers notice.
 DRAIN_SECONDS = 2.0
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
+# The retention policy runs daily; the first run waits for start-up traffic to settle.
+PURGE_EVERY_SECONDS = 24 * 3600.0
+FIRST_PURGE_AFTER_SECONDS = 60.0
+
+
+async def purge_daily(
+    privacy: PrivacyService,
+    lock: JobLock,
+    *,
+    first_after: float = FIRST_PURGE_AFTER_SECONDS,
+    every: float = PURGE_EVERY_SECONDS,
+) -> None:
+    """Carry out the retention policy every day; with several processes, one at a time."""
+    await asyncio.sleep(first_after)
+    while True:
+        try:
+            report = await privacy.purge_if_first(lock)
+        except Exception:
+            log.exception("the daily purge failed")
+        else:
+            if report is not None:
+                log.info(
+                    "purge removed %d uninstalled tenant(s), %d idle room(s), %d error report(s)",
+                    report.tenants,
+                    report.rooms,
+                    report.error_reports,
+                )
+        await asyncio.sleep(every)
 
 
 async def serve(
@@ -65,7 +95,11 @@ async def serve(
             settings.region.value,
             version,
         )
+        privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
+        lock: JobLock = await container.job_lock()  # type: ignore[misc]
+        housekeeping = asyncio.create_task(purge_daily(privacy, lock))
         await stop.wait()
+        housekeeping.cancel()
         log.info("stopping: draining for %.1fs", drain_seconds)
         app[DRAINING][0] = True
         await asyncio.sleep(drain_seconds)

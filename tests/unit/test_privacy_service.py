@@ -102,3 +102,36 @@ async def test_exporting_an_account_shows_what_is_stored_and_nothing_after_erasu
     assert bens[0].vote == "3"
     await world.privacy.erase_account(ANA)
     assert await world.privacy.export_account(ANA) == ([], [])
+
+
+async def test_only_one_process_purges_at_a_time() -> None:
+    from agiletoolbox.adapters.memory.jobs import MemoryJobLock
+
+    world = World()
+    lock = MemoryJobLock()
+    async with lock.exclusive("purge") as first:
+        assert first
+        assert await world.privacy.purge_if_first(lock) is None, "another holds the purge"
+    assert await world.privacy.purge_if_first(lock) == PurgeReport(0, 0, 0)
+
+
+async def test_serve_purges_daily() -> None:
+    import asyncio
+
+    from agiletoolbox.adapters.memory.jobs import MemoryJobLock
+    from agiletoolbox.server import purge_daily
+
+    world = World()
+    world.store.error_reports.append(
+        ErrorReport.capture(where="trace", message="old", code="E1", now=T0)
+    )
+    world.clock.advance(timedelta(days=31))
+    job = asyncio.create_task(
+        purge_daily(world.privacy, MemoryJobLock(), first_after=0, every=0.01)
+    )
+    for _ in range(100):
+        if not world.store.error_reports:
+            break
+        await asyncio.sleep(0.01)
+    job.cancel()
+    assert world.store.error_reports == []

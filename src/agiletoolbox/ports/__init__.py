@@ -7,6 +7,7 @@ live in the other adapters. Services depend on these protocols only.
 from agiletoolbox.ports.clock import Clock
 from agiletoolbox.ports.events import ResyncAll, RoomChange, RoomEventBus, RoomSignal
 from agiletoolbox.ports.jira import InstallKeyProvider, JiraClient
+from agiletoolbox.ports.jobs import JobLock
 from agiletoolbox.ports.personal_data import AccountReport, AccountStatus, PersonalDataReporter
 from agiletoolbox.ports.repositories import (
     DefaultsRepository,
@@ -25,6 +26,7 @@ __all__ = [
     "ErrorReportRepository",
     "InstallKeyProvider",
     "JiraClient",
+    "JobLock",
     "PersonalDataReporter",
     "ResyncAll",
     "RoomChange",

@@ -11,7 +11,7 @@ from agiletoolbox.domain.errors import ConcurrentChange, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.subject import RoomTrace, trace_of
-from agiletoolbox.ports import Clock, RoomEventBus, UnitOfWorkFactory
+from agiletoolbox.ports import Clock, JobLock, RoomEventBus, UnitOfWorkFactory
 from agiletoolbox.services.rooms import MAX_ATTEMPTS
 
 
@@ -61,6 +61,15 @@ class PrivacyService:
             if not dry_run:
                 await uow.commit()
         return PurgeReport(len(tenants), len(rooms), reports)
+
+    async def purge_if_first(
+        self, lock: JobLock, as_of: datetime | None = None
+    ) -> PurgeReport | None:
+        """Purge unless another process is purging already (then None)."""
+        async with lock.exclusive("purge") as mine:
+            if not mine:
+                return None
+            return await self.purge(as_of)
 
     async def export_account(
         self, account: AccountId
