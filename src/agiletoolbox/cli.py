@@ -134,13 +134,13 @@ def _moment(text: str) -> datetime:
 
 
 def _job(work: Callable[[Any], Coroutine[Any, Any, object]]) -> int:
-    """Run an operators' job with the deployment's settings, mapping failures to statuses."""
+    """Run a job with the deployment's settings, mapping failures to exit statuses."""
     from agiletoolbox.adapters.postgres import (  # noqa: PLC0415 - keep --help fast
         EmbeddedUnavailable,
         SchemaError,
         SecretKeyError,
-        StorageUnavailable,
     )
+    from agiletoolbox.adapters.postgres.encryption import UndecryptableSecret  # noqa: PLC0415
     from agiletoolbox.domain.errors import DomainError  # noqa: PLC0415
     from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
 
@@ -150,7 +150,10 @@ def _job(work: Callable[[Any], Coroutine[Any, Any, object]]) -> int:
         return _fail(str(exc), 2)
     except DomainError as exc:
         return _fail(exc.message, 2)
-    except (SchemaError, StorageUnavailable, EmbeddedUnavailable) as exc:
+    except UndecryptableSecret as exc:
+        return _fail(f"{exc}; list every key still in use after the current one")
+    # StorageUnavailable is an OSError too, and so is a port already taken.
+    except (SchemaError, EmbeddedUnavailable, OSError) as exc:
         return _fail(str(exc))
     return 0
 
@@ -184,24 +187,10 @@ def _errors(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import logging  # noqa: PLC0415 - keep --help fast
 
-    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415
-        EmbeddedUnavailable,
-        SchemaError,
-        SecretKeyError,
-        StorageUnavailable,
-    )
     from agiletoolbox.server import serve  # noqa: PLC0415
-    from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        settings = Settings.from_env(os.environ)
-        asyncio.run(serve(settings, apply_migrations=not args.no_migrate))
-    except (SettingsError, SecretKeyError) as exc:
-        return _fail(str(exc), 2)
-    except (SchemaError, StorageUnavailable, EmbeddedUnavailable, OSError) as exc:
-        return _fail(str(exc))
-    return 0
+    return _job(lambda settings: serve(settings, apply_migrations=not args.no_migrate))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -235,75 +224,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415 - keep --help fast
-        EmbeddedUnavailable,
-        SchemaError,
-        StorageUnavailable,
-        connect,
-        database_url,
-        latest_version,
-        migrate,
-    )
-    from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
+    from agiletoolbox.operations import migrate_database  # noqa: PLC0415 - keep --help fast
 
-    async def run(settings: Settings) -> None:
-        async with database_url(settings) as url:
-            connection = await connect(url)
-            try:
-                applied = await migrate(connection)
-            finally:
-                await connection.close()
-        for migration in applied:
-            print(f"applied {migration.version:04d}_{migration.name}")
-        print(f"the database schema is at version {latest_version()}")
-
-    try:
-        asyncio.run(run(Settings.from_env(os.environ)))
-    except SettingsError as exc:
-        return _fail(str(exc), 2)
-    except (SchemaError, StorageUnavailable, EmbeddedUnavailable) as exc:
-        return _fail(str(exc))
-    return 0
+    return _job(lambda settings: migrate_database(settings, say=print))
 
 
 def _rotate_secret_key(_args: argparse.Namespace) -> int:
-    from agiletoolbox.adapters.postgres import (  # noqa: PLC0415 - keep --help fast
-        EmbeddedUnavailable,
-        SchemaError,
-        SecretKeyError,
-        StorageUnavailable,
-        connect,
-        database_url,
-        key_ring,
-        require_current,
-        rotate_secrets,
-    )
-    from agiletoolbox.adapters.postgres.encryption import (  # noqa: PLC0415
-        UndecryptableSecret,
-    )
-    from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
+    from agiletoolbox.operations import rotate_secret_key  # noqa: PLC0415 - keep --help fast
 
-    async def run(settings: Settings) -> None:
-        keys = key_ring(
-            settings.secret_key, production=settings.production, data_dir=settings.data_dir
-        )
-        async with database_url(settings) as url:
-            connection = await connect(url)
-            try:
-                await require_current(connection)
-                count = await rotate_secrets(connection, keys)
-            finally:
-                await connection.close()
-        print(f"re-encrypted {count} secret(s) under key {keys.current}")
-
-    try:
-        asyncio.run(run(Settings.from_env(os.environ)))
-    except SettingsError as exc:
-        return _fail(str(exc), 2)
-    except UndecryptableSecret as exc:
-        return _fail(f"{exc}; list every key still in use after the current one")
-    except SecretKeyError as exc:
-        return _fail(str(exc), 2)
-    except (SchemaError, StorageUnavailable, EmbeddedUnavailable) as exc:
-        return _fail(str(exc))
-    return 0
+    return _job(lambda settings: rotate_secret_key(settings, say=print))

@@ -1,7 +1,9 @@
-"""Operators' jobs run from the command line: purge, erase an account, read error reports.
+"""Operators' jobs run from the command line: migrate, rotate the secret key, purge,
+export and erase an account, read error reports.
 
-Each job opens the deployment's resources through the composition root (the schema must
-be current: `agiletoolbox migrate` first), does its work and closes them.
+The jobs that work on rooms and reports open the deployment's resources through the
+composition root (the schema must be current: `agiletoolbox migrate` first), do their
+work and close them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+from agiletoolbox.adapters.postgres import (
+    connect,
+    database_url,
+    key_ring,
+    latest_version,
+    migrate,
+    require_current,
+    rotate_secrets,
+)
 from agiletoolbox.containers import Container
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.ids import AccountId
@@ -31,6 +42,34 @@ async def opened(settings: Settings) -> AsyncIterator[Container]:
         yield container
     finally:
         await container.shutdown_resources()  # type: ignore[misc]
+
+
+async def migrate_database(settings: Settings, *, say: Print) -> int:
+    """Apply the migrations the database lacks; returns the schema version."""
+    async with database_url(settings) as url:
+        connection = await connect(url)
+        try:
+            applied = await migrate(connection)
+        finally:
+            await connection.close()
+    for migration in applied:
+        say(f"applied {migration.version:04d}_{migration.name}")
+    say(f"the database schema is at version {latest_version()}")
+    return latest_version()
+
+
+async def rotate_secret_key(settings: Settings, *, say: Print) -> int:
+    """Re-encrypt every stored secret under the current key; returns how many."""
+    keys = key_ring(settings.secret_key, production=settings.production, data_dir=settings.data_dir)
+    async with database_url(settings) as url:
+        connection = await connect(url)
+        try:
+            await require_current(connection)
+            count = await rotate_secrets(connection, keys)
+        finally:
+            await connection.close()
+    say(f"re-encrypted {count} secret(s) under key {keys.current}")
+    return count
 
 
 async def purge(
