@@ -23,7 +23,10 @@ import asyncpg
 from agiletoolbox.adapters.postgres import EmbeddedPostgres, connect, migrate
 
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
-TABLES = "tenants, rooms, participants, votes, rounds, round_votes, room_defaults, error_reports"
+TABLES = (
+    "tenants, rooms, participants, votes, rounds, round_votes, room_defaults, error_reports, "
+    "report_cycles"
+)
 
 
 T = TypeVar("T")

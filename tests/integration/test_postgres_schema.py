@@ -154,5 +154,5 @@ async def test_every_table_is_keyed_by_tenant_first(database_url: str) -> None:
         )
     finally:
         await connection.close()
-    assert len(rows) == 8
+    assert len(rows) == 9
     assert {row["first"] for row in rows} == {"tenant_key"}

@@ -12,6 +12,7 @@ from agiletoolbox.ports.personal_data import AccountReport, AccountStatus, Perso
 from agiletoolbox.ports.repositories import (
     DefaultsRepository,
     ErrorReportRepository,
+    ReportCycleRepository,
     RoomRepository,
     TenantRepository,
     UnitOfWork,
@@ -28,6 +29,7 @@ __all__ = [
     "JiraClient",
     "JobLock",
     "PersonalDataReporter",
+    "ReportCycleRepository",
     "ResyncAll",
     "RoomChange",
     "RoomEventBus",

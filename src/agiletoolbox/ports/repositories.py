@@ -15,6 +15,7 @@ from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.tenant import Tenant
 
@@ -123,6 +124,18 @@ class ErrorReportRepository(Protocol):
         ...
 
 
+class ReportCycleRepository(Protocol):
+    """Each tenant's place in the personal-data reporting cycle."""
+
+    async def get(self, tenant: TenantKey) -> ReportCycle | None:
+        """The tenant's reporting state, or None before its first report."""
+        ...
+
+    async def save(self, cycle: ReportCycle) -> None:
+        """Insert or replace."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository."""
 
@@ -130,6 +143,7 @@ class UnitOfWork(Protocol):
     tenants: TenantRepository
     defaults: DefaultsRepository
     error_reports: ErrorReportRepository
+    report_cycles: ReportCycleRepository
 
     async def __aenter__(self) -> Self: ...
 

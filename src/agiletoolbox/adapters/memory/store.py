@@ -15,6 +15,7 @@ from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.tenant import Tenant
 
@@ -29,6 +30,7 @@ class MemoryStore:
     tenants: dict[TenantKey, Tenant] = field(factory=dict)
     defaults: dict[DefaultsKey, SavedDefaults] = field(factory=dict)
     error_reports: list[ErrorReport] = field(factory=list)
+    report_cycles: dict[TenantKey, ReportCycle] = field(factory=dict)
     commits: int = 0
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -43,6 +45,7 @@ class MemoryStore:
         for defaults_key in [k for k in self.defaults if k.tenant == key]:
             del self.defaults[defaults_key]
         self.error_reports = [r for r in self.error_reports if r.tenant != key]
+        self.report_cycles.pop(key, None)
 
 
 def _account_in(room: Room, account: AccountId) -> bool:
@@ -328,6 +331,26 @@ class MemoryErrorReportRepository:
             op(self._store)
 
 
+class MemoryReportCycleRepository:
+    """Reporting states, staged until commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._staged: dict[TenantKey, ReportCycle] = {}
+
+    async def get(self, tenant: TenantKey) -> ReportCycle | None:
+        """The tenant's reporting state, or None."""
+        return self._staged.get(tenant) or self._store.report_cycles.get(tenant)
+
+    async def save(self, cycle: ReportCycle) -> None:
+        """Stage an insert or replace."""
+        self._staged[cycle.tenant] = cycle
+
+    def apply(self) -> None:
+        """Write the staged states."""
+        self._store.report_cycles.update(self._staged)
+
+
 class MemoryUnitOfWork:
     """One transaction over the in-memory store; rolls back unless committed."""
 
@@ -340,6 +363,7 @@ class MemoryUnitOfWork:
         self.tenants = MemoryTenantRepository(self._store)
         self.defaults = MemoryDefaultsRepository(self._store)
         self.error_reports = MemoryErrorReportRepository(self._store)
+        self.report_cycles = MemoryReportCycleRepository(self._store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -363,6 +387,7 @@ class MemoryUnitOfWork:
         self.tenants.apply()
         self.defaults.apply()
         self.error_reports.apply()
+        self.report_cycles.apply()
         self._store.commits += 1
         self.committed = True
 

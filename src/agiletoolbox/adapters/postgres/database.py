@@ -24,6 +24,7 @@ from agiletoolbox.adapters.postgres.errors import StorageUnavailable, storage_er
 from agiletoolbox.adapters.postgres.records import (
     PostgresDefaultsRepository,
     PostgresErrorReportRepository,
+    PostgresReportCycleRepository,
     PostgresTenantRepository,
 )
 from agiletoolbox.adapters.postgres.rooms import PostgresRoomRepository
@@ -101,6 +102,7 @@ class PostgresUnitOfWork:
     tenants: PostgresTenantRepository
     defaults: PostgresDefaultsRepository
     error_reports: PostgresErrorReportRepository
+    report_cycles: PostgresReportCycleRepository
 
     def __init__(self, pool: Pool, keys: KeyRing) -> None:
         self._pool = pool
@@ -114,6 +116,7 @@ class PostgresUnitOfWork:
         self.tenants = PostgresTenantRepository(self._session, self._keys)
         self.defaults = PostgresDefaultsRepository(self._session)
         self.error_reports = PostgresErrorReportRepository(self._session)
+        self.report_cycles = PostgresReportCycleRepository(self._session)
 
     async def __aenter__(self) -> Self:
         if not self._fresh:

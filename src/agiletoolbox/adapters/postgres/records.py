@@ -20,6 +20,7 @@ from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.errors import ConcurrentChange
 from agiletoolbox.domain.ids import AccountId, IssueTypeId, ProjectKey, TenantKey
+from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant, TenantState
 
 SHARED_SECRET = "tenant.shared_secret"  # noqa: S105 - a label, not a secret
@@ -305,3 +306,42 @@ class PostgresErrorReportRepository:
             "DELETE FROM error_reports WHERE at < $1 RETURNING 1", cutoff
         )
         return len(rows)
+
+
+class PostgresReportCycleRepository:
+    """Each tenant's place in the personal-data reporting cycle."""
+
+    def __init__(self, connection: Session) -> None:
+        self._connection = connection
+
+    async def get(self, tenant: TenantKey) -> ReportCycle | None:
+        """The tenant's reporting state, or None."""
+        row = await self._connection.fetchrow(
+            "SELECT last_completed_at, cycle_period_days, cursor_account_id "
+            "FROM report_cycles WHERE tenant_key = $1",
+            tenant.value,
+        )
+        if row is None:
+            return None
+        cursor = row["cursor_account_id"]
+        return ReportCycle(
+            tenant=tenant,
+            last_completed_at=row["last_completed_at"],
+            cycle_period_days=row["cycle_period_days"],
+            cursor=None if cursor is None else AccountId(cursor),
+        )
+
+    async def save(self, cycle: ReportCycle) -> None:
+        """Insert or replace."""
+        await self._connection.write(
+            "INSERT INTO report_cycles "
+            "(tenant_key, last_completed_at, cycle_period_days, cursor_account_id) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_key) DO UPDATE SET "
+            "last_completed_at = excluded.last_completed_at, "
+            "cycle_period_days = excluded.cycle_period_days, "
+            "cursor_account_id = excluded.cursor_account_id",
+            cycle.tenant.value,
+            cycle.last_completed_at,
+            cycle.cycle_period_days,
+            None if cycle.cursor is None else cycle.cursor.value,
+        )
