@@ -1,0 +1,104 @@
+"""Atlassian's personal-data reporting: report every stored account id once a cycle and
+erase every trace of the accounts Atlassian says are closed.
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from agiletoolbox.domain.errors import JiraError
+from agiletoolbox.domain.reporting import ReportCycle
+from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports import AccountStatus, Clock, PersonalDataReporter, UnitOfWorkFactory
+from agiletoolbox.services.privacy import PrivacyService
+
+BATCH_SIZE = 90  # Atlassian's limit per call
+
+
+@frozen
+class ReportingSummary:
+    """What one pass did: tenants reported, accounts reported and erased, tenants deferred."""
+
+    tenants: int = 0
+    accounts: int = 0
+    erased: int = 0
+    deferred: int = 0
+
+
+class PersonalDataService:
+    """Runs the reporting cycle of every tenant that is due."""
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        reporter: PersonalDataReporter,
+        privacy: PrivacyService,
+        clock: Clock,
+        retention: RetentionPolicy,
+    ) -> None:
+        self._uow = unit_of_work
+        self._reporter = reporter
+        self._privacy = privacy
+        self._clock = clock
+        self._retention = retention
+
+    async def report_due(self) -> ReportingSummary:
+        """Report the tenants whose cycle is due (or was cut short), resuming where it stopped.
+
+        When Atlassian asks to come back later (429, 503), the tenant's cycle keeps its
+        position and the next pass goes on from there.
+        """
+        async with self._uow() as uow:
+            keys = await uow.tenants.all_keys()
+        summary = ReportingSummary()
+        for key in keys:
+            async with self._uow() as uow:
+                tenant = await uow.tenants.get(key)
+                cycle = await uow.report_cycles.get(key) or ReportCycle(key)
+            if tenant is None or not tenant.accessible:
+                continue
+            due = self._retention.accounts_report_due(
+                cycle.last_completed_at, cycle.cycle_period_days, self._clock.now()
+            )
+            if cycle.running or due:
+                summary = await self._report(tenant, cycle, summary)
+        return summary
+
+    async def _report(
+        self, tenant: Tenant, cycle: ReportCycle, summary: ReportingSummary
+    ) -> ReportingSummary:
+        async with self._uow() as uow:
+            stored = await uow.rooms.accounts(tenant.key)
+        pending = [entry for entry in stored if cycle.cursor is None or entry[0] > cycle.cursor]
+        reported = erased = 0
+        for start in range(0, len(pending), BATCH_SIZE):
+            batch = pending[start : start + BATCH_SIZE]
+            try:
+                answer = await self._reporter.report(tenant, batch)
+            except JiraError:
+                return ReportingSummary(
+                    summary.tenants + 1,
+                    summary.accounts + reported,
+                    summary.erased + erased,
+                    summary.deferred + 1,
+                )
+            for account, status in answer.statuses:
+                if status is AccountStatus.CLOSED:
+                    await self._privacy.erase_account(account)
+                    erased += 1
+            reported += len(batch)
+            cycle = cycle.advanced(batch[-1][0], answer.cycle_period_days)
+            await self._save(cycle)
+        await self._save(cycle.completed(self._clock.now()))
+        return ReportingSummary(
+            summary.tenants + 1,
+            summary.accounts + reported,
+            summary.erased + erased,
+            summary.deferred,
+        )
+
+    async def _save(self, cycle: ReportCycle) -> None:
+        async with self._uow() as uow:
+            await uow.report_cycles.save(cycle)
+            await uow.commit()

@@ -1,0 +1,94 @@
+"""The personal-data reporting cycle on the in-memory adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from agiletoolbox.adapters.memory import MemoryPersonalData
+from agiletoolbox.domain.config import Role, RoomConfig
+from agiletoolbox.domain.errors import JiraUnavailable
+from agiletoolbox.domain.ids import AccountId, IssueKey
+from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports import AccountReport
+from agiletoolbox.services.personal_data import PersonalDataService, ReportingSummary
+from tests.unit.roomkit import ANA, BEN, TENANT
+from tests.unit.test_privacy_service import World
+
+
+class FlakyPersonalData(MemoryPersonalData):
+    """Atlassian's API, asking to come back later from the `fail_from`-th call on."""
+
+    fail_from: int | None = None
+
+    async def report(
+        self, tenant: Tenant, accounts: Sequence[tuple[AccountId, datetime]]
+    ) -> AccountReport:
+        if self.fail_from is not None and len(self.batches) >= self.fail_from:
+            raise JiraUnavailable("come back later")
+        return await super().report(tenant, accounts)
+
+
+def service(world: World, api: MemoryPersonalData) -> PersonalDataService:
+    return PersonalDataService(
+        world.store.unit_of_work, api, world.privacy, world.clock, RetentionPolicy()
+    )
+
+
+async def crowded_room(world: World, people: int) -> None:
+    view = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig())
+    for n in range(people - 1):
+        await world.rooms.join(TENANT, AccountId(f"557058:p{n:03d}"), view.id, Role.VOTER)
+
+
+async def test_closed_accounts_are_erased_and_the_cycle_waits_for_its_period() -> None:
+    world = World()
+    view = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig())
+    await world.rooms.join(TENANT, BEN, view.id, Role.VOTER)
+    await world.rooms.vote(TENANT, BEN, view.id, "5")
+    api = MemoryPersonalData(closed={BEN}, cycle_period_days=3)
+    reporting = service(world, api)
+    assert await reporting.report_due() == ReportingSummary(tenants=1, accounts=2, erased=1)
+    room = next(iter(world.store.rooms.values()))
+    assert BEN not in room.participants
+    assert BEN not in room.votes
+    assert await reporting.report_due() == ReportingSummary(), "not due again yet"
+    world.clock.advance(timedelta(days=3))
+    assert (await reporting.report_due()).accounts == 1, "Cycle-Period (3 days) is followed"
+
+
+async def test_accounts_go_in_batches_of_at_most_90() -> None:
+    world = World()
+    await crowded_room(world, 200)
+    api = MemoryPersonalData()
+    assert (await service(world, api).report_due()).accounts == 200
+    assert [len(batch) for batch in api.batches] == [90, 90, 20]
+    assert len({a for batch in api.batches for a in batch}) == 200
+
+
+async def test_a_cycle_cut_short_resumes_after_the_last_batch() -> None:
+    world = World()
+    await crowded_room(world, 200)
+    api = FlakyPersonalData()
+    api.fail_from = 1
+    reporting = service(world, api)
+    first = await reporting.report_due()
+    assert (first.accounts, first.deferred) == (90, 1)
+    cycle = world.store.report_cycles[TENANT]
+    assert cycle.running
+    api.fail_from = None
+    second = await reporting.report_due()
+    assert second.accounts == 110, "the restart neither skips nor repeats a batch"
+    reported = [a for batch in api.batches for a in batch]
+    assert len(reported) == len(set(reported)) == 200
+    assert not world.store.report_cycles[TENANT].running
+
+
+async def test_sites_that_may_not_be_served_are_not_reported() -> None:
+    world = World()
+    await crowded_room(world, 3)
+    world.store.tenants[TENANT].disable(world.clock.now())
+    api = MemoryPersonalData()
+    assert await service(world, api).report_due() == ReportingSummary()
+    assert api.batches == []
