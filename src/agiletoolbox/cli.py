@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     erase.add_argument("account_id", help="the Atlassian account id")
     erase.set_defaults(run=_erase_account)
+    report = commands.add_parser(
+        "report-accounts",
+        help="report stored account ids to Atlassian and erase the closed ones",
+        description="Run Atlassian's personal-data reporting cycle for every site that is "
+        "due (batches of 90, Cycle-Period honoured, resumed where a cut-short cycle stopped) "
+        "and erase every trace of the accounts Atlassian reports closed.",
+    )
+    report.set_defaults(run=_report_accounts)
     export = commands.add_parser(
         "export-account",
         help="print, as JSON, everything stored about an account in this region",
@@ -169,6 +177,12 @@ def _erase_account(args: argparse.Namespace) -> int:
     from agiletoolbox.operations import erase_account  # noqa: PLC0415
 
     return _job(lambda settings: erase_account(settings, AccountId(args.account_id), say=print))
+
+
+def _report_accounts(_args: argparse.Namespace) -> int:
+    from agiletoolbox.operations import report_accounts  # noqa: PLC0415 - keep --help fast
+
+    return _job(lambda settings: report_accounts(settings, say=print))
 
 
 def _export_account(args: argparse.Namespace) -> int:

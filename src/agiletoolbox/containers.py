@@ -39,6 +39,7 @@ from agiletoolbox.adapters.postgres.jobs import PostgresJobLock
 from agiletoolbox.adapters.postgres.lifecycle import database_resource
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.services.errors import ErrorReportService
+from agiletoolbox.services.personal_data import PersonalDataService
 from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.services.rooms import RoomService
 from agiletoolbox.services.tenants import TenantService
@@ -141,6 +142,9 @@ class Container(containers.DeclarativeContainer):
     privacy = providers.Singleton(PrivacyService, unit_of_work, bus, clock, retention)
     error_reports = providers.Singleton(ErrorReportService, unit_of_work, clock)
     job_lock = providers.Singleton(PostgresJobLock, database.provided.pool)
+    reporting = providers.Singleton(
+        PersonalDataService, unit_of_work, personal_data, privacy, clock, retention
+    )
 
     tenant_secrets = providers.Singleton(StoredTenantSecrets, unit_of_work)
     install_keys = providers.Singleton(

@@ -26,6 +26,7 @@ from agiletoolbox.containers import Container
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.ids import AccountId
 from agiletoolbox.services.errors import ErrorReportService
+from agiletoolbox.services.personal_data import PersonalDataService, ReportingSummary
 from agiletoolbox.services.privacy import PrivacyService, PurgeReport
 from agiletoolbox.settings import Settings
 
@@ -132,6 +133,19 @@ async def export_account(settings: Settings, account: AccountId, *, say: Print) 
     text = json.dumps(document, indent=2, ensure_ascii=False)
     say(text)
     return text
+
+
+async def report_accounts(settings: Settings, *, say: Print) -> ReportingSummary:
+    """Run the personal-data reporting cycle of every tenant that is due."""
+    async with opened(settings) as container:
+        reporting: PersonalDataService = await container.reporting()  # type: ignore[misc]
+        summary = await reporting.report_due()
+    say(f"tenants reported: {summary.tenants}")
+    say(f"account ids reported: {summary.accounts}")
+    say(f"closed accounts erased: {summary.erased}")
+    if summary.deferred:
+        say(f"tenants to resume later (Atlassian asked to wait): {summary.deferred}")
+    return summary
 
 
 async def recent_errors(settings: Settings, *, limit: int, say: Print) -> Sequence[ErrorReport]:

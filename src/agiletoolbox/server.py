@@ -20,6 +20,7 @@ from agiletoolbox.adapters.http.keys import DRAINING
 from agiletoolbox.adapters.postgres import PostgresDatabase
 from agiletoolbox.containers import Container
 from agiletoolbox.ports import JobLock
+from agiletoolbox.services.personal_data import PersonalDataService
 from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.settings import Settings
 
@@ -31,6 +32,35 @@ SHUTDOWN_TIMEOUT_SECONDS = 10.0
 # The retention policy runs daily; the first run waits for start-up traffic to settle.
 PURGE_EVERY_SECONDS = 24 * 3600.0
 FIRST_PURGE_AFTER_SECONDS = 60.0
+# Reporting is checked hourly: each tenant reports when its own cycle is due.
+REPORT_EVERY_SECONDS = 3600.0
+FIRST_REPORT_AFTER_SECONDS = 120.0
+
+
+async def report_hourly(
+    reporting: PersonalDataService,
+    lock: JobLock,
+    *,
+    first_after: float = FIRST_REPORT_AFTER_SECONDS,
+    every: float = REPORT_EVERY_SECONDS,
+) -> None:
+    """Run the personal-data reporting cycles that are due; one process at a time."""
+    await asyncio.sleep(first_after)
+    while True:
+        try:
+            async with lock.exclusive("report-accounts") as mine:
+                summary = await reporting.report_due() if mine else None
+        except Exception:
+            log.exception("personal-data reporting failed")
+        else:
+            if summary is not None and summary.tenants:
+                log.info(
+                    "reported %d account id(s) of %d site(s); erased %d closed account(s)",
+                    summary.accounts,
+                    summary.tenants,
+                    summary.erased,
+                )
+        await asyncio.sleep(every)
 
 
 async def purge_daily(
@@ -97,9 +127,14 @@ async def serve(
         )
         privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
         lock: JobLock = await container.job_lock()  # type: ignore[misc]
-        housekeeping = asyncio.create_task(purge_daily(privacy, lock))
+        reporting: PersonalDataService = await container.reporting()  # type: ignore[misc]
+        jobs = [
+            asyncio.create_task(purge_daily(privacy, lock)),
+            asyncio.create_task(report_hourly(reporting, lock)),
+        ]
         await stop.wait()
-        housekeeping.cancel()
+        for job in jobs:
+            job.cancel()
         log.info("stopping: draining for %.1fs", drain_seconds)
         app[DRAINING][0] = True
         await asyncio.sleep(drain_seconds)

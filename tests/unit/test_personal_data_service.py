@@ -92,3 +92,27 @@ async def test_sites_that_may_not_be_served_are_not_reported() -> None:
     api = MemoryPersonalData()
     assert await service(world, api).report_due() == ReportingSummary()
     assert api.batches == []
+
+
+async def test_serve_reports_hourly_one_process_at_a_time() -> None:
+    import asyncio
+
+    from agiletoolbox.adapters.memory.jobs import MemoryJobLock
+    from agiletoolbox.server import report_hourly
+
+    world = World()
+    await crowded_room(world, 3)
+    api = MemoryPersonalData()
+    lock = MemoryJobLock()
+    async with lock.exclusive("report-accounts"):
+        held = asyncio.create_task(report_hourly(service(world, api), lock, first_after=0, every=9))
+        await asyncio.sleep(0.05)
+        held.cancel()
+    assert api.batches == [], "another process holds the reporting"
+    job = asyncio.create_task(report_hourly(service(world, api), lock, first_after=0, every=9))
+    for _ in range(100):
+        if api.batches:
+            break
+        await asyncio.sleep(0.01)
+    job.cancel()
+    assert len(api.batches) == 1
