@@ -145,6 +145,8 @@ async def report_accounts(settings: Settings, *, say: Print) -> ReportingSummary
     say(f"closed accounts erased: {summary.erased}")
     if summary.deferred:
         say(f"tenants to resume later (Atlassian asked to wait): {summary.deferred}")
+    for failure in summary.failed:
+        say(f"failed: {failure}")
     return summary
 
 

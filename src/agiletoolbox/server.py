@@ -53,6 +53,8 @@ async def report_hourly(
         except Exception:
             log.exception("personal-data reporting failed")
         else:
+            for failure in summary.failed if summary is not None else ():
+                log.error("personal-data reporting failed for %s", failure)
             if summary is not None and summary.tenants:
                 log.info(
                     "reported %d account id(s) of %d site(s); erased %d closed account(s)",

@@ -12,10 +12,12 @@ import pytest
 from aiohttp import web
 
 from agiletoolbox.adapters.http.access_log import PathOnlyAccessLogger
+from agiletoolbox.adapters.postgres import open_pool
 from agiletoolbox.containers import Container
 from agiletoolbox.settings import Environment, Settings
 from agiletoolbox.simulator import JiraSimulator
 from tests.integration.conftest import database_url, postgres_server_url
+from tests.integration.database import clean
 
 __all__ = ["database_url", "postgres_server_url"]
 
@@ -71,6 +73,10 @@ async def deployment(
         install_keys_url=jira.install_keys_url,
         personal_data_url=jira.personal_data_url,
     )
+    # The run's database is shared: start every deployment on empty tables (and without
+    # other tests' tenants, whose secrets are under other keys).
+    async with open_pool(database_url, min_size=1, max_size=1) as pool, pool.acquire() as c:
+        await clean(c)
     app = Deployment(settings)
     await app.start()
     try:

@@ -116,3 +116,35 @@ async def test_serve_reports_hourly_one_process_at_a_time() -> None:
         await asyncio.sleep(0.01)
     job.cancel()
     assert len(api.batches) == 1
+
+
+async def test_one_sites_failure_spares_the_others() -> None:
+    from agiletoolbox.domain.tenant import ProductType, Region
+    from tests.unit.roomkit import T0
+
+    world = World()
+    other = TENANT.__class__("tenant-two")
+    world.store.tenants[other] = Tenant.install(
+        key=other,
+        base_url="https://two.atlassian.net",
+        shared_secret="y" * 32,
+        product_type=ProductType.JIRA,
+        region=Region.US,
+        now=T0,
+    )
+    await crowded_room(world, 2)
+    await world.rooms.open(other, BEN, IssueKey("DEMO-9"), RoomConfig())
+
+    class Broken(MemoryPersonalData):
+        async def report(
+            self, tenant: Tenant, accounts: Sequence[tuple[AccountId, datetime]]
+        ) -> AccountReport:
+            if tenant.key == TENANT:
+                raise RuntimeError("a bug")
+            return await super().report(tenant, accounts)
+
+    summary = await service(world, Broken()).report_due()
+    assert summary.tenants == 1
+    assert summary.accounts == 1
+    assert len(summary.failed) == 1
+    assert summary.failed[0].startswith("tenant-one")

@@ -4,9 +4,10 @@ erase every trace of the accounts Atlassian says are closed.
 
 from __future__ import annotations
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from agiletoolbox.domain.errors import JiraError
+from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.tenant import Tenant
@@ -18,12 +19,14 @@ BATCH_SIZE = 90  # Atlassian's limit per call
 
 @frozen
 class ReportingSummary:
-    """What one pass did: tenants reported, accounts reported and erased, tenants deferred."""
+    """What one pass did: tenants reported, accounts reported and erased, tenants deferred
+    (Atlassian asked to wait) and tenants that failed (the error is the caller's to log)."""
 
     tenants: int = 0
     accounts: int = 0
     erased: int = 0
     deferred: int = 0
+    failed: tuple[str, ...] = ()
 
 
 class PersonalDataService:
@@ -53,16 +56,23 @@ class PersonalDataService:
             keys = await uow.tenants.all_keys()
         summary = ReportingSummary()
         for key in keys:
-            async with self._uow() as uow:
-                tenant = await uow.tenants.get(key)
-                cycle = await uow.report_cycles.get(key) or ReportCycle(key)
-            if tenant is None or not tenant.accessible:
-                continue
-            due = self._retention.accounts_report_due(
-                cycle.last_completed_at, cycle.cycle_period_days, self._clock.now()
-            )
-            if cycle.running or due:
-                summary = await self._report(tenant, cycle, summary)
+            try:
+                summary = await self._report_tenant(key, summary)
+            except Exception as error:  # noqa: BLE001 - one site's failure spares the others
+                summary = evolve(summary, failed=(*summary.failed, f"{key}: {error!r}"))
+        return summary
+
+    async def _report_tenant(self, key: TenantKey, summary: ReportingSummary) -> ReportingSummary:
+        async with self._uow() as uow:
+            tenant = await uow.tenants.get(key)
+            cycle = await uow.report_cycles.get(key) or ReportCycle(key)
+        if tenant is None or not tenant.accessible:
+            return summary
+        due = self._retention.accounts_report_due(
+            cycle.last_completed_at, cycle.cycle_period_days, self._clock.now()
+        )
+        if cycle.running or due:
+            return await self._report(tenant, cycle, summary)
         return summary
 
     async def _report(
@@ -77,11 +87,12 @@ class PersonalDataService:
             try:
                 answer = await self._reporter.report(tenant, batch)
             except JiraError:
-                return ReportingSummary(
-                    summary.tenants + 1,
-                    summary.accounts + reported,
-                    summary.erased + erased,
-                    summary.deferred + 1,
+                return evolve(
+                    summary,
+                    tenants=summary.tenants + 1,
+                    accounts=summary.accounts + reported,
+                    erased=summary.erased + erased,
+                    deferred=summary.deferred + 1,
                 )
             for account, status in answer.statuses:
                 if status is AccountStatus.CLOSED:
@@ -91,11 +102,11 @@ class PersonalDataService:
             cycle = cycle.advanced(batch[-1][0], answer.cycle_period_days)
             await self._save(cycle)
         await self._save(cycle.completed(self._clock.now()))
-        return ReportingSummary(
-            summary.tenants + 1,
-            summary.accounts + reported,
-            summary.erased + erased,
-            summary.deferred,
+        return evolve(
+            summary,
+            tenants=summary.tenants + 1,
+            accounts=summary.accounts + reported,
+            erased=summary.erased + erased,
         )
 
     async def _save(self, cycle: ReportCycle) -> None:
