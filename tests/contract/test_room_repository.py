@@ -245,10 +245,37 @@ async def test_accounts_of_a_tenant(uow: UnitOfWorkFactory) -> None:
     await add(uow, first, second, elsewhere)
     async with uow() as work:
         assert await work.rooms.accounts(SITE) == [
-            (ANA, at(0)),
+            (ANA, at(7)),  # the owner of the room last changed at 7
             (BEN, at(7)),
             (CAI, at(5)),
         ]
+
+
+async def test_accounts_kept_anywhere_are_accounts_of_the_tenant(uow: UnitOfWorkFactory) -> None:
+    from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
+    from agiletoolbox.domain.ids import IssueTypeId, ProjectKey
+
+    await install(uow, tenant(SITE))
+    played = room()
+    played.join(BEN, Role.VOTER, at(1))
+    played.vote(BEN, "1", at(2))
+    played.reveal(ANA, at(3))
+    played.reset(ANA, at(4))
+    played.leave(BEN, at(5))
+    await add(uow, played)
+    dee = AccountId("557058:dee")
+    async with uow() as work:
+        await work.defaults.save(
+            SavedDefaults(
+                DefaultsKey(SITE, dee, ProjectKey("DEMO"), IssueTypeId("1")), RoomConfig(), at(6)
+            )
+        )
+        await work.commit()
+    async with uow() as work:
+        accounts = dict(await work.rooms.accounts(SITE))
+    assert accounts[BEN] == at(4), "a voter who left is still in the history of round 1"
+    assert accounts[dee] == at(6), "saved defaults hold an account id too"
+    assert set(accounts) == {ANA, BEN, dee}
 
 
 async def test_times_keep_their_precision(uow: UnitOfWorkFactory) -> None:

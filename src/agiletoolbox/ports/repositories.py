@@ -52,7 +52,8 @@ class RoomRepository(Protocol):
         ...
 
     async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
-        """Every account id the tenant's rooms hold, with when it was last stored."""
+        """Every account id the tenant's rooms and saved defaults hold, each with the last
+        time it was stored (what Atlassian's personal-data reporting covers)."""
         ...
 
     def collect_events(self) -> list[RoomEvent]:

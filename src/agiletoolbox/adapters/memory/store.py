@@ -135,15 +135,30 @@ class MemoryRoomRepository:
         )
 
     async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
-        """Account ids the tenant's rooms hold, with the last time each was stored."""
+        """Account ids the tenant's rooms and saved defaults hold, each with the last time
+        it was stored."""
         seen: dict[AccountId, datetime] = {}
+
+        def keep(account: AccountId | None, at: datetime) -> None:
+            if account is not None and (account not in seen or at > seen[account]):
+                seen[account] = at
+
         for (owner_tenant, _), room in self._visible().items():
             if owner_tenant != tenant:
                 continue
             for participant in room.participants.values():
-                known = seen.get(participant.account_id)
-                if known is None or participant.joined_at > known:
-                    seen[participant.account_id] = participant.joined_at
+                keep(participant.account_id, participant.joined_at)
+            keep(room.owner, room.updated_at)
+            if room.estimate is not None:
+                keep(room.estimate.accepted_by, room.estimate.accepted_at)
+            for account in room.votes:
+                keep(account, room.updated_at)
+            for record in room.history:
+                for account, _label in record.votes:
+                    keep(account, record.ended_at)
+        for key, saved in self._store.defaults.items():
+            if key.tenant == tenant:
+                keep(key.account_id, saved.saved_at)
         return sorted(seen.items())
 
     def collect_events(self) -> list[RoomEvent]:

@@ -37,6 +37,28 @@ _CONFIG = COLUMNS.index("config")
 Write = Callable[..., Awaitable[list[asyncpg.Record]]]
 
 
+# Wherever an account id is kept: people in rooms, owners, estimates they accepted, open
+# votes, votes of finished rounds, and saved defaults.
+_TENANT_ACCOUNTS = """
+SELECT account_id, max(at) AS at FROM (
+    SELECT account_id, joined_at AS at FROM participants WHERE tenant_key = $1
+    UNION ALL
+    SELECT owner, updated_at FROM rooms WHERE tenant_key = $1 AND owner IS NOT NULL
+    UNION ALL
+    SELECT estimate_accepted_by, estimate_accepted_at FROM rooms
+    WHERE tenant_key = $1 AND estimate_accepted_by IS NOT NULL
+    UNION ALL
+    SELECT v.account_id, r.updated_at FROM votes v JOIN rooms r USING (tenant_key, room_id)
+    WHERE v.tenant_key = $1
+    UNION ALL
+    SELECT rv.account_id, rd.ended_at FROM round_votes rv
+    JOIN rounds rd USING (tenant_key, room_id, number) WHERE rv.tenant_key = $1
+    UNION ALL
+    SELECT account_id, saved_at FROM room_defaults WHERE tenant_key = $1
+) stored GROUP BY account_id
+"""
+
+
 class PostgresRoomRepository:
     """Rooms of one unit of work: reads go to the database, writes wait for the commit."""
 
@@ -113,12 +135,9 @@ class PostgresRoomRepository:
         return sorted((TenantKey(r["tenant_key"]), RoomId(r["room_id"])) for r in rows)
 
     async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
-        """Every account id the tenant's rooms hold, with when it was last stored."""
-        rows = await self._session.fetch(
-            "SELECT account_id, max(joined_at) AS at FROM participants "
-            "WHERE tenant_key = $1 GROUP BY account_id",
-            tenant.value,
-        )
+        """Every account id the tenant's rooms and saved defaults hold, each with the last
+        time it was stored."""
+        rows = await self._session.fetch(_TENANT_ACCOUNTS, tenant.value)
         return sorted((AccountId(r["account_id"]), r["at"]) for r in rows)
 
     def collect_events(self) -> list[RoomEvent]:
