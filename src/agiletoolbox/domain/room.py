@@ -119,6 +119,16 @@ class Room:
         participant = self.participants.get(self.owner)
         return participant is not None and participant.online
 
+    def mentions(self, account: AccountId) -> bool:
+        """Whether the room keeps the account id anywhere (what erasure must remove)."""
+        return (
+            account in self.participants
+            or account in self.votes
+            or self.owner == account
+            or (self.estimate is not None and self.estimate.accepted_by == account)
+            or any(who == account for record in self.history for who, _ in record.votes)
+        )
+
     def voters(self) -> list[Participant]:
         """The participants who vote."""
         return [p for p in self.participants.values() if p.role is Role.VOTER]
@@ -303,15 +313,7 @@ class Room:
     def erase_account(self, account: AccountId, now: datetime) -> bool:
         """Erase every trace of an account; an owner's room passes on or stays ownerless."""
         self._live(now)
-        in_history = any(who == account for r in self.history for who, _ in r.votes)
-        mentioned = (
-            account in self.participants
-            or account in self.votes
-            or self.owner == account
-            or (self.estimate is not None and self.estimate.accepted_by == account)
-            or in_history
-        )
-        if not mentioned:
+        if not self.mentions(account):
             return False
         self.participants.pop(account, None)
         self.votes.pop(account, None)

@@ -28,6 +28,8 @@ class RoomTrace:
 
 def trace_of(room: Room, account: AccountId) -> RoomTrace | None:
     """What `room` holds about `account`, or None when it holds nothing."""
+    if not room.mentions(account):
+        return None
     participant = room.participants.get(account)
     history = tuple(
         (record.number, label)
@@ -41,9 +43,6 @@ def trace_of(room: Room, account: AccountId) -> RoomTrace | None:
         else None
     )
     vote = room.votes.get(account)
-    mentioned = (participant, vote, accepted) != (None, None, None) or history
-    if not mentioned and room.owner != account:
-        return None
     return RoomTrace(
         tenant=room.tenant,
         room_id=room.id,

@@ -11,6 +11,7 @@ from agiletoolbox.ports import UnitOfWork
 async def require_tenant(uow: UnitOfWork, key: TenantKey) -> Tenant:
     """The tenant, when it may be served now; `AccessRefused` otherwise."""
     tenant = await uow.tenants.get(key)
-    if tenant is None or not tenant.accessible:
+    if tenant is None:
         raise AccessRefused("this Jira site may not use the app")
+    tenant.require_accessible()
     return tenant

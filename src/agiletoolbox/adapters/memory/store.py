@@ -48,16 +48,6 @@ class MemoryStore:
         self.report_cycles.pop(key, None)
 
 
-def _account_in(room: Room, account: AccountId) -> bool:
-    return (
-        account in room.participants
-        or account in room.votes
-        or room.owner == account
-        or (room.estimate is not None and room.estimate.accepted_by == account)
-        or any(who == account for record in room.history for who, _ in record.votes)
-    )
-
-
 class MemoryRoomRepository:
     """Rooms staged in the unit of work, checked against their loaded version at commit."""
 
@@ -124,7 +114,7 @@ class MemoryRoomRepository:
 
     async def with_account(self, account: AccountId) -> Sequence[RoomKey]:
         """Every room that mentions the account."""
-        return sorted(k for k, room in self._visible().items() if _account_in(room, account))
+        return sorted(k for k, room in self._visible().items() if room.mentions(account))
 
     async def idle_before(self, cutoff: datetime) -> Sequence[RoomKey]:
         """Non-persistent rooms unchanged since `cutoff`."""
