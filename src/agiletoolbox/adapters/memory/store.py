@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from attrs import define, field
 
+from agiletoolbox.adapters.memory.records import (
+    MemoryDefaultsRepository,
+    MemoryErrorReportRepository,
+    MemoryReportCycleRepository,
+)
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
@@ -264,96 +269,6 @@ class MemoryTenantRepository:
                 self._store.purge_tenant(key)
             else:
                 self._store.tenants[key] = copy.deepcopy(tenant)
-
-
-class MemoryDefaultsRepository:
-    """Saved defaults, with changes applied at commit."""
-
-    def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._ops: list[Callable[[MemoryStore], None]] = []
-
-    async def get(self, key: DefaultsKey) -> SavedDefaults | None:
-        """The saved defaults, or None."""
-        return self._store.defaults.get(key)
-
-    async def save(self, defaults: SavedDefaults) -> None:
-        """Stage an insert or replace."""
-        self._ops.append(lambda store: store.defaults.__setitem__(defaults.key, defaults))
-
-    async def for_account(self, account: AccountId) -> Sequence[SavedDefaults]:
-        """Every default the account saved."""
-        return sorted(
-            (d for d in self._store.defaults.values() if d.key.account_id == account),
-            key=lambda d: (d.key.tenant, d.key.project, d.key.issue_type),
-        )
-
-    async def erase_account(self, account: AccountId) -> int:
-        """Stage the deletion of the account's defaults; returns how many there are."""
-        keys = [k for k in self._store.defaults if k.account_id == account]
-
-        def erase(store: MemoryStore) -> None:
-            for key in keys:
-                store.defaults.pop(key, None)
-
-        self._ops.append(erase)
-        return len(keys)
-
-    def apply(self) -> None:
-        """Run the staged changes."""
-        for op in self._ops:
-            op(self._store)
-
-
-class MemoryErrorReportRepository:
-    """Error reports, with changes applied at commit."""
-
-    def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._ops: list[Callable[[MemoryStore], None]] = []
-
-    async def add(self, report: ErrorReport) -> None:
-        """Stage a report."""
-        self._ops.append(lambda store: store.error_reports.append(report))
-
-    async def recent(self, limit: int) -> Sequence[ErrorReport]:
-        """The newest reports first."""
-        return sorted(self._store.error_reports, key=lambda r: r.at, reverse=True)[:limit]
-
-    async def delete_before(self, cutoff: datetime) -> int:
-        """Stage the deletion of reports older than `cutoff`; returns how many."""
-        due = sum(1 for r in self._store.error_reports if r.at < cutoff)
-
-        def delete(store: MemoryStore) -> None:
-            store.error_reports = [r for r in store.error_reports if r.at >= cutoff]
-
-        self._ops.append(delete)
-        return due
-
-    def apply(self) -> None:
-        """Run the staged changes."""
-        for op in self._ops:
-            op(self._store)
-
-
-class MemoryReportCycleRepository:
-    """Reporting states, staged until commit."""
-
-    def __init__(self, store: MemoryStore) -> None:
-        self._store = store
-        self._staged: dict[TenantKey, ReportCycle] = {}
-
-    async def get(self, tenant: TenantKey) -> ReportCycle | None:
-        """The tenant's reporting state, or None."""
-        return self._staged.get(tenant) or self._store.report_cycles.get(tenant)
-
-    async def save(self, cycle: ReportCycle) -> None:
-        """Stage an insert or replace."""
-        self._staged[cycle.tenant] = cycle
-
-    def apply(self) -> None:
-        """Write the staged states."""
-        self._store.report_cycles.update(self._staged)
 
 
 class MemoryUnitOfWork:
