@@ -1,0 +1,2 @@
+"""Forge Remote: invocation tokens, lifecycle and scheduled events, the system token,
+the manifest."""
