@@ -119,17 +119,106 @@ export function connectHost(AP, location = window.location) {
 }
 
 /**
- * Forge (Custom UI with a remote backend), to come: `@forge/bridge` gives `requestJira`
- * for `jira`, `invokeRemote` for `appFetch` (the invocation token authenticates the
- * caller, `Authorization: Bearer`), `view.getContext()` for the issue, and
- * `router`/`Modal` for dialogs. The live socket opens with a ticket from `appFetch`.
+ * Forge (Custom UI with a remote backend). `forge` is what the Forge page's boot script
+ * (forge/src/boot.js) hands over: `bridge`, the `@forge/bridge` module; `remote`, the
+ * remote's base URL, where the live socket connects; and `page`, the issue from
+ * `forgePage`. The API goes through `invokeRemote` with the same paths and bodies as
+ * Connect: Forge adds the invocation token (`Authorization: Bearer`) and the OAuth
+ * tokens, and proxies the call, so the remote needs no CORS. Jira is called as the
+ * person through `requestJira`.
  */
-export function forgeHost() {
-  throw new HostError("The Forge bridge is not part of this build yet.");
+export function forgeHost(forge) {
+  const bridge = forge && forge.bridge;
+  if (!bridge || typeof bridge.invokeRemote !== "function" || typeof bridge.requestJira !== "function") {
+    throw new HostError("The Forge bridge did not load, so the room cannot open.");
+  }
+  let remote;
+  try {
+    remote = new URL(forge.remote);
+  } catch {
+    throw new HostError("This build of the app does not say where the app runs, so the room cannot open.");
+  }
+  let flags = 0;
+
+  async function appFetch(path, { method = "GET", body } = {}) {
+    const answer = await bridge.invokeRemote(body === undefined ? { path, method } : { path, method, body });
+    if (!answer || typeof answer.status !== "number") {
+      throw new HostError("The app's answer did not come through Jira; reload the issue.");
+    }
+    return { status: answer.status, body: typeof answer.body === "string" ? parse(answer.body) : (answer.body ?? null) };
+  }
+
+  async function jira(path, { method = "GET", body } = {}) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    try {
+      const response = await bridge.requestJira(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: parse(await response.text()) };
+    } catch {
+      return { status: 0, body: null };
+    }
+  }
+
+  function flag({ type = "info", title, body = "" }) {
+    if (typeof bridge.showFlag !== "function") return;
+    flags += 1;
+    bridge.showFlag({ id: `room-flag-${flags}`, type, title, description: body, isAutoDismiss: true });
+  }
+
+  return {
+    kind: "forge",
+    appFetch,
+    jira,
+    socketUrl(path) {
+      const base = remote.pathname.replace(/\/$/, "");
+      return `${remote.protocol === "https:" ? "wss:" : "ws:"}//${remote.host}${base}${path}`;
+    },
+    // Forge sizes a Custom UI frame to its content by itself.
+    resize() {},
+    flag,
+    canOpenDialog: typeof bridge.Modal === "function",
+    openDialog() {
+      // The same page in a modal; its context tells the page to lay itself out as a dialog.
+      const modal = new bridge.Modal({ size: "large", context: { ...forge.page, view: "dialog" } });
+      modal.open().catch(() => flag({ type: "error", title: "The room could not open in a larger view." }));
+    },
+    closeDialog() {
+      bridge.view.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * The page's issue from the Forge context: `{issueKey, issueTypeId, projectKey, view}`.
+ * In an issue panel it comes from the extension's issue and project; in the modal that
+ * `openDialog` opens, from the context the panel passed along.
+ */
+export async function forgePage(bridge) {
+  const context = await bridge.view.getContext();
+  const extension = (context && context.extension) || {};
+  const modal = extension.modal || null;
+  const issue = extension.issue || {};
+  const project = extension.project || {};
+  const page = modal && modal.issueKey
+    ? { issueKey: modal.issueKey, issueTypeId: modal.issueTypeId, projectKey: modal.projectKey }
+    : { issueKey: issue.key, issueTypeId: issue.typeId, projectKey: project.key };
+  if (typeof page.issueKey !== "string" || !page.issueKey) {
+    throw new HostError("Jira did not say which issue this is; reload the issue.");
+  }
+  return {
+    issueKey: page.issueKey,
+    issueTypeId: /^[0-9]+$/.test(String(page.issueTypeId ?? "")) ? String(page.issueTypeId) : "",
+    projectKey: typeof page.projectKey === "string" ? page.projectKey : "",
+    view: modal && modal.view === "dialog" ? "dialog" : "glance",
+  };
 }
 
 /** The host named by the page (`data-host`). */
 export function hostFor(kind, globals = window) {
-  if (kind === "forge") return forgeHost(globals);
+  if (kind === "forge") return forgeHost(globals.agiletoolboxForge);
   return connectHost(globals.AP);
 }
