@@ -505,3 +505,50 @@ def test_random_lifecycles_never_revive_an_uninstalled_tenant(
         assert (len(tenant.pending_events) > pending) == changed
         assert tenant.accessible == (tenant.state in (TenantState.INSTALLED, TenantState.ENABLED))
         assert (tenant.state is TenantState.UNINSTALLED) == (tenant.uninstalled_at is not None)
+
+
+# -- region migration ---------------------------------------------------------------------
+
+
+def test_a_moving_tenant_is_not_served_until_the_move_is_cancelled() -> None:
+    tenant = _moving_kit()
+    assert tenant.begin_move(Region.US, T0) is True
+    assert tenant.begin_move(Region.US, T0) is False
+    assert not tenant.accessible
+    with pytest.raises(AccessRefused):
+        tenant.require_accessible()
+    assert tenant.cancel_move(T0) is True
+    assert tenant.cancel_move(T0) is False
+    assert tenant.accessible
+
+
+def test_a_tenant_moves_to_another_region_only_and_one_at_a_time() -> None:
+    tenant = _moving_kit()
+    with pytest.raises(InvalidValue):
+        tenant.begin_move(tenant.region, T0)
+    tenant.uninstall(T0)
+    with pytest.raises(InvalidState):
+        tenant.begin_move(Region.US, T0)
+
+
+def test_the_copy_arrives_only_in_the_region_it_moves_to() -> None:
+    copy = _moving_kit()
+    with pytest.raises(InvalidState):
+        copy.arrive(Region.US, T0)
+    copy.begin_move(Region.US, T0)
+    version = copy.version
+    assert copy.arrive(Region.US, T0) is True
+    assert (copy.region, copy.moving_to, copy.version) == (Region.US, None, version + 1)
+    assert copy.accessible
+    assert copy.arrive(Region.US, T0) is False
+
+
+def _moving_kit() -> Tenant:
+    return Tenant.install(
+        key=TenantKey("client-key-moving"),
+        base_url="https://acme.atlassian.net",
+        shared_secret="a-shared-secret-of-enough-length-0001",
+        product_type=ProductType.JIRA,
+        region=Region.EU,
+        now=T0,
+    )

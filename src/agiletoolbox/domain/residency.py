@@ -18,7 +18,7 @@ from enum import Enum
 from attrs import define, field, frozen
 from attrs.validators import instance_of
 
-from agiletoolbox.domain.errors import AccessRefused, InvalidState
+from agiletoolbox.domain.errors import AccessRefused, DomainError, InvalidState
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.tenant import Region
 from agiletoolbox.domain.timing import utc
@@ -75,6 +75,12 @@ class MigrationRefused(InvalidState):
     def __init__(self, error_code: MigrationErrorCode, message: str | None = None) -> None:
         super().__init__(message or error_code.meaning)
         self.error_code = error_code
+
+
+class TransferFailed(DomainError):
+    """The other region's deployment could not be reached, or did not confirm the step."""
+
+    code = "transfer_failed"
 
 
 class WrongRegion(AccessRefused):
@@ -378,3 +384,17 @@ def require_capacity(
     others = [m for m in active if m.active and (m.tenant, m.id) != (tenant, own)]
     if any(m.tenant == tenant for m in others) or len(others) >= limit:
         raise MigrationRefused(MigrationErrorCode.TOO_MANY_MIGRATIONS)
+
+
+@frozen
+class Arrival:
+    """A tenant's copy that arrived from `source` through migration `migration_id`.
+
+    It is not served until the migration commits; `digest` is what the source sent.
+    """
+
+    tenant: TenantKey = field(validator=instance_of(TenantKey))
+    migration_id: str = field(converter=parse_migration_id)
+    source: Region = field(validator=instance_of(Region))
+    digest: str = field(validator=instance_of(str))
+    staged_at: datetime = field(converter=utc)

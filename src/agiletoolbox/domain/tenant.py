@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from attrs import define, field, frozen
 from attrs.converters import optional
 from attrs.validators import instance_of
+from attrs.validators import optional as optional_of
 
 from agiletoolbox.domain.errors import AccessRefused, InvalidState, InvalidValue, NotPermitted
 from agiletoolbox.domain.ids import TenantKey
@@ -138,6 +139,25 @@ class ForgeLinked(TenantEvent):
     installation_id: str
 
 
+@frozen
+class TenantMoving(TenantEvent):
+    """A region migration began: the site is not served until it commits or rolls back."""
+
+    target: Region
+
+
+@frozen
+class TenantMoveCancelled(TenantEvent):
+    """The region migration was rolled back: the site is served here again."""
+
+
+@frozen
+class TenantArrived(TenantEvent):
+    """A migrated copy became authoritative in this deployment's region."""
+
+    region: Region
+
+
 # -- the aggregate -----------------------------------------------------------------------
 
 
@@ -157,6 +177,8 @@ class Tenant:
     installation_id: str | None = field(default=None, converter=optional(installation_ari))
     cloud_id: str | None = field(default=None, converter=optional(parse_cloud_id))
     uninstalled_at: datetime | None = field(default=None, converter=optional(utc))
+    # Set while the tenant's data is being copied to another region: nobody is served.
+    moving_to: Region | None = field(default=None, validator=optional_of(instance_of(Region)))
     version: int = field(default=1, validator=instance_of(int))
     pending_events: list[TenantEvent] = field(factory=list, eq=False, repr=False)
 
@@ -165,6 +187,8 @@ class Tenant:
             raise InvalidValue("a tenant has an uninstall time exactly when it is uninstalled")
         if self.version < 1:
             raise InvalidValue("a tenant's version starts at 1")
+        if self.moving_to is not None and self.moving_to is self.region:
+            raise InvalidValue("a tenant cannot move to the region it is in")
 
     @classmethod
     def install(
@@ -207,8 +231,13 @@ class Tenant:
 
         Jira sends `enabled` right after `installed`, so an installed tenant already counts
         as enabled; waiting for the second call would only fail the first page loads.
+        While the tenant moves to another region nobody is served, so that no change
+        made here after the copy is lost when the move commits.
         """
-        return self.state in (TenantState.INSTALLED, TenantState.ENABLED)
+        return self.moving_to is None and self.state in (
+            TenantState.INSTALLED,
+            TenantState.ENABLED,
+        )
 
     def require_accessible(self) -> None:
         """Return quietly when the site may be served; `AccessRefused` otherwise."""
@@ -313,6 +342,53 @@ class Tenant:
         self._changed(now)
         if linking:
             self._emit(ForgeLinked, now, link)
+        return True
+
+    # -- region migration --------------------------------------------------------------
+
+    def begin_move(self, target: Region, now: datetime) -> bool:
+        """Stop serving the site while its data is copied to `target`; False for a repeat.
+
+        An uninstalled tenant does not move (its data awaits the purge), and a tenant moves
+        to one region at a time.
+        """
+        if not isinstance(target, Region) or target is self.region:
+            raise InvalidValue("a tenant moves to another region")
+        if self.moving_to is target:
+            return False
+        if self.moving_to is not None:
+            raise InvalidState(f"the site is already moving to {self.moving_to.value}")
+        if self.state is TenantState.UNINSTALLED:
+            raise InvalidState("an uninstalled site does not move")
+        now = utc(now)
+        self.moving_to = target
+        self._changed(now)
+        self._emit(TenantMoving, now, target)
+        return True
+
+    def cancel_move(self, now: datetime) -> bool:
+        """The move was rolled back: the site is served here again; False if not moving."""
+        if self.moving_to is None:
+            return False
+        now = utc(now)
+        self.moving_to = None
+        self._changed(now)
+        self._emit(TenantMoveCancelled, now)
+        return True
+
+    def arrive(self, region: Region, now: datetime) -> bool:
+        """The copy in `region` becomes the tenant; False when it already is.
+
+        Only a tenant on its way to `region` arrives there.
+        """
+        if self.region is region and self.moving_to is None:
+            return False
+        if self.moving_to is not region:
+            raise InvalidState(f"the site is not moving to {region.value}")
+        now = utc(now)
+        self.region, self.moving_to = region, None
+        self._changed(now)
+        self._emit(TenantArrived, now, region)
         return True
 
     def _switch(self, state: TenantState, kind: type[TenantEvent], now: datetime) -> bool:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agiletoolbox.adapters.postgres.encryption import KeyRing
-from agiletoolbox.adapters.postgres.records import SHARED_SECRET
 from agiletoolbox.adapters.postgres.schema import Connection
+from agiletoolbox.adapters.postgres.sealed import SEALED_COLUMNS
 
 BATCH = 500
 
@@ -12,27 +12,30 @@ BATCH = 500
 async def rotate_secrets(connection: Connection, keys: KeyRing) -> int:
     """Re-encrypt every stored secret not yet under the current key; returns how many.
 
-    Works in batches, each in its own transaction with the rows locked, so it can run
-    while the app serves and can be interrupted and run again.
+    Covers every sealed column (`sealed.SEALED_COLUMNS`). Works in batches, each in its
+    own transaction with the rows locked, so it can run while the app serves and can be
+    interrupted and run again.
     """
     rotated = 0
-    while True:
-        async with connection.transaction():
-            rows = await connection.fetch(
-                "SELECT tenant_key, shared_secret FROM tenants "
-                "WHERE shared_secret NOT LIKE $1 ORDER BY tenant_key LIMIT $2 "
-                "FOR UPDATE SKIP LOCKED",
-                f"v1:{keys.current}:%",
-                BATCH,
-            )
-            for row in rows:
-                tenant = row["tenant_key"]
-                plain = keys.decrypt(row["shared_secret"], tenant=tenant, purpose=SHARED_SECRET)
-                await connection.execute(
-                    "UPDATE tenants SET shared_secret = $2 WHERE tenant_key = $1",
-                    tenant,
-                    keys.encrypt(plain, tenant=tenant, purpose=SHARED_SECRET),
+    for (table, column), purpose in SEALED_COLUMNS.items():
+        while True:
+            async with connection.transaction():
+                rows = await connection.fetch(
+                    f'SELECT tenant_key, "{column}" AS sealed FROM {table} '  # noqa: S608 - fixed names
+                    f'WHERE "{column}" NOT LIKE $1 ORDER BY tenant_key LIMIT $2 '
+                    "FOR UPDATE SKIP LOCKED",
+                    f"v1:{keys.current}:%",
+                    BATCH,
                 )
-        rotated += len(rows)
-        if len(rows) < BATCH:
-            return rotated
+                for row in rows:
+                    tenant = row["tenant_key"]
+                    plain = keys.decrypt(row["sealed"], tenant=tenant, purpose=purpose)
+                    await connection.execute(
+                        f'UPDATE {table} SET "{column}" = $2 WHERE tenant_key = $1',  # noqa: S608
+                        tenant,
+                        keys.encrypt(plain, tenant=tenant, purpose=purpose),
+                    )
+            rotated += len(rows)
+            if len(rows) < BATCH:
+                break
+    return rotated

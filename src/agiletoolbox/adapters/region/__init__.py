@@ -1,0 +1,1 @@
+"""Transfers between the deployments of two regions: sealed messages and the client."""
