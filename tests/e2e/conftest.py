@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
 import secrets
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -28,6 +33,67 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+class ServeProcess:
+    """`python -m agiletoolbox serve` on a port of its own, logging to a file."""
+
+    def __init__(self, name: str, port: int, settings: dict[str, str], folder: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = folder / f"{name}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGILETOOLBOX_")}
+        env.update({f"AGILETOOLBOX_{k.upper()}": v for k, v in settings.items()})
+        env["AGILETOOLBOX_PORT"] = str(port)
+        env["AGILETOOLBOX_DATA_DIR"] = str(folder / name)
+        self._env = env
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            # The schema is current already (the test database is migrated once per run).
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "agiletoolbox",
+                "serve",
+                "--no-migrate",
+                env=self._env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+
+    async def wait_until_up(self, session: aiohttp.ClientSession) -> None:
+        async with asyncio.timeout(30):
+            while True:
+                assert self.process is not None
+                if self.process.returncode is not None:
+                    raise AssertionError(f"serve exited early:\n{self.log()}")
+                try:
+                    async with session.get(f"{self.url}/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+
+    async def stop(self) -> int:
+        """SIGTERM, then the exit status (killed after a grace period)."""
+        process = self.process
+        if process is None:
+            return 0
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        assert process.returncode is not None
+        return process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 class Deployment:

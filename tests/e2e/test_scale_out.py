@@ -1,18 +1,17 @@
-"""Two `agiletoolbox serve` processes on one database act as one deployment.
+"""Three `agiletoolbox serve` processes on one database act as one deployment.
 
-A change made through either process reaches the live sockets held by the other through
+A change made through any process reaches the live sockets held by the others through
 PostgreSQL LISTEN/NOTIFY, with each recipient's own masking; a ticket issued by one process
-opens a socket on the other (both derive the ticket key from the same secret key).
+opens a socket on another (all derive the ticket key from the same secret key); REST calls
+spread round-robin over the processes, as a balancer without sticky sessions does, all
+succeed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import secrets
-import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agiletoolbox.simulator import ALICE, BOB, JiraSimulator
-from tests.e2e.conftest import free_port
+from agiletoolbox.adapters.postgres import open_pool
+from agiletoolbox.simulator import ALICE, BOB, CHITRA, JiraSimulator
+from tests.e2e.conftest import ServeProcess, free_port
+from tests.integration.database import clean
 
 pytestmark = pytest.mark.postgres
 
@@ -29,91 +30,35 @@ WAIT = 10.0
 """Seconds any one expected message may take (generous: the machine may be busy)."""
 
 
-class ServeProcess:
-    """`python -m agiletoolbox serve` on a port of its own, logging to a file."""
-
-    def __init__(self, name: str, port: int, settings: dict[str, str], folder: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = folder / f"{name}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AGILETOOLBOX_")}
-        env.update({f"AGILETOOLBOX_{k.upper()}": v for k, v in settings.items()})
-        env["AGILETOOLBOX_PORT"] = str(port)
-        env["AGILETOOLBOX_DATA_DIR"] = str(folder / name)
-        self._env = env
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            # The schema is current already (the test database is migrated once per run).
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "agiletoolbox",
-                "serve",
-                "--no-migrate",
-                env=self._env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-
-    async def wait_until_up(self, session: aiohttp.ClientSession) -> None:
-        async with asyncio.timeout(30):
-            while True:
-                assert self.process is not None
-                if self.process.returncode is not None:
-                    raise AssertionError(f"serve exited early:\n{self.log()}")
-                try:
-                    async with session.get(f"{self.url}/readyz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-
-    async def stop(self) -> int:
-        """SIGTERM, then the exit status (killed after a grace period)."""
-        process = self.process
-        if process is None:
-            return 0
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        assert process.returncode is not None
-        return process.returncode
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
 @pytest.fixture
-async def two_processes(
+async def three_processes(
     jira: JiraSimulator, database_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
-    """Processes A and B: one database, one secret key, one public base URL (A's)."""
+) -> AsyncIterator[tuple[ServeProcess, ServeProcess, ServeProcess]]:
+    """Processes A, B and C: one database, one secret key, one public base URL (A's)."""
     port_a = free_port()
     settings = {
         "env": "test",
-        # Jira knows one base URL for the app; both processes must verify tokens against it.
+        # Jira knows one base URL for the app; every process verifies tokens against it.
         "base_url": f"http://127.0.0.1:{port_a}",
         "database_url": database_url,
         "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "install_keys_url": jira.install_keys_url,
         "personal_data_url": jira.personal_data_url,
     }
+    # Start on empty tables (other tests' tenants are under other keys).
+    async with open_pool(database_url, min_size=1, max_size=1) as pool, pool.acquire() as c:
+        await clean(c)
     a = ServeProcess("a", port_a, settings, tmp_path)
     b = ServeProcess("b", free_port(), settings, tmp_path)
+    c = ServeProcess("c", free_port(), settings, tmp_path)
+    processes = (a, b, c)
     try:
-        await asyncio.gather(a.start(), b.start())
+        await asyncio.gather(*(process.start() for process in processes))
         async with aiohttp.ClientSession() as session:
-            await asyncio.gather(a.wait_until_up(session), b.wait_until_up(session))
-        yield a, b
+            await asyncio.gather(*(process.wait_until_up(session) for process in processes))
+        yield processes
     finally:
-        await asyncio.gather(a.stop(), b.stop())
+        await asyncio.gather(*(process.stop() for process in processes))
 
 
 def jwt(token: str) -> dict[str, str]:
@@ -155,9 +100,9 @@ async def ack_of(ws: aiohttp.ClientWebSocketResponse, request_id: str) -> None:
 
 
 async def test_changes_through_one_process_reach_sockets_on_the_other(
-    jira: JiraSimulator, two_processes: tuple[ServeProcess, ServeProcess]
+    jira: JiraSimulator, three_processes: tuple[ServeProcess, ServeProcess, ServeProcess]
 ) -> None:
-    a, b = two_processes
+    a, b, _ = three_processes
     await jira.install("acme", a.url)
     alice = jwt(jira.context_token("acme", user=ALICE, issue="DEMO-1"))
     bob = jwt(jira.context_token("acme", user=BOB, issue="DEMO-1"))
@@ -215,5 +160,65 @@ async def test_changes_through_one_process_reach_sockets_on_the_other(
         await bob_on_b.close()
         await alice_on_a.close()
 
-    codes = await asyncio.gather(a.stop(), b.stop())
-    assert list(codes) == [0, 0], a.log() + b.log()
+    codes = await asyncio.gather(*(process.stop() for process in three_processes))
+    assert list(codes) == [0, 0, 0], "".join(process.log() for process in three_processes)
+
+
+async def test_a_vote_through_any_process_reaches_sockets_on_the_other_two(
+    jira: JiraSimulator, three_processes: tuple[ServeProcess, ServeProcess, ServeProcess]
+) -> None:
+    await jira.install("acme", three_processes[0].url)
+    people = (ALICE, BOB, CHITRA)
+    auth = {p: jwt(jira.context_token("acme", user=p, issue="DEMO-2")) for p in people}
+    urls = [process.url for process in three_processes]
+    turn = 0
+
+    async def round_robin(
+        session: aiohttp.ClientSession, method: str, path: str, person: str, **body: Any
+    ) -> dict[str, Any]:
+        """One REST call on the next process in turn, as a balancer spreads them."""
+        nonlocal turn
+        url, turn = urls[turn % len(urls)], turn + 1
+        async with session.request(
+            method, f"{url}{path}", headers=auth[person], json=None if method == "GET" else body
+        ) as response:
+            assert response.status in (200, 201), (url, path, await response.text())
+            answer: dict[str, Any] = await response.json()
+            return answer
+
+    async with aiohttp.ClientSession() as session:
+        room_id = (await round_robin(session, "POST", "/api/rooms", ALICE, issueKey="DEMO-2"))["id"]
+        for person in (BOB, CHITRA):
+            await round_robin(session, "POST", f"/api/rooms/{room_id}/join", person)
+        # Each person's socket on a process of their own: Alice on A, Bob on B, Chitra on C.
+        sockets: dict[str, aiohttp.ClientWebSocketResponse] = {}
+        for person, url in zip(people, urls, strict=True):
+            ticket = await round_robin(session, "POST", f"/api/rooms/{room_id}/ticket", person)
+            sockets[person] = await session.ws_connect(
+                f"{url}/api/rooms/{room_id}/live", params={"ticket": ticket["ticket"]}
+            )
+            await view_where(sockets[person], lambda room: True)
+
+        # Each person votes through their own process; the other two processes' sockets
+        # see it (masked), whichever process took the vote.
+        for voter, card in zip(people, ("1", "2", "3"), strict=True):
+            await sockets[voter].send_json({"op": "vote", "card": card, "id": voter})
+            await ack_of(sockets[voter], voter)
+            for watcher in people:
+                if watcher != voter:
+                    seen = await view_where(sockets[watcher], lambda room, v=voter: voted(room)[v])
+                    assert cards(seen)[voter] is None, "votes stay secret until reveal"
+
+        # Many REST calls spread over the three processes: every one succeeds.
+        for n in range(30):
+            person = people[n % 3]
+            await round_robin(session, "GET", "/api/rooms?issueKey=DEMO-2", person)
+            await round_robin(
+                session, "PUT", f"/api/rooms/{room_id}/vote", person, card=("5", "8")[n % 2]
+            )
+        revealed = await round_robin(session, "POST", f"/api/rooms/{room_id}/reveal", ALICE)
+        for ws in sockets.values():
+            seen = await view_where(ws, lambda room: room["state"] == "revealed")
+            assert seen["version"] == revealed["version"]
+            assert cards(seen) == cards(revealed)
+            await ws.close()

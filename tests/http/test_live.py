@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
+from agiletoolbox.adapters.http.web_settings import WebSettings
 from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
 from tests.unit.roomkit import ANA, BEN
 
@@ -165,3 +166,29 @@ async def test_shutdown_says_going_away(backend: Backend, aiohttp_client: Any) -
         pass
     await closing
     assert ana.close_code == 1001
+
+
+async def test_a_socket_from_a_page_of_another_site_is_refused_before_the_upgrade(
+    backend: Backend, aiohttp_client: Any
+) -> None:
+    app_origin = "http://app.example:8080"
+    client = await aiohttp_client(backend.app(WebSettings(socket_origins=(app_origin,))))
+    room_id = await open_room(client)
+    path = f"/api/rooms/{room_id}/live"
+
+    async def ticket() -> str:
+        answer = await client.post(f"/api/rooms/{room_id}/ticket", headers=ANA_A)
+        issued: str = (await answer.json())["ticket"]
+        return issued
+
+    for origin in ("https://evil.example", "https://acme.atlassian.net.evil.example", "null"):
+        headers = {"Origin": origin, "Upgrade": "websocket", "Connection": "Upgrade"}
+        headers |= {"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}
+        response = await client.get(path, params={"ticket": await ticket()}, headers=headers)
+        assert response.status == 403
+        assert (await response.json())["error"]["code"] == "forbidden"
+    # The app's own pages, Atlassian's, and clients that are not browsers (no Origin) may.
+    for origin in (app_origin, "https://acme.atlassian.net", None):
+        ws = await client.ws_connect(path, params={"ticket": await ticket()}, origin=origin)
+        assert (await next_of(ws, "room"))["room"]["id"] == room_id
+        await ws.close()

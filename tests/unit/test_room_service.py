@@ -115,6 +115,26 @@ async def test_a_failed_jira_write_leaves_the_estimate_unwritten_and_retry_works
     assert retried.estimate.written
 
 
+async def test_accepting_again_writes_to_jira_only_what_jira_does_not_hold(
+    world: World,
+) -> None:
+    # A retry after a failure between Jira's answer and the commit that marks the estimate
+    # written (a database restart, say) must not write the same estimate a second time.
+    room_id = await world.open(RoomConfig(field_id=STORY_POINTS))
+    await world.service.vote(TENANT, ANA, room_id, "8")
+    await world.service.reveal(TENANT, ANA, room_id)
+    await world.service.accept_estimate(TENANT, ANA, room_id, "8")
+    retried = await world.service.accept_estimate(TENANT, ANA, room_id, "8")
+    assert retried.estimate is not None
+    assert retried.estimate.written
+    assert len(world.jira.writes) == 1
+    # Someone changed the field in Jira meanwhile: accepting again writes it back.
+    world.jira.issues[(TENANT, ISSUE)].values[STORY_POINTS] = 13
+    await world.service.accept_estimate(TENANT, ANA, room_id, "8")
+    assert len(world.jira.writes) == 2
+    assert world.jira.value(TENANT, ISSUE, STORY_POINTS) == 8
+
+
 async def test_a_field_off_screen_is_reported_before_anything_changes(world: World) -> None:
     room_id = await world.open(RoomConfig(deck=T_SHIRT, field_id=STORY_POINTS))
     world.jira.issues[(TENANT, ISSUE)].fields.clear()

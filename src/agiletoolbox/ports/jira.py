@@ -22,6 +22,12 @@ class JiraClient(Protocol):
         """Write the estimate, read it back, and return only once Jira holds it."""
         ...
 
+    async def holds_estimate(
+        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+    ) -> bool:
+        """Whether the issue's field shows the estimate already (an earlier write landed)."""
+        ...
+
 
 class InstallKeyProvider(Protocol):
     """Atlassian's public keys for signed installs, by key id."""

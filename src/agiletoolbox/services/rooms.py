@@ -164,7 +164,9 @@ class RoomService:
 
         The Jira calls happen outside any transaction. When the write fails the estimate
         stays accepted and unwritten, and the error tells the owner what to do; accepting
-        again retries the write.
+        again retries the write. A retry after a failure between Jira's answer and our
+        commit finds the same estimate accepted already: Jira is asked first, so a write
+        that landed is not made twice.
         """
         async with self._uow() as uow:
             tenant_row = await require_tenant(uow, tenant)
@@ -172,10 +174,20 @@ class RoomService:
         if room.config.field_id is None:
             raise InvalidState("choose the Jira field for estimates first")
         target = await self._jira.field_spec(tenant_row, room.issue_key, room.config.field_id)
+        earlier = room.estimate
         accepted = await self._apply(
             tenant, room_id, lambda r, now: r.accept_estimate(actor, value, target, now)
         )
-        await self._jira.write_estimate(tenant_row, room.issue_key, target, accepted.value)
+        retried = earlier is not None and (earlier.value, earlier.field_id, earlier.round) == (
+            accepted.value,
+            accepted.field_id,
+            accepted.round,
+        )
+        if not (
+            retried
+            and await self._jira.holds_estimate(tenant_row, room.issue_key, target, accepted.value)
+        ):
+            await self._jira.write_estimate(tenant_row, room.issue_key, target, accepted.value)
         return await self._change(
             tenant, actor, room_id, lambda r, now: r.mark_estimate_written(accepted, now)
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from agiletoolbox.adapters.http.caller import Caller
-from agiletoolbox.adapters.http.keys import LIVE, ROOMS, TICKETS, caller_of
+from agiletoolbox.adapters.http.keys import LIVE, ROOMS, TICKETS, WEB, caller_of
 from agiletoolbox.adapters.http.wire import (
     BodyError,
     ConfigBody,
@@ -231,6 +231,9 @@ def _config_json(config: RoomConfig) -> dict[str, Any]:
 @routes.get("/api/rooms/{room_id}/live")
 async def live(request: web.Request) -> web.StreamResponse:
     """The room's live socket, opened with `?ticket=` (or a Connect context token)."""
+    if not request.app[WEB].allows_socket_origin(request.headers.get(hdrs.ORIGIN)):
+        # Before anything else: a page of another site gets no socket, credentials or not.
+        raise web.HTTPForbidden(reason="pages of this origin may not open the room's socket")
     room_id = room_id_of(request)
     ticket = request.query.get("ticket")
     caller = (

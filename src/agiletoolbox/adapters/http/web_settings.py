@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from attrs import frozen
 
 ATLASSIAN_FRAME_ANCESTORS = (
@@ -22,8 +24,33 @@ class WebSettings:
     max_socket_message_bytes: int = 8 * 1024
     socket_queue_limit: int = 64
     heartbeat_seconds: float = 20.0
+    # The app's own origins (its base URLs); outside production the simulator's too.
+    socket_origins: tuple[str, ...] = ()
 
     @property
     def frame_ancestors(self) -> tuple[str, ...]:
         """Origins allowed to frame the app's pages."""
         return ATLASSIAN_FRAME_ANCESTORS + self.extra_frame_ancestors
+
+    def allows_socket_origin(self, origin: str | None) -> bool:
+        """Whether a live socket may be opened from a page of `origin`.
+
+        Browsers always send `Origin` on a WebSocket handshake, so a page of another site
+        cannot ride on a person's credentials; a client that is not a browser sends none.
+        """
+        if origin is None:
+            return True
+        if origin in self.socket_origins:
+            return True
+        parts = urlsplit(origin)
+        host = parts.hostname or ""
+        if origin != f"https://{parts.netloc}" or parts.port is not None:
+            return False  # Atlassian's pages are https on the default port, no path
+        suffixes = (pattern.removeprefix("https://*") for pattern in ATLASSIAN_FRAME_ANCESTORS)
+        return any(host.endswith(suffix) and len(host) > len(suffix) for suffix in suffixes)
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, as a browser names the origin of its pages."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -72,6 +72,14 @@ class MemoryJira:
         if not self.ignore_writes:
             issue.values[target.id] = stored
 
+    async def holds_estimate(
+        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+    ) -> bool:
+        """Whether the field holds what writing `value` stores."""
+        written = value.for_field(target.type)
+        stored: object = {"value": written} if target.type is FieldType.OPTION else written
+        return self._issue(tenant, issue_key).values.get(target.id) == stored
+
     def value(self, tenant: TenantKey, issue_key: IssueKey, field_id: FieldId) -> object:
         """What the issue's field holds now."""
         issue = self.issues.get((tenant, issue_key))
