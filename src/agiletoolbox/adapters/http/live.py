@@ -38,9 +38,13 @@ from agiletoolbox.domain.errors import AccessRefused, DomainError, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.view import RoomView
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
+from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
 
 log = logging.getLogger("agiletoolbox.live")
+
+PRESENCE_RENEW_SECONDS = 30.0
+"""How often a process renews its presence leases and looks for expired ones."""
 
 RoomKey = tuple[TenantKey, RoomId]
 Command = Callable[["LiveSocket", dict[str, Any]], Awaitable[RoomView | None]]
@@ -109,10 +113,20 @@ class LiveSocket:
 class LiveRooms:
     """The sockets this process holds, grouped by room, fed from the event bus."""
 
-    def __init__(self, service: RoomService, bus: RoomEventBus, settings: WebSettings) -> None:
+    def __init__(
+        self,
+        service: RoomService,
+        bus: RoomEventBus,
+        settings: WebSettings,
+        presence: PresenceBoard,
+    ) -> None:
         self._service = service
         self._bus = bus
         self._settings = settings
+        self._presence_board = presence
+        # The participants this process holds a lease on (a socket of theirs is open here).
+        self._seats: set[Seat] = set()
+        self._keeper: asyncio.Task[None] | None = None
         self._rooms: dict[RoomKey, set[LiveSocket]] = {}
         self._running: dict[RoomKey, asyncio.Task[None]] = {}
         self._dirty: set[RoomKey] = set()
@@ -121,13 +135,16 @@ class LiveRooms:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen to the event bus."""
+        """Listen to the event bus; keep this process's presence leases alive."""
         self._unsubscribe = self._bus.subscribe(self._on_signal)
+        self._keeper = asyncio.get_running_loop().create_task(self._keep_presence())
 
     async def close(self) -> None:
         """Stop listening and close every socket with 1001 (going away)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._keeper is not None:
+            self._keeper.cancel()
         sockets = [socket for group in self._rooms.values() for socket in group]
         await asyncio.gather(
             *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
@@ -140,6 +157,18 @@ class LiveRooms:
     def socket_count(self) -> int:
         """How many sockets are open in this process."""
         return sum(len(group) for group in self._rooms.values())
+
+    async def _keep_presence(self) -> None:
+        """Renew this process's leases; mark offline whom a dead process left online."""
+        while True:
+            await asyncio.sleep(PRESENCE_RENEW_SECONDS)
+            try:
+                await self._presence_board.renew()
+                for tenant, room_id, account in await self._presence_board.expired():
+                    with contextlib.suppress(DomainError):
+                        await self._service.set_presence(tenant, account, room_id, False)
+            except Exception as error:  # noqa: BLE001 - the next round tries again
+                log.warning("could not keep presence: %s", type(error).__name__)
 
     # -- signals --------------------------------------------------------------------------
 
@@ -184,11 +213,13 @@ class LiveRooms:
                 for socket in list(group):
                     socket.close_soon(CLOSE_REFUSED)
                 return
-            except Exception:
-                log.exception("could not refresh a live room")
+            except Exception as error:  # noqa: BLE001 - the next signal tries again
+                log.warning("could not refresh a live room: %s", type(error).__name__)
                 return
             for socket in list(group):
-                socket.offer_view(views[socket.caller.account])
+                view = views[socket.caller.account]
+                socket.offer_view(view)
+                await self._hold_seat(socket, view)
             if key not in self._dirty:
                 return
 
@@ -232,7 +263,7 @@ class LiveRooms:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             if not any(s.caller.account == caller.account for s in group):
-                await asyncio.shield(self._presence(socket, online=False))
+                await asyncio.shield(self._leave(socket))
         return ws
 
     async def _presence(self, socket: LiveSocket, *, online: bool) -> None:
@@ -240,9 +271,38 @@ class LiveRooms:
         with contextlib.suppress(DomainError):
             view = await self._service.view(caller.tenant, caller.account, socket.room_id)
             if any(p.account_id == caller.account for p in view.participants):
+                if online:
+                    await self._hold_seat(socket, view)
                 await self._service.set_presence(
                     caller.tenant, caller.account, socket.room_id, online
                 )
+
+    async def _hold_seat(self, socket: LiveSocket, view: RoomView) -> None:
+        """Take a lease on a participant whose socket is open here (once per seat):
+        whether they joined before connecting or after."""
+        caller = socket.caller
+        seat = (caller.tenant, socket.room_id, caller.account)
+        if seat in self._seats or not any(
+            p.account_id == caller.account for p in view.participants
+        ):
+            return
+        self._seats.add(seat)
+        try:
+            await self._presence_board.arrive(*seat)
+        except OSError:
+            self._seats.discard(seat)  # the next view tries again
+
+    async def _leave(self, socket: LiveSocket) -> None:
+        """This process's last socket of the person closed: offline, unless another
+        process still holds one."""
+        caller = socket.caller
+        self._seats.discard((caller.tenant, socket.room_id, caller.account))
+        try:
+            alone = await self._presence_board.leave(caller.tenant, socket.room_id, caller.account)
+        except OSError:
+            alone = True  # the database is away: the lease runs out on its own
+        if alone:
+            await self._presence(socket, online=False)
 
     async def _command(self, socket: LiveSocket, text: str) -> None:
         request_id: object = None
