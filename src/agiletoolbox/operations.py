@@ -9,9 +9,10 @@ work and close them.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agiletoolbox.adapters.postgres import (
     connect,
@@ -24,13 +25,18 @@ from agiletoolbox.adapters.postgres import (
 )
 from agiletoolbox.containers import Container
 from agiletoolbox.domain.errorreport import ErrorReport
-from agiletoolbox.domain.ids import AccountId
+from agiletoolbox.domain.ids import AccountId, TenantKey
+from agiletoolbox.domain.tenant import Region
 from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.personal_data import PersonalDataService, ReportingSummary
 from agiletoolbox.services.privacy import PrivacyService, PurgeReport
+from agiletoolbox.services.residency import RegionMigrations
 from agiletoolbox.settings import Settings
 
 Print = Callable[[str], None]
+
+MANUAL_WINDOW = timedelta(hours=1, minutes=30)
+"""The window a migration run by hand is scheduled with (Atlassian's default)."""
 
 
 @asynccontextmanager
@@ -79,11 +85,16 @@ async def purge(
     """Carry out the retention policy (or count what it would remove)."""
     async with opened(settings) as container:
         privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
-        report = await privacy.purge(as_of, dry_run=dry_run)
+
+        def progress(done: PurgeReport) -> None:
+            say(f"... so far: {done.tenants} uninstalled tenant(s), {done.rooms} idle room(s)")
+
+        report = await privacy.purge(as_of, dry_run=dry_run, progress=progress)
     verb = "would remove" if dry_run else "removed"
     say(f"uninstalled tenants {verb}: {report.tenants}")
     say(f"idle rooms {verb}: {report.rooms}")
     say(f"error reports {verb}: {report.error_reports}")
+    say(f"abandoned copies from other regions {verb}: {report.abandoned_copies}")
     return report
 
 
@@ -162,3 +173,38 @@ async def recent_errors(settings: Settings, *, limit: int, say: Print) -> Sequen
     if not reports:
         say("no error reports")
     return reports
+
+
+async def migrate_region(
+    settings: Settings,
+    tenant: TenantKey,
+    target: Region,
+    *,
+    migration_id: str | None,
+    commit: bool,
+    say: Print,
+) -> str:
+    """Move a site to another region by hand: the hooks' steps, in order, in one run.
+
+    Ends committed (the site lives in `target`, nothing of it is left here), or rolled
+    back (the site is served here as before) when the copy fails or `commit` is False.
+    Returns the final status.
+    """
+    async with opened(settings) as container:
+        migrations: RegionMigrations = await container.region_migrations()  # type: ignore[misc]
+        ident = migration_id or f"manual-{secrets.token_hex(6)}"
+        now = container.clock().now()
+        await migrations.schedule(tenant, ident, target, now, now + MANUAL_WINDOW)
+        say(f"scheduled migration {ident} of {tenant.value} to {target.value}")
+        await migrations.start(tenant, ident)
+        say("the site is not served here while its data is copied")
+        answer = await migrations.copy(tenant, ident)
+        if answer.status == "ready-to-commit" and commit:
+            await migrations.commit(tenant, ident)
+            say(f"committed: the site now lives in {target.value}; nothing of it is left here")
+            return "committed"
+        if answer.status != "ready-to-commit":
+            say(f"the copy failed ({answer.error_response_code}); rolling back")
+        await migrations.rollback(tenant, ident)
+        say("rolled back: the site is served here as before")
+        return "rolled-back"

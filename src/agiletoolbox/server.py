@@ -20,6 +20,7 @@ from agiletoolbox.adapters.http.keys import DRAINING
 from agiletoolbox.adapters.postgres import PostgresDatabase
 from agiletoolbox.containers import Container
 from agiletoolbox.ports import JobLock
+from agiletoolbox.services.errors import ErrorReportService, job_failed
 from agiletoolbox.services.personal_data import PersonalDataService
 from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.settings import Settings
@@ -41,6 +42,7 @@ async def report_hourly(
     reporting: PersonalDataService,
     lock: JobLock,
     *,
+    errors: ErrorReportService | None = None,
     first_after: float = FIRST_REPORT_AFTER_SECONDS,
     every: float = REPORT_EVERY_SECONDS,
 ) -> None:
@@ -50,8 +52,8 @@ async def report_hourly(
         try:
             async with lock.exclusive("report-accounts") as mine:
                 summary = await reporting.report_due() if mine else None
-        except Exception:
-            log.exception("personal-data reporting failed")
+        except Exception as error:  # noqa: BLE001 - stored; the next pass tries again
+            await job_failed(errors, "personal-data reporting", error)
         else:
             for failure in summary.failed if summary is not None else ():
                 log.error("personal-data reporting failed for %s", failure)
@@ -69,6 +71,7 @@ async def purge_daily(
     privacy: PrivacyService,
     lock: JobLock,
     *,
+    errors: ErrorReportService | None = None,
     first_after: float = FIRST_PURGE_AFTER_SECONDS,
     every: float = PURGE_EVERY_SECONDS,
 ) -> None:
@@ -77,8 +80,8 @@ async def purge_daily(
     while True:
         try:
             report = await privacy.purge_if_first(lock)
-        except Exception:
-            log.exception("the daily purge failed")
+        except Exception as error:  # noqa: BLE001 - stored; tomorrow's purge tries again
+            await job_failed(errors, "the daily purge", error)
         else:
             if report is not None:
                 log.info(
@@ -130,9 +133,10 @@ async def serve(
         privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
         lock: JobLock = await container.job_lock()  # type: ignore[misc]
         reporting: PersonalDataService = await container.reporting()  # type: ignore[misc]
+        errors: ErrorReportService = await container.error_reports()  # type: ignore[misc]
         jobs = [
-            asyncio.create_task(purge_daily(privacy, lock)),
-            asyncio.create_task(report_hourly(reporting, lock)),
+            asyncio.create_task(purge_daily(privacy, lock, errors=errors)),
+            asyncio.create_task(report_hourly(reporting, lock, errors=errors)),
         ]
         await stop.wait()
         for job in jobs:

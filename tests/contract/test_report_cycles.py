@@ -39,3 +39,17 @@ async def test_the_state_goes_with_the_tenant(uow: UnitOfWorkFactory) -> None:
         await work.commit()
     async with uow() as work:
         assert await work.report_cycles.get(SITE) is None
+
+
+async def test_a_deferral_is_kept_until_the_next_batch(uow: UnitOfWorkFactory) -> None:
+    await install(uow, make_tenant())
+    deferred = ReportCycle(SITE).advanced(AccountId("557058:ana"), None).deferred(at(3600))
+    async with uow() as work:
+        await work.report_cycles.save(deferred)
+        await work.commit()
+    async with uow() as work:
+        stored = await work.report_cycles.get(SITE)
+    assert stored == deferred
+    assert stored.waiting(at(3599))
+    assert not stored.waiting(at(3600))
+    assert stored.advanced(AccountId("557058:ben"), None).not_before is None

@@ -143,8 +143,48 @@ async def test_one_sites_failure_spares_the_others() -> None:
                 raise RuntimeError("a bug")
             return await super().report(tenant, accounts)
 
-    summary = await service(world, Broken()).report_due()
+    from agiletoolbox.services.errors import ErrorReportService
+
+    errors = ErrorReportService(world.store.unit_of_work, world.clock)
+    summary = await PersonalDataService(
+        world.store.unit_of_work, Broken(), world.privacy, world.clock, RetentionPolicy(), errors
+    ).report_due()
     assert summary.tenants == 1
     assert summary.accounts == 1
-    assert len(summary.failed) == 1
-    assert summary.failed[0].startswith("tenant-one")
+    [report] = world.store.error_reports
+    assert summary.failed == (f"tenant-one: error report {report.id}",)
+    assert report.tenant == TENANT
+    assert report.code == "job_failed"
+    assert "a bug" in report.message
+
+
+async def test_a_retry_after_longer_than_a_pass_is_honoured_by_the_next_passes() -> None:
+    world = World()
+    await crowded_room(world, 3)
+
+    class Busy(MemoryPersonalData):
+        wait: float | None = 7200.0
+
+        async def report(
+            self, tenant: Tenant, accounts: Sequence[tuple[AccountId, datetime]]
+        ) -> AccountReport:
+            self.calls = getattr(self, "calls", 0) + 1
+            if self.wait is not None:
+                busy = JiraUnavailable("come back later")
+                busy.retry_after = self.wait
+                raise busy
+            return await super().report(tenant, accounts)
+
+    api = Busy()
+    first = await service(world, api).report_due()
+    assert (first.deferred, first.accounts) == (1, 0)
+    api.wait = None
+    world.clock.advance(timedelta(hours=1))
+    second = await service(world, api).report_due()
+    assert (second.deferred, second.accounts, api.calls) == (1, 0, 1), "asked too early"
+    world.clock.advance(timedelta(hours=1, seconds=1))
+    third = await service(world, api).report_due()
+    assert (third.deferred, third.accounts) == (0, 3)
+    cycle = world.store.report_cycles[TENANT]
+    assert cycle.not_before is None
+    assert cycle.last_completed_at == world.clock.now()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.errorreport import ErrorReport
@@ -135,3 +137,61 @@ async def test_serve_purges_daily() -> None:
         await asyncio.sleep(0.01)
     job.cancel()
     assert world.store.error_reports == []
+
+
+async def test_a_failing_daily_purge_is_stored_as_a_scrubbed_error_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+
+    from agiletoolbox.adapters.memory.jobs import MemoryJobLock
+    from agiletoolbox.server import purge_daily
+    from agiletoolbox.services.errors import ErrorReportService
+
+    world = World()
+    errors = ErrorReportService(world.store.unit_of_work, world.clock)
+
+    class Broken(PrivacyService):
+        async def purge_if_first(self, lock: object, as_of: object = None) -> None:  # type: ignore[override]
+            raise RuntimeError("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl in the way")
+
+    broken = Broken(world.store.unit_of_work, world.bus, world.clock, RetentionPolicy())
+    job = asyncio.create_task(
+        purge_daily(broken, MemoryJobLock(), errors=errors, first_after=0, every=9)
+    )
+    for _ in range(100):
+        if world.store.error_reports:
+            break
+        await asyncio.sleep(0.01)
+    job.cancel()
+    [report] = world.store.error_reports
+    assert report.code == "job_failed"
+    assert "the daily purge failed: RuntimeError" in report.message
+    assert "eyJhbGciOiJIUzI1NiJ9" not in report.message + report.where
+    assert "purge_if_first" in report.where
+    assert report.id in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_long_purge_goes_in_batches_and_reports_progress() -> None:
+    world = World()
+    for n in range(5):
+        await world.rooms.open(TENANT, ANA, IssueKey(f"DEMO-{n + 1}"), RoomConfig())
+    seen: list[PurgeReport] = []
+    report = await world.privacy.purge(T0 + timedelta(days=91), progress=seen.append, batch=2)
+    assert report == PurgeReport(0, 5, 0)
+    assert [each.rooms for each in seen] == [2, 4, 5]
+
+
+async def test_a_room_used_after_the_purge_read_its_list_is_kept() -> None:
+    world = World()
+    used = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig())
+    idle = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-2"), RoomConfig())
+    world.clock.advance(timedelta(days=91))
+    listed = [(TENANT, used.id), (TENANT, idle.id)]  # what the purge read first
+    await world.rooms.vote(TENANT, ANA, used.id, "5")  # meanwhile, somebody votes
+
+    removed = await world.privacy._purge_rooms(listed, world.clock.now() - timedelta(days=90))
+
+    assert removed == 1
+    assert {key[1] for key in world.store.rooms} == {used.id}

@@ -60,9 +60,13 @@ class JiraError(DomainError):
 
 
 class JiraUnavailable(JiraError):
-    """Jira did not answer in time or kept answering with errors; try again later."""
+    """Jira did not answer in time or kept answering with errors; try again later.
+
+    `retry_after` is the wait in seconds Atlassian asked for, when it named one.
+    """
 
     code = "jira_unavailable"
+    retry_after: float | None = None
 
 
 class JiraAccessDenied(JiraError):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from attrs import evolve, frozen
+from attrs import evolve, field, frozen
+from attrs.converters import optional
 
 from agiletoolbox.domain.ids import AccountId, TenantKey
+from agiletoolbox.domain.timing import utc
 
 
 @frozen
@@ -23,18 +25,31 @@ class ReportCycle:
     cycle_period_days: int | None = None
     # The last account reported in the running cycle; None when no cycle is running.
     cursor: AccountId | None = None
+    # Atlassian asked to come back no earlier than this (Retry-After); None when it did not.
+    not_before: datetime | None = field(default=None, converter=optional(utc))
 
     @property
     def running(self) -> bool:
         """Whether a cycle was started and not finished."""
         return self.cursor is not None
 
+    def waiting(self, now: datetime) -> bool:
+        """Whether Atlassian asked to be left alone until later than `now`."""
+        return self.not_before is not None and utc(now) < self.not_before
+
     def advanced(self, cursor: AccountId, cycle_period_days: int | None) -> ReportCycle:
         """The state after one more batch was reported."""
         return evolve(
-            self, cursor=cursor, cycle_period_days=cycle_period_days or self.cycle_period_days
+            self,
+            cursor=cursor,
+            cycle_period_days=cycle_period_days or self.cycle_period_days,
+            not_before=None,
         )
+
+    def deferred(self, until: datetime) -> ReportCycle:
+        """The state when Atlassian asked the app to come back at `until` at the earliest."""
+        return evolve(self, not_before=until)
 
     def completed(self, now: datetime) -> ReportCycle:
         """The state once every account of the cycle was reported."""
-        return evolve(self, last_completed_at=now, cursor=None)
+        return evolve(self, last_completed_at=now, cursor=None, not_before=None)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Iterable, Sequence
 
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.ports import Clock, UnitOfWorkFactory
+
+log = logging.getLogger("agiletoolbox.jobs")
 
 
 class ErrorReportService:
@@ -49,7 +53,38 @@ class ErrorReportService:
             await uow.commit()
         return report
 
+    async def record_failure(
+        self, job: str, error: BaseException, *, tenant: TenantKey | None = None
+    ) -> ErrorReport:
+        """Store the report of a job that failed unexpectedly (its trace, scrubbed)."""
+        return await self.record(
+            where="".join(traceback.format_exception(error)),
+            message=f"{job} failed: {type(error).__name__}: {error}",
+            code="job_failed",
+            tenant=tenant,
+        )
+
     async def recent(self, limit: int = 50) -> Sequence[ErrorReport]:
         """The newest reports first."""
         async with self._uow() as uow:
             return await uow.error_reports.recent(limit)
+
+
+async def job_failed(errors: ErrorReportService | None, job: str, error: Exception) -> None:
+    """Store a scheduled job's unexpected failure as an error report; the log line names
+    the report (never the trace, which may quote data)."""
+    if errors is None:
+        log.error("%s failed: %s", job, type(error).__name__)
+        return
+    try:
+        report = await errors.record_failure(job, error)
+    except Exception as storing:  # noqa: BLE001 - the job's failure is the news
+        # No trace in the log: it may quote data the report would have scrubbed.
+        log.error(  # noqa: TRY400
+            "%s failed: %s (its report could not be stored: %s)",
+            job,
+            type(error).__name__,
+            type(storing).__name__,
+        )
+    else:
+        log.error("%s failed: error report %s", job, report.id)

@@ -4,14 +4,17 @@ erase every trace of the accounts Atlassian says are closed.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from attrs import evolve, frozen
 
-from agiletoolbox.domain.errors import JiraError
+from agiletoolbox.domain.errors import JiraError, JiraUnavailable
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import AccountStatus, Clock, PersonalDataReporter, UnitOfWorkFactory
+from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.privacy import PrivacyService
 
 BATCH_SIZE = 90  # Atlassian's limit per call
@@ -39,7 +42,9 @@ class PersonalDataService:
         privacy: PrivacyService,
         clock: Clock,
         retention: RetentionPolicy,
+        errors: ErrorReportService | None = None,
     ) -> None:
+        self._errors = errors
         self._uow = unit_of_work
         self._reporter = reporter
         self._privacy = privacy
@@ -59,8 +64,15 @@ class PersonalDataService:
             try:
                 summary = await self._report_tenant(key, summary)
             except Exception as error:  # noqa: BLE001 - one site's failure spares the others
-                summary = evolve(summary, failed=(*summary.failed, f"{key}: {error!r}"))
+                summary = evolve(summary, failed=(*summary.failed, await self._failed(key, error)))
         return summary
+
+    async def _failed(self, key: TenantKey, error: Exception) -> str:
+        """What a site's failure leaves in the summary: its error report's id, when kept."""
+        if self._errors is None:
+            return f"{key}: {type(error).__name__}"
+        report = await self._errors.record_failure("personal-data reporting", error, tenant=key)
+        return f"{key}: error report {report.id}"
 
     async def _report_tenant(self, key: TenantKey, summary: ReportingSummary) -> ReportingSummary:
         async with self._uow() as uow:
@@ -68,6 +80,8 @@ class PersonalDataService:
             cycle = await uow.report_cycles.get(key) or ReportCycle(key)
         if tenant is None or not tenant.accessible:
             return summary
+        if cycle.waiting(self._clock.now()):
+            return evolve(summary, deferred=summary.deferred + 1)
         due = self._retention.accounts_report_due(
             cycle.last_completed_at, cycle.cycle_period_days, self._clock.now()
         )
@@ -86,7 +100,10 @@ class PersonalDataService:
             batch = pending[start : start + BATCH_SIZE]
             try:
                 answer = await self._reporter.report(tenant, batch)
-            except JiraError:
+            except JiraError as error:
+                wait = error.retry_after if isinstance(error, JiraUnavailable) else None
+                if wait is not None:
+                    await self._save(cycle.deferred(self._clock.now() + timedelta(seconds=wait)))
                 return evolve(
                     summary,
                     tenants=summary.tenants + 1,

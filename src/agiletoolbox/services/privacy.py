@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from agiletoolbox.domain.defaults import SavedDefaults
 from agiletoolbox.domain.errors import ConcurrentChange, NotFound
@@ -14,6 +16,15 @@ from agiletoolbox.domain.subject import RoomTrace, trace_of
 from agiletoolbox.ports import Clock, JobLock, RoomEventBus, UnitOfWorkFactory
 from agiletoolbox.services.rooms import MAX_ATTEMPTS
 
+T = TypeVar("T")
+
+PURGE_BATCH = 500
+"""How many sites or rooms one unit of work of a purge deletes."""
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
 
 @frozen
 class PurgeReport:
@@ -22,6 +33,7 @@ class PurgeReport:
     tenants: int
     rooms: int
     error_reports: int
+    abandoned_copies: int = 0
 
 
 class PrivacyService:
@@ -39,13 +51,24 @@ class PrivacyService:
         self._clock = clock
         self._retention = retention
 
-    async def purge(self, as_of: datetime | None = None, *, dry_run: bool = False) -> PurgeReport:
+    async def purge(
+        self,
+        as_of: datetime | None = None,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[PurgeReport], None] | None = None,
+        batch: int = PURGE_BATCH,
+    ) -> PurgeReport:
         """Delete what the policy says is due at `as_of` (default: now).
 
-        A dry run does the same work in a unit of work that is never committed, so its
-        counts are exactly what a real run would remove.
+        A real run deletes in units of work of `batch` items, each item checked again as
+        it goes (a site re-installed, a room used since the list was read, stays), and
+        calls `progress` with the running totals after each. A dry run does the same work
+        in one unit of work that is never committed, so its counts are exactly what a real
+        run would remove.
         """
-        cutoffs = self._retention.cutoffs(as_of or self._clock.now())
+        moment = as_of or self._clock.now()
+        cutoffs = self._retention.cutoffs(moment)
         async with self._uow() as uow:
             tenants = await uow.tenants.uninstalled_before(cutoffs.uninstalled_before)
             rooms = [
@@ -53,14 +76,56 @@ class PrivacyService:
                 for room in await uow.rooms.idle_before(cutoffs.idle_room_before)
                 if room[0] not in tenants
             ]
-            for key in tenants:
-                await uow.tenants.delete(key)
-            for tenant, room_id in rooms:
-                await uow.rooms.delete(tenant, room_id)
+            abandoned = await uow.arrivals.staged_before(cutoffs.abandoned_copy_before)
+            if dry_run:
+                for key in (*tenants, *abandoned):
+                    await uow.tenants.delete(key)
+                for tenant, room_id in rooms:
+                    await uow.rooms.delete(tenant, room_id)
+                reports = await uow.error_reports.delete_before(cutoffs.error_report_before)
+                return PurgeReport(len(tenants), len(rooms), reports, len(abandoned))
+        done = PurgeReport(0, 0, 0)
+        for sites in _chunks(tenants, batch):
+            removed = await self._purge_tenants(sites, moment)
+            done = evolve(done, tenants=done.tenants + removed)
+            if progress is not None:
+                progress(done)
+        for idle in _chunks(rooms, batch):
+            removed = await self._purge_rooms(idle, cutoffs.idle_room_before)
+            done = evolve(done, rooms=done.rooms + removed)
+            if progress is not None:
+                progress(done)
+        async with self._uow() as uow:
             reports = await uow.error_reports.delete_before(cutoffs.error_report_before)
-            if not dry_run:
-                await uow.commit()
-        return PurgeReport(len(tenants), len(rooms), reports)
+            copies = await uow.arrivals.staged_before(cutoffs.abandoned_copy_before)
+            for key in copies:
+                await uow.tenants.delete(key)
+            await uow.commit()
+        return evolve(done, error_reports=reports, abandoned_copies=len(copies))
+
+    async def _purge_tenants(self, keys: Sequence[TenantKey], now: datetime) -> int:
+        async with self._uow() as uow:
+            removed = 0
+            for key in keys:
+                tenant = await uow.tenants.get(key)
+                if tenant is not None and tenant.expired(self._retention, now):
+                    await uow.tenants.delete(key)
+                    removed += 1
+            await uow.commit()
+        return removed
+
+    async def _purge_rooms(
+        self, rooms: Sequence[tuple[TenantKey, RoomId]], cutoff: datetime
+    ) -> int:
+        async with self._uow() as uow:
+            still_idle = set(await uow.rooms.idle_before(cutoff))
+            removed = 0
+            for tenant, room_id in rooms:
+                if (tenant, room_id) in still_idle:
+                    await uow.rooms.delete(tenant, room_id)
+                    removed += 1
+            await uow.commit()
+        return removed
 
     async def purge_if_first(
         self, lock: JobLock, as_of: datetime | None = None

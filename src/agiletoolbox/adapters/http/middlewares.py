@@ -63,9 +63,12 @@ async def _report(request: web.Request, error: Exception) -> str:
             tenant=caller.tenant if caller is not None else None,
             account_ids=[caller.account.value] if caller is not None else [],
         )
-    except Exception:
+    except Exception as storing:  # noqa: BLE001 - the request's failure is the news
         incident = secrets.token_hex(16)
-        log.exception("could not store the report of error %s", incident)
+        # No trace here: it may quote what the report would have scrubbed.
+        log.error(  # noqa: TRY400
+            "could not store the report of error %s: %s", incident, type(storing).__name__
+        )
         return incident
     # The operator's log names the report and the route; the trace is in the report.
     log.error("unexpected error %s on %s %s", report.id, request.method, request.path)

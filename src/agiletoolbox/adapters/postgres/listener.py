@@ -208,9 +208,9 @@ class PostgresEventBus:
         for handler in list(self._handlers):
             try:
                 handler(signal)
-            except Exception:  # noqa: BLE001 - isolate subscribers from each other
+            except Exception as error:  # noqa: BLE001 - isolate subscribers from each other
                 # One failing subscriber must not silence the others or the listener.
-                _log.exception("a room signal subscriber failed")
+                _log.error("a room signal subscriber failed: %s", type(error).__name__)
 
 
 async def event_bus_resource(dsn: str) -> AsyncIterator[PostgresEventBus]:
