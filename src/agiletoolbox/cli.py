@@ -102,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     errors.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     errors.set_defaults(run=_errors)
+    move = commands.add_parser(
+        "migrate-region",
+        help="move a site's data to another region's deployment",
+        description="Run a region migration by hand, as Atlassian's dare-migration hooks "
+        "do: stop serving the site, copy its data to the deployment of REGION "
+        "(AGILETOOLBOX_REGION_BASE_URLS, AGILETOOLBOX_REGION_PEER_KEY), then commit - the "
+        "site lives there and nothing of it is left here - or roll back when the copy "
+        "fails or with --no-commit.",
+    )
+    move.add_argument("tenant", help="the site's client key")
+    move.add_argument("--to", required=True, dest="target", help="the target region (US or EU)")
+    move.add_argument("--migration-id", default=None, help="an id to record (default: generated)")
+    move.add_argument("--no-commit", action="store_true", help="copy, then roll back (a rehearsal)")
+    move.set_defaults(run=_migrate_region)
     rotate = commands.add_parser(
         "rotate-secret-key",
         help="re-encrypt stored secrets under the current secret key",
@@ -110,6 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
         "after it so the stored secrets can be read.",
     )
     rotate.set_defaults(run=_rotate_secret_key)
+    descriptor = commands.add_parser(
+        "descriptor",
+        help="print the Connect app descriptor (JSON)",
+        description="Print atlassian-connect.json as this deployment serves it, built from "
+        "the AGILETOOLBOX_* settings.",
+    )
+    descriptor.set_defaults(run=_descriptor)
+    manifest = commands.add_parser(
+        "forge-manifest",
+        help="write the Forge app's manifest.yml",
+        description="Write the manifest.yml of the Forge app (the remote and its regional "
+        "URLs, the issue panel, triggers, scopes, and the Connect modules it carries "
+        "along), built from the AGILETOOLBOX_* settings; AGILETOOLBOX_FORGE_APP_ID is "
+        "required.",
+    )
+    manifest.add_argument(
+        "--output", metavar="PATH", default=None, help="write to PATH instead of standard output"
+    )
+    manifest.set_defaults(run=_forge_manifest)
     return parser
 
 
@@ -170,6 +203,24 @@ def _purge(args: argparse.Namespace) -> int:
     from agiletoolbox.operations import purge  # noqa: PLC0415 - keep --help fast
 
     return _job(lambda settings: purge(settings, as_of=args.as_of, dry_run=args.dry_run, say=print))
+
+
+def _migrate_region(args: argparse.Namespace) -> int:
+    from agiletoolbox.domain.ids import TenantKey  # noqa: PLC0415 - keep --help fast
+    from agiletoolbox.domain.tenant import Region  # noqa: PLC0415
+    from agiletoolbox.operations import migrate_region  # noqa: PLC0415
+
+    def work(settings: Any) -> Coroutine[Any, Any, str]:
+        return migrate_region(
+            settings,
+            TenantKey(args.tenant),
+            Region.parse(args.target),
+            migration_id=args.migration_id,
+            commit=not args.no_commit,
+            say=print,
+        )
+
+    return _job(work)
 
 
 def _erase_account(args: argparse.Namespace) -> int:
@@ -247,3 +298,48 @@ def _rotate_secret_key(_args: argparse.Namespace) -> int:
     from agiletoolbox.operations import rotate_secret_key  # noqa: PLC0415 - keep --help fast
 
     return _job(lambda settings: rotate_secret_key(settings, say=print))
+
+
+def _render(render: Callable[[Any], str], output: str | None = None) -> int:
+    """Print (or write to `output`) what `render` makes of the deployment's settings."""
+    from agiletoolbox.settings import Settings  # noqa: PLC0415 - keep --help fast
+
+    try:
+        text = render(Settings.from_env(os.environ))
+    except ValueError as exc:  # SettingsError included
+        return _fail(str(exc), 2)
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        return _fail(f"cannot write {output}: {exc.strerror}")
+    return 0
+
+
+def _descriptor(_args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415 - keep --help fast
+
+    from agiletoolbox.containers import descriptor  # noqa: PLC0415
+
+    return _render(lambda settings: json.dumps(descriptor(settings), indent=2) + "\n")
+
+
+def _forge_manifest(args: argparse.Namespace) -> int:
+    from agiletoolbox.adapters.forge.manifest import (  # noqa: PLC0415 - keep --help fast
+        build_manifest,
+        manifest_yaml,
+    )
+    from agiletoolbox.containers import descriptor  # noqa: PLC0415
+
+    def render(settings: Any) -> str:
+        if settings.forge_app_id is None:
+            raise ValueError(
+                "AGILETOOLBOX_FORGE_APP_ID is required: the app id `forge register` gave, "
+                "ari:cloud:ecosystem::app/<uuid>"
+            )
+        return manifest_yaml(build_manifest(descriptor(settings), app_id=settings.forge_app_id))
+
+    return _render(render, args.output)

@@ -21,26 +21,42 @@ from agiletoolbox.adapters.connect.descriptor import Vendor, build_descriptor
 from agiletoolbox.adapters.connect.install import LifecycleVerifier
 from agiletoolbox.adapters.connect.install_keys import AiohttpKeyFetcher, InstallKeys
 from agiletoolbox.adapters.connect.jwt import ConnectJwtVerifier
+from agiletoolbox.adapters.forge.credentials import ForgeCredentials
+from agiletoolbox.adapters.forge.invocation import InvocationTokenVerifier
+from agiletoolbox.adapters.forge.jwks import AiohttpJwksFetcher, ForgeKeys
+from agiletoolbox.adapters.forge.ticks import DueJobs
 from agiletoolbox.adapters.http.app import create_app
+from agiletoolbox.adapters.http.caller import Authenticator
 from agiletoolbox.adapters.http.connect import (
     ConnectAuthenticator,
     ConnectSite,
     StoredTenantSecrets,
 )
+from agiletoolbox.adapters.http.forge import ForgeAuthenticator, ForgeSite
+from agiletoolbox.adapters.http.residency import ResidencySite
 from agiletoolbox.adapters.http.tickets import TicketBook
-from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.adapters.http.web_settings import WebSettings, origin_of
 from agiletoolbox.adapters.jira import (
     ConnectJiraClient,
     ConnectPersonalDataReporter,
     SignedTransport,
 )
 from agiletoolbox.adapters.postgres import KeyRing, event_bus_resource, key_ring
+from agiletoolbox.adapters.postgres.archive import PostgresTenantArchive
 from agiletoolbox.adapters.postgres.jobs import PostgresJobLock
 from agiletoolbox.adapters.postgres.lifecycle import database_resource
+from agiletoolbox.adapters.postgres.presence import PostgresPresence
+from agiletoolbox.adapters.region.envelope import Sealer
+from agiletoolbox.adapters.region.peer import HttpRegionPeer, NoPeer
 from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.tenant import Region
+from agiletoolbox.ports import Clock
+from agiletoolbox.ports.residency import RegionPeer
 from agiletoolbox.services.errors import ErrorReportService
+from agiletoolbox.services.forge import ForgeService, SystemTokens
 from agiletoolbox.services.personal_data import PersonalDataService
 from agiletoolbox.services.privacy import PrivacyService
+from agiletoolbox.services.residency import RegionArrivals, RegionMigrations
 from agiletoolbox.services.rooms import RoomService
 from agiletoolbox.services.tenants import TenantService
 from agiletoolbox.settings import Settings
@@ -99,7 +115,61 @@ def descriptor(settings: Settings) -> dict[str, Any]:
 
 def web_settings(settings: Settings) -> WebSettings:
     """The HTTP layer's limits and headers."""
-    return WebSettings(production=settings.production)
+    origins = [origin_of(url) for url in base_urls(settings)]
+    if not settings.production:
+        # The simulator serves the install keys in the demo and the tests.
+        origins.append(origin_of(settings.install_keys_url))
+    return WebSettings(production=settings.production, socket_origins=tuple(origins))
+
+
+def region_peer(settings: Settings, session: aiohttp.ClientSession, clock: Clock) -> RegionPeer:
+    """The other regions' deployments, reached with the peer key (none without it)."""
+    if settings.region_peer_key is None:
+        return NoPeer()
+    return HttpRegionPeer(
+        session,
+        Sealer(settings.region_peer_key),
+        dict(settings.region_base_urls),
+        settings.region,
+        clock,
+    )
+
+
+def reachable_regions(settings: Settings) -> frozenset[Region]:
+    """The regions a tenant may move to: those with a base URL, when a peer key is set."""
+    if settings.region_peer_key is None:
+        return frozenset()
+    return frozenset(region for region, _ in settings.region_base_urls) - {settings.region}
+
+
+def residency_site(
+    settings: Settings,
+    migrations: RegionMigrations,
+    arrivals: RegionArrivals,
+    clock: Clock,
+) -> ResidencySite:
+    """What the residency routes need."""
+    key = settings.region_peer_key
+    return ResidencySite(
+        migrations=migrations,
+        arrivals=arrivals,
+        sealer=None if key is None else Sealer(key),
+        region=settings.region,
+        clock=clock,
+        copies=set(),
+    )
+
+
+def forge_switch(settings: Settings) -> str:
+    """`on` when the deployment is a Forge remote (`AGILETOOLBOX_FORGE_APP_ID` is set)."""
+    return "on" if settings.forge_app_id else "off"
+
+
+def authenticators_of(
+    connect: ConnectAuthenticator, forge: ForgeAuthenticator | None
+) -> list[Authenticator]:
+    """The API's credentials: Connect's context token, and Forge's when Forge is on."""
+    return [connect] if forge is None else [connect, forge]
 
 
 def base_urls(settings: Settings) -> tuple[str, ...]:
@@ -125,7 +195,10 @@ class Container(containers.DeclarativeContainer):
     transport = providers.Singleton(
         SignedTransport, session=session, app_key=settings.provided.app_key, clock=clock
     )
-    jira = providers.Singleton(ConnectJiraClient, transport)
+    system_tokens = providers.Singleton(SystemTokens, unit_of_work, clock)
+    jira = providers.Singleton(
+        ConnectJiraClient, transport, forge=providers.Singleton(ForgeCredentials, system_tokens)
+    )
     personal_data = providers.Singleton(
         ConnectPersonalDataReporter, transport, settings.provided.personal_data_url
     )
@@ -143,7 +216,33 @@ class Container(containers.DeclarativeContainer):
     error_reports = providers.Singleton(ErrorReportService, unit_of_work, clock)
     job_lock = providers.Singleton(PostgresJobLock, database.provided.pool)
     reporting = providers.Singleton(
-        PersonalDataService, unit_of_work, personal_data, privacy, clock, retention
+        PersonalDataService,
+        unit_of_work,
+        personal_data,
+        privacy,
+        clock,
+        retention,
+        errors=error_reports,
+    )
+
+    archive = providers.Singleton(
+        lambda database: PostgresTenantArchive(database.pool, database.keys), database
+    )
+    peer = providers.Singleton(region_peer, settings, session, clock)
+    region_migrations = providers.Singleton(
+        RegionMigrations,
+        unit_of_work,
+        archive,
+        peer,
+        clock,
+        settings.provided.region,
+        providers.Callable(reachable_regions, settings),
+    )
+    region_arrivals = providers.Singleton(
+        RegionArrivals, unit_of_work, archive, clock, settings.provided.region
+    )
+    residency = providers.Singleton(
+        residency_site, settings, region_migrations, region_arrivals, clock
     )
 
     tenant_secrets = providers.Singleton(StoredTenantSecrets, unit_of_work)
@@ -171,8 +270,39 @@ class Container(containers.DeclarativeContainer):
         clock,
     )
     tickets = providers.Singleton(TicketBook, providers.Callable(ticket_key, keys), clock)
-    authenticators = providers.List(providers.Singleton(ConnectAuthenticator, verifier, clock))
+    forge_keys = providers.Singleton(
+        ForgeKeys,
+        providers.Singleton(AiohttpJwksFetcher, session),
+        settings.provided.forge_jwks_url,
+    )
+    forge_verifier = providers.Singleton(
+        InvocationTokenVerifier,
+        forge_keys,
+        settings.provided.forge_app_id,
+        production=settings.provided.production,
+    )
+    forge = providers.Singleton(ForgeService, unit_of_work, tenants, system_tokens)
+    forge_site = providers.Singleton(
+        ForgeSite,
+        forge_verifier,
+        forge,
+        providers.Singleton(DueJobs, privacy, reporting, job_lock, error_reports),
+        clock,
+    )
+    forge_on = providers.Callable(forge_switch, settings)
+    authenticators = providers.Callable(
+        authenticators_of,
+        providers.Singleton(ConnectAuthenticator, verifier, clock),
+        providers.Selector(
+            forge_on,
+            on=providers.Singleton(
+                ForgeAuthenticator, forge_verifier, unit_of_work, system_tokens, clock
+            ),
+            off=providers.Object(None),
+        ),
+    )
     ready = providers.Callable(lambda database: database.ready, database)
+    presence = providers.Singleton(PostgresPresence, database.provided.pool)
 
     app = providers.Singleton(
         create_app,
@@ -184,4 +314,7 @@ class Container(containers.DeclarativeContainer):
         ready=ready,
         settings=providers.Callable(web_settings, settings),
         connect=connect,
+        residency=residency,
+        forge=providers.Selector(forge_on, on=forge_site, off=providers.Object(None)),
+        presence=presence,
     )

@@ -23,10 +23,10 @@ import asyncpg
 from agiletoolbox.adapters.postgres import EmbeddedPostgres, connect, migrate
 
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
-TABLES = (
-    "tenants, rooms, participants, votes, rounds, round_votes, room_defaults, error_reports, "
-    "report_cycles"
-)
+_EVERY_TABLE = """
+SELECT string_agg(quote_ident(tablename), ', ')
+FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'schema_version'
+"""
 
 
 T = TypeVar("T")
@@ -115,8 +115,9 @@ def fresh_database(server: str) -> Iterator[str]:
 
 
 async def clean(connection: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> None:
-    """Empty every table (tests share one database per run)."""
-    await connection.execute(f"TRUNCATE {TABLES}")
+    """Empty every table but the schema's version (tests share one database per run)."""
+    tables = await connection.fetchval(_EVERY_TABLE)
+    await connection.execute(f"TRUNCATE {tables}")
 
 
 async def every_row_as_text(url: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -22,8 +23,17 @@ from agiletoolbox.adapters.postgres import (
 )
 from agiletoolbox.adapters.postgres.schema import known_migrations
 from agiletoolbox.cli import main
-from tests.contract.kit import SITE, install, tenant
+from agiletoolbox.ports.forge import SystemToken
+from tests.contract.kit import SITE, T0, install, tenant
 from tests.integration.database import create_database, drop_database
+
+FORGE_TOKEN = SystemToken(
+    tenant=SITE,
+    installation_id="ari:cloud:ecosystem::installation/0b0c4a5e-1f2d-4c3b-9a8e-7d6f5e4c3b2a",
+    api_base_url="https://api.atlassian.com/ex/jira/9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+    token="system-token",
+    expires_at=T0 + timedelta(days=3650),
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -113,7 +123,11 @@ def test_rotate_secret_key_reencrypts_under_the_current_key(
         async with open_pool(database_url, min_size=1, max_size=1) as pool:
             async with pool.acquire() as connection:
                 await connection.execute("TRUNCATE tenants CASCADE")
-            await install(PostgresDatabase(pool, old).unit_of_work, tenant())
+            database = PostgresDatabase(pool, old)
+            await install(database.unit_of_work, tenant())
+            async with database.unit_of_work() as work:
+                await work.system_tokens.save(FORGE_TOKEN)
+                await work.commit()
 
     asyncio.run(store())
     # The old key keeps its id (here derived from the key, as for a bare key).
@@ -121,19 +135,21 @@ def test_rotate_secret_key_reencrypts_under_the_current_key(
     monkeypatch.setenv("AGILETOOLBOX_DATABASE_URL", database_url)
     monkeypatch.setenv("AGILETOOLBOX_SECRET_KEY", both)
     assert main(["rotate-secret-key"]) == 0
-    assert "re-encrypted 1 secret(s) under key new" in capsys.readouterr().out
+    assert "re-encrypted 2 secret(s) under key new" in capsys.readouterr().out
 
-    async def read_with_the_new_key_only() -> str:
+    async def read_with_the_new_key_only() -> tuple[str, str]:
         only_new = KeyRing.parse(f"new:{_encoded(new)}")
         async with (
             open_pool(database_url, min_size=1, max_size=1) as pool,
             PostgresDatabase(pool, only_new).unit_of_work() as work,
         ):
             stored = await work.tenants.get(SITE)
+            token = await work.system_tokens.get(SITE)
         assert stored is not None
-        return stored.shared_secret
+        assert token is not None
+        return stored.shared_secret, token.token
 
-    assert asyncio.run(read_with_the_new_key_only()) == tenant().shared_secret
+    assert asyncio.run(read_with_the_new_key_only()) == (tenant().shared_secret, "system-token")
     assert main(["rotate-secret-key"]) == 0
     assert "re-encrypted 0 secret(s)" in capsys.readouterr().out
 
@@ -152,7 +168,12 @@ async def test_every_table_is_keyed_by_tenant_first(database_url: str) -> None:
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE i.indisprimary AND n.nspname = 'public' AND c.relname <> 'schema_version'"
         )
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'schema_version'"
+        )
     finally:
         await connection.close()
-    assert len(rows) == 9
+    assert len(tables) >= 9
+    assert {row["table"] for row in rows} == {row["tablename"] for row in tables}
     assert {row["first"] for row in rows} == {"tenant_key"}

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import RoomId, TenantKey
 from agiletoolbox.domain.retention import (
+    ABANDONED_COPY_AFTER,
     ACCOUNT_REPORT_MAX_DAYS,
     MAX_DAYS,
     ErrorReportSummary,
@@ -77,6 +78,7 @@ def test_cutoffs_at_now() -> None:
         uninstalled_before=NOW - days(10),
         idle_room_before=NOW - days(20),
         error_report_before=NOW - days(5),
+        abandoned_copy_before=NOW - ABANDONED_COPY_AFTER,
     )
 
 

@@ -34,6 +34,14 @@ def _days(maximum: int) -> Callable[[object, Attribute[int], int], None]:
     return check
 
 
+ABANDONED_COPY_AFTER = timedelta(hours=48)
+"""How long a copy that arrived from another region may wait for its commit.
+
+Atlassian's migration window is 24 hours at most; a copy older than twice that was
+abandoned (its source could not reach this deployment to roll it back).
+"""
+
+
 @frozen
 class PurgeCutoffs:
     """The moments before which each kind of data is due for purging."""
@@ -41,6 +49,7 @@ class PurgeCutoffs:
     uninstalled_before: datetime
     idle_room_before: datetime
     error_report_before: datetime
+    abandoned_copy_before: datetime
 
 
 @frozen
@@ -109,6 +118,7 @@ class RetentionPolicy:
             uninstalled_before=now - timedelta(days=self.uninstalled_days),
             idle_room_before=now - timedelta(days=self.idle_room_days),
             error_report_before=now - timedelta(days=self.error_report_days),
+            abandoned_copy_before=now - ABANDONED_COPY_AFTER,
         )
 
     def tenant_due(

@@ -18,6 +18,8 @@ from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.forge import SystemTokenRepository
+from agiletoolbox.ports.residency import ArrivalRepository, MigrationRepository
 
 
 class RoomRepository(Protocol):
@@ -70,6 +72,10 @@ class TenantRepository(Protocol):
 
     async def find_by_installation(self, installation_id: str) -> Tenant | None:
         """The tenant linked to a Forge installation id, or None."""
+        ...
+
+    async def find_by_cloud_id(self, cloud_id: str) -> Tenant | None:
+        """The tenant of a site's cloud id (stable across Forge re-installs), or None."""
         ...
 
     async def save(self, tenant: Tenant) -> None:
@@ -145,6 +151,9 @@ class UnitOfWork(Protocol):
     defaults: DefaultsRepository
     error_reports: ErrorReportRepository
     report_cycles: ReportCycleRepository
+    system_tokens: SystemTokenRepository
+    migrations: MigrationRepository
+    arrivals: ArrivalRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -6,7 +6,9 @@ idempotent and order-safe because the tenant aggregate is.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 from attrs import field, frozen
@@ -14,7 +16,8 @@ from attrs import field, frozen
 from agiletoolbox.domain.errors import ConcurrentChange
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
-from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.domain.site import installation_ari
+from agiletoolbox.domain.tenant import ProductType, Region, Tenant, TenantState
 from agiletoolbox.ports import Clock, UnitOfWorkFactory
 from agiletoolbox.services.rooms import MAX_ATTEMPTS
 
@@ -31,6 +34,20 @@ class Installation:
     product_type: ProductType = ProductType.JIRA
     installation_id: str | None = None
     cloud_id: str | None = None
+
+
+@frozen
+class ForgeInstallation:
+    """What a verified Forge lifecycle event tells about a site.
+
+    `base_url` is the site's URL when the invocation named it (`context.siteUrl`), else
+    its API base URL; `site_url_known` says which.
+    """
+
+    installation_id: str
+    base_url: str
+    cloud_id: str | None = None
+    site_url_known: bool = False
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -129,3 +146,75 @@ class TenantService:
             await uow.commit()
         tenant.drain_events()
         return True
+
+    async def forge_installed(self, forge: ForgeInstallation) -> Tenant:
+        """Apply a Forge `installed` or `upgraded` event; repeats change nothing.
+
+        The tenant is the one linked to the installation, else the one of the same site
+        (cloud id: a Forge re-install gets a new installation id), which is then linked -
+        so a site that moves from Connect to Forge keeps its tenant and its rooms. A site
+        never seen gets a tenant keyed by the installation id.
+        """
+        return await retrying(lambda: self._forge_installed(forge))
+
+    async def _forge_installed(self, forge: ForgeInstallation) -> Tenant:
+        now = self._clock.now()
+        link = installation_ari(forge.installation_id)
+        async with self._uow() as uow:
+            tenant = await uow.tenants.find_by_installation(link)
+            if tenant is None and forge.cloud_id is not None:
+                tenant = await uow.tenants.find_by_cloud_id(forge.cloud_id)
+            if tenant is not None and tenant.expired(self._retention, now):
+                await uow.tenants.delete(tenant.key)
+                tenant = None
+            if tenant is None:
+                tenant = self._forge_tenant(forge, link, now)
+            elif not self._forge_relinked(tenant, link, forge.cloud_id, now):
+                return tenant
+            await uow.tenants.save(tenant)
+            await uow.commit()
+        tenant.drain_events()
+        return tenant
+
+    def _forge_tenant(self, forge: ForgeInstallation, link: str, now: datetime) -> Tenant:
+        return Tenant.install(
+            key=TenantKey(link),
+            base_url=forge.base_url,
+            # Forge calls carry no shared secret; this one is never disclosed, so no
+            # Connect token can ever verify for a tenant that only Forge installed.
+            shared_secret=secrets.token_urlsafe(32),
+            product_type=ProductType.JIRA,
+            region=self._region,
+            now=now,
+            installation_id=link,
+            cloud_id=forge.cloud_id,
+            # The API base URL comes from a verified token, not a forgeable install.
+            production=self._production and forge.site_url_known,
+        )
+
+    def _forge_relinked(
+        self, tenant: Tenant, link: str, cloud_id: str | None, now: datetime
+    ) -> bool:
+        if tenant.state is not TenantState.UNINSTALLED:
+            return tenant.link_forge(link, now, cloud_id=cloud_id)
+        # Installed again inside the retention window: restored, under its stored URL.
+        return tenant.reinstall(
+            base_url=tenant.base_url,
+            shared_secret=tenant.shared_secret,
+            authenticated=True,
+            retention=self._retention,
+            now=now,
+            installation_id=link,
+            cloud_id=cloud_id,
+        )
+
+    async def forge_uninstalled(self, installation_id: str) -> Tenant | None:
+        """Apply Forge's pre-uninstall: the same path as Connect's `uninstalled`.
+
+        Returns the tenant, or None when no tenant is linked to the installation.
+        """
+        async with self._uow() as uow:
+            tenant = await uow.tenants.find_by_installation(installation_ari(installation_id))
+        if tenant is not None:
+            await self.uninstalled(tenant.key)
+        return tenant

@@ -32,10 +32,12 @@ from aiohttp import web
 from agiletoolbox.simulator import issueview, people, privacy, rest
 from agiletoolbox.simulator.cloud import CLOUD, SESSION_COOKIE, Cloud, PersonalDataApi
 from agiletoolbox.simulator.faults import Faults
+from agiletoolbox.simulator.forge import ForgePlatform
 from agiletoolbox.simulator.keys import KEYS_PREFIX, InstallKeyRing
 from agiletoolbox.simulator.lifecycle import Lifecycle
 from agiletoolbox.simulator.pages import context_token, iframe_url
 from agiletoolbox.simulator.record import Delivery, Recorder
+from agiletoolbox.simulator.residency import RealmMigrations
 from agiletoolbox.simulator.sample import populate
 from agiletoolbox.simulator.site import SITES_PREFIX, Installation, Issue, Site
 from agiletoolbox.simulator.tokens import TokenPolicy
@@ -60,6 +62,9 @@ class JiraSimulator:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self.lifecycle = Lifecycle(self.cloud, self._client_session)
+        self.forge = ForgePlatform(self.cloud, self._client_session)
+        """Forge: invocation tokens, the key set, deliveries and the API gateway."""
+        self.migrations = RealmMigrations(self.cloud, self._client_session, self.forge)
         for name in sites:
             self.add_site(name)
         if origin is not None:
@@ -77,6 +82,7 @@ class JiraSimulator:
     def bind(self, origin: str) -> None:
         """Tell the simulator its origin (when someone else runs `make_app()`)."""
         self._origin = origin.rstrip("/")
+        self.forge.origin = self._origin
         for site in self.cloud.sites.values():
             site.origin = self._origin
 
@@ -264,6 +270,7 @@ class JiraSimulator:
         issueview.add_routes(app, site_prefix)
         people.add_routes(app, site_prefix)
         privacy.add_routes(app)
+        self.forge.add_routes(app)
         return app
 
     async def _client_context(self, _app: web.Application) -> AsyncIterator[None]:

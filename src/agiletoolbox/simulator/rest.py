@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -253,10 +254,16 @@ async def edit_issue(request: web.Request, site: Site, _caller: Caller) -> web.R
     return _apply(site, issue, body)
 
 
-def add_routes(app: web.Application, prefix: str) -> None:
-    """Mount the endpoints under each site's base path (`prefix` = `/sites/{site}`)."""
+def add_routes(
+    app: web.Application, prefix: str, wrap: Callable[..., Callable[[web.Request], Any]] = endpoint
+) -> None:
+    """Mount the endpoints under each site's base path (`prefix` = `/sites/{site}`).
+
+    `wrap` authenticates them: Connect JWTs and browser sessions (`cloud.endpoint`), or
+    Forge bearer tokens under the API gateway's prefix (`ForgePlatform.endpoint`).
+    """
     api = f"{prefix}/rest/api/3"
-    app.router.add_get(f"{api}/field", endpoint(list_fields, browser=True))
-    app.router.add_get(f"{api}/issue/{{issue}}/editmeta", endpoint(editmeta, browser=True))
-    app.router.add_get(f"{api}/issue/{{issue}}", endpoint(get_issue, browser=True))
-    app.router.add_put(f"{api}/issue/{{issue}}", endpoint(edit_issue))
+    app.router.add_get(f"{api}/field", wrap(list_fields, browser=True))
+    app.router.add_get(f"{api}/issue/{{issue}}/editmeta", wrap(editmeta, browser=True))
+    app.router.add_get(f"{api}/issue/{{issue}}", wrap(get_issue, browser=True))
+    app.router.add_put(f"{api}/issue/{{issue}}", wrap(edit_issue))

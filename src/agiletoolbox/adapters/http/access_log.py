@@ -1,4 +1,8 @@
-"""An access log that never records a token: paths only, no query strings."""
+"""An access log that never records a token: paths only, no query strings.
+
+No header is logged either, so neither the invocation token (`Authorization`) nor
+Forge's OAuth tokens (`x-forge-oauth-system`, `x-forge-oauth-user`) reach a log line.
+"""
 
 from __future__ import annotations
 

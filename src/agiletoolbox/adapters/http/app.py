@@ -10,6 +10,12 @@ from aiohttp import web
 from agiletoolbox.adapters.http import health, pages, rooms
 from agiletoolbox.adapters.http.caller import Authenticator
 from agiletoolbox.adapters.http.connect import ConnectSite, add_connect_routes
+from agiletoolbox.adapters.http.forge import (
+    FORGE_DARE_PATH,
+    ForgeSite,
+    add_forge_routes,
+    forge_tenant,
+)
 from agiletoolbox.adapters.http.keys import (
     AUTHENTICATORS,
     DRAINING,
@@ -28,9 +34,17 @@ from agiletoolbox.adapters.http.middlewares import (
     security_headers_middleware,
 )
 from agiletoolbox.adapters.http.openapi import openapi_json
+from agiletoolbox.adapters.http.residency import (
+    ResidencySite,
+    add_migration_hooks,
+    add_residency_routes,
+    connect_tenant,
+)
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.adapters.memory.presence import LocalPresence
 from agiletoolbox.ports import RoomEventBus
+from agiletoolbox.ports.presence import PresenceBoard
 from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
 
@@ -45,13 +59,16 @@ def create_app(
     ready: Callable[[], Awaitable[bool]],
     settings: WebSettings,
     connect: ConnectSite | None = None,
+    residency: ResidencySite | None = None,
+    forge: ForgeSite | None = None,
+    presence: PresenceBoard | None = None,
 ) -> web.Application:
     """The aiohttp application with every route, middleware and live room."""
     app = web.Application(
         middlewares=[security_headers_middleware, errors_middleware, authentication_middleware],
         client_max_size=settings.max_body_bytes,
     )
-    live = LiveRooms(rooms_service, bus, settings)
+    live = LiveRooms(rooms_service, bus, settings, presence or LocalPresence())
     app[ROOMS] = rooms_service
     app[ERRORS] = error_reports
     app[AUTHENTICATORS] = tuple(authenticators)
@@ -66,8 +83,17 @@ def create_app(
     app.add_routes(pages.routes)
     pages.add_static_routes(app)
     app.router.add_get("/api/openapi.json", openapi_json)
+    if residency is not None:
+        add_residency_routes(app, residency)
     if connect is not None:
         add_connect_routes(app, connect)
+        if residency is not None:
+            hooks = connect.descriptor["lifecycle"]["dare-migration"]
+            add_migration_hooks(app, hooks, connect_tenant)
+    if forge is not None:
+        add_forge_routes(app, forge)
+        if residency is not None:
+            add_migration_hooks(app, FORGE_DARE_PATH, forge_tenant)
 
     async def live_rooms(app: web.Application) -> AsyncIterator[None]:
         app[LIVE].start()

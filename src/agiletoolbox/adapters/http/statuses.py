@@ -5,8 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from agiletoolbox.domain import errors
+from agiletoolbox.domain.residency import TransferFailed
 
 STATUS_OF: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (TransferFailed, 503),
     (errors.FieldNotOnScreen, 409),
     (errors.EstimateNotConfirmed, 409),
     (errors.JiraIssueNotFound, 404),

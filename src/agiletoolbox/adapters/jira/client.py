@@ -17,7 +17,8 @@ read-back that does not show the value `EstimateNotConfirmed`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from attrs import frozen
 
@@ -49,6 +50,30 @@ ISSUE_PATH = "/rest/api/3/issue/{key}"
 EDITMETA_PATH = "/rest/api/3/issue/{key}/editmeta"
 
 
+class BearerToken(Protocol):
+    """A Forge bearer: where to call Jira and with which token."""
+
+    @property
+    def api_base_url(self) -> str:
+        """The invocation's `app.apiBaseUrl`."""
+        ...
+
+    @property
+    def token(self) -> str:
+        """The OAuth token (never logged)."""
+        ...
+
+
+class ForgeBearers(Protocol):
+    """Which Forge token, if any, a call for a tenant uses (`ForgeCredentials`)."""
+
+    async def bearer_for(
+        self, tenant: Tenant, *, on_behalf: bool, now: datetime
+    ) -> BearerToken | None:
+        """The bearer of the call; None to call the Connect way."""
+        ...
+
+
 def check_status(response: JiraResponse, issue_key: IssueKey) -> None:
     """Return quietly on 2xx; otherwise raise the domain error the status means."""
     status = response.status
@@ -74,20 +99,51 @@ def _object(response: JiraResponse) -> Mapping[str, Any]:
 
 @frozen
 class ConnectJiraClient:
-    """Reads fields and writes estimates on tenants' Jira sites, as the Connect app."""
+    """Reads fields and writes estimates on tenants' Jira sites, as the Connect app.
+
+    With `forge`, a tenant that has a Forge installation is called with a Forge bearer
+    token at its API base URL instead (the user's token for the estimate's write).
+    """
 
     transport: SignedTransport
+    forge: ForgeBearers | None = None
+
+    async def _send(
+        self,
+        tenant: Tenant,
+        method: str,
+        path: str,
+        *,
+        params: tuple[tuple[str, str], ...] = (),
+        json_body: object = None,
+        on_behalf: bool = False,
+    ) -> JiraResponse:
+        bearer = None
+        if self.forge is not None:
+            now = self.transport.clock.now()
+            bearer = await self.forge.bearer_for(tenant, on_behalf=on_behalf, now=now)
+        if bearer is not None:
+            return await self.transport.request(
+                method,
+                base_url=bearer.api_base_url,
+                path=path,
+                params=params,
+                json_body=json_body,
+                bearer=bearer.token,
+            )
+        return await self.transport.request(
+            method,
+            base_url=tenant.base_url,
+            path=path,
+            params=params,
+            json_body=json_body,
+            secret=tenant.shared_secret,
+        )
 
     async def _get(
         self, tenant: Tenant, path: str, issue_key: IssueKey, params: tuple[tuple[str, str], ...]
     ) -> Mapping[str, Any]:
-        response = await self.transport.request(
-            "GET",
-            base_url=tenant.base_url,
-            path=path,
-            params=params,
-            secret=tenant.shared_secret,
-        )
+        response = await self._send(tenant, "GET", path, params=params)
         check_status(response, issue_key)
         return _object(response)
 
@@ -125,12 +181,12 @@ class ConnectJiraClient:
     ) -> None:
         """Write the estimate, read it back, and return only once Jira holds it."""
         path = ISSUE_PATH.format(key=issue_key.value)
-        response = await self.transport.request(
+        response = await self._send(
+            tenant,
             "PUT",
-            base_url=tenant.base_url,
-            path=path,
-            secret=tenant.shared_secret,
+            path,
             json_body={"fields": {target.id.value: payload_value(target, value)}},
+            on_behalf=True,
         )
         if response.status == 400:
             if refused_as_off_screen(response.body):
@@ -141,12 +197,19 @@ class ConnectJiraClient:
                 + (f": {reason}" if reason else "")
             )
         check_status(response, issue_key)
-        issue = await self._get(tenant, path, issue_key, (("fields", target.id.value),))
-        fields = issue.get("fields")
-        actual = fields.get(target.id.value) if isinstance(fields, Mapping) else None
-        if not holds(target, value, actual):
+        if not await self.holds_estimate(tenant, issue_key, target, value):
             raise EstimateNotConfirmed(
                 f"Jira accepted the estimate for {issue_key}, but the field {target.id} does "
                 f"not show {value.label!r}; an automation rule or another edit may have "
                 "changed it. Check the issue and accept the estimate again."
             )
+
+    async def holds_estimate(
+        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+    ) -> bool:
+        """Whether the issue's field shows the estimate now (read back from Jira)."""
+        path = ISSUE_PATH.format(key=issue_key.value)
+        issue = await self._get(tenant, path, issue_key, (("fields", target.id.value),))
+        fields = issue.get("fields")
+        actual = fields.get(target.id.value) if isinstance(fields, Mapping) else None
+        return holds(target, value, actual)

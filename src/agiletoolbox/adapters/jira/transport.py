@@ -2,9 +2,10 @@
 
 Every request is signed for itself (connect.md §5.1): HS256 with the tenant's shared
 secret, `iss` the app key, a three-minute expiry, and the `qsh` of that very method, path
-and query taken relative to the site's base URL. The URL is sent exactly as it was
-signed (`yarl.URL(url, encoded=True)`), redirects are not followed (a token is never
-carried to another URL), and every attempt has a timeout.
+and query taken relative to the site's base URL. A Forge call carries a bearer token
+instead (forge-remote.md §2.3), sent to the invocation's API base URL. The URL is sent
+exactly as it was signed (`yarl.URL(url, encoded=True)`), redirects are not followed (a
+token is never carried to another URL), and every attempt has a timeout.
 
 429 and 503 are retried after the `Retry-After` the answer names (seconds or an HTTP
 date), else after a short exponential backoff: at most `max_attempts` attempts in all,
@@ -181,14 +182,16 @@ class SignedTransport:
         *,
         base_url: str,
         path: str,
-        secret: str,
+        secret: str = "",
         params: Sequence[tuple[str, str]] = (),
         json_body: object = None,
         retry: bool = True,
+        bearer: str | None = None,
     ) -> JiraResponse:
         """Send `method` on `path` of the site (or service) at `base_url`, signed.
 
-        `path` must already be percent-encoded; `params` are encoded here. 429 and 503
+        Signed with `secret`, or sent with `Authorization: Bearer <bearer>` when a bearer
+        is given. `path` must already be percent-encoded; `params` are encoded here. 429 and 503
         are retried when `retry` (see the module docstring) and end in `JiraBusy`;
         timeouts and connection failures end in `JiraUnavailable`. Any other status is
         the caller's to judge.
@@ -200,7 +203,7 @@ class SignedTransport:
         attempts = max(1, self.max_attempts) if retry else 1
         attempt = 1
         while True:
-            response = await self._once(method, url, base_url, secret, data)
+            response = await self._once(method, url, base_url, secret, data, bearer)
             if response.status not in RETRIED_STATUSES:
                 return response
             hint = parse_retry_after(response.header("Retry-After"), self.clock.now())
@@ -225,10 +228,18 @@ class SignedTransport:
         return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
 
     async def _once(
-        self, method: str, url: str, base_url: str, secret: str, data: bytes | None
+        self,
+        method: str,
+        url: str,
+        base_url: str,
+        secret: str,
+        data: bytes | None,
+        bearer: str | None = None,
     ) -> JiraResponse:
         headers = {
-            "Authorization": outgoing_authorization(
+            "Authorization": f"Bearer {bearer}"
+            if bearer is not None
+            else outgoing_authorization(
                 app_key=self.app_key,
                 shared_secret=secret,
                 method=method,

@@ -1,16 +1,20 @@
-"""In-memory repositories of the smaller records: saved defaults, error reports, and the
-personal-data reporting state; each stages its changes until the unit of work commits."""
+"""In-memory repositories of the smaller records: saved defaults, error reports, the
+personal-data reporting state and region migrations; each stages its changes until the
+unit of work commits."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
+from agiletoolbox.domain.errors import ConcurrentChange
 from agiletoolbox.domain.ids import AccountId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
+from agiletoolbox.domain.residency import Arrival, Migration
 
 if TYPE_CHECKING:
     from agiletoolbox.adapters.memory.store import MemoryStore
@@ -104,3 +108,72 @@ class MemoryReportCycleRepository:
     def apply(self) -> None:
         """Write the staged states."""
         self._store.report_cycles.update(self._staged)
+
+
+class MemoryMigrationRepository:
+    """Region migrations driven from here, staged until commit and version-checked."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._staged: dict[TenantKey, Migration] = {}
+        self._loaded: dict[TenantKey, int] = {}
+
+    async def get(self, tenant: TenantKey) -> Migration | None:
+        """The tenant's latest migration, or None."""
+        migration = self._staged.get(tenant) or self._store.migrations.get(tenant)
+        if migration is None:
+            return None
+        if tenant not in self._staged:
+            self._loaded.setdefault(tenant, migration.version)
+        return copy.deepcopy(migration)
+
+    async def save(self, migration: Migration) -> None:
+        """Stage an insert or replace."""
+        self._staged[migration.tenant] = copy.deepcopy(migration)
+
+    async def active(self) -> Sequence[Migration]:
+        """Every migration neither committed nor rolled back."""
+        current = {**self._store.migrations, **self._staged}
+        return [copy.deepcopy(m) for m in current.values() if m.active]
+
+    def check(self) -> None:
+        """Refuse the commit when a saved migration changed since it was read here."""
+        for key in self._staged:
+            current = self._store.migrations.get(key)
+            if (current.version if current else None) != self._loaded.get(key):
+                raise ConcurrentChange("the migration changed meanwhile")
+
+    def apply(self) -> None:
+        """Write the staged migrations (of tenants that still exist)."""
+        for key, migration in self._staged.items():
+            if key in self._store.tenants:
+                self._store.migrations[key] = migration
+
+
+class MemoryArrivalRepository:
+    """Copies arrived from another region; deletions applied at commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._deleted: set[TenantKey] = set()
+
+    async def get(self, tenant: TenantKey) -> Arrival | None:
+        """The arrived copy of the tenant, or None."""
+        return None if tenant in self._deleted else self._store.arrivals.get(tenant)
+
+    async def delete(self, tenant: TenantKey) -> None:
+        """Stage forgetting the arrival."""
+        self._deleted.add(tenant)
+
+    async def staged_before(self, cutoff: datetime) -> Sequence[TenantKey]:
+        """Tenants whose copy arrived before `cutoff` and was never committed."""
+        return sorted(
+            key
+            for key, arrival in self._store.arrivals.items()
+            if key not in self._deleted and arrival.staged_at < cutoff
+        )
+
+    def apply(self) -> None:
+        """Forget the arrivals deleted in this unit of work."""
+        for key in self._deleted:
+            self._store.arrivals.pop(key, None)

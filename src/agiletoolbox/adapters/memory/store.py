@@ -10,9 +10,12 @@ from typing import Self
 
 from attrs import define, field
 
+from agiletoolbox.adapters.memory.forge_tokens import MemorySystemTokenRepository
 from agiletoolbox.adapters.memory.records import (
+    MemoryArrivalRepository,
     MemoryDefaultsRepository,
     MemoryErrorReportRepository,
+    MemoryMigrationRepository,
     MemoryReportCycleRepository,
 )
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
@@ -21,8 +24,10 @@ from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
+from agiletoolbox.domain.residency import Arrival, Migration
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.forge import SystemToken
 
 RoomKey = tuple[TenantKey, RoomId]
 
@@ -36,6 +41,9 @@ class MemoryStore:
     defaults: dict[DefaultsKey, SavedDefaults] = field(factory=dict)
     error_reports: list[ErrorReport] = field(factory=list)
     report_cycles: dict[TenantKey, ReportCycle] = field(factory=dict)
+    system_tokens: dict[TenantKey, SystemToken] = field(factory=dict)
+    migrations: dict[TenantKey, Migration] = field(factory=dict)
+    arrivals: dict[TenantKey, Arrival] = field(factory=dict)
     commits: int = 0
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -51,6 +59,9 @@ class MemoryStore:
             del self.defaults[defaults_key]
         self.error_reports = [r for r in self.error_reports if r.tenant != key]
         self.report_cycles.pop(key, None)
+        self.system_tokens.pop(key, None)
+        self.migrations.pop(key, None)
+        self.arrivals.pop(key, None)
 
 
 class MemoryRoomRepository:
@@ -228,6 +239,14 @@ class MemoryTenantRepository:
                 return self._load(tenant)
         return None
 
+    async def find_by_cloud_id(self, cloud_id: str) -> Tenant | None:
+        """The tenant of a site's cloud id (the first by key, as PostgreSQL orders it)."""
+        for key in sorted(self._visible()):
+            tenant = self._visible()[key]
+            if tenant.cloud_id == cloud_id:
+                return self._load(tenant)
+        return None
+
     async def save(self, tenant: Tenant) -> None:
         """Stage an insert or update."""
         self._staged[tenant.key] = copy.deepcopy(tenant)
@@ -284,6 +303,9 @@ class MemoryUnitOfWork:
         self.defaults = MemoryDefaultsRepository(self._store)
         self.error_reports = MemoryErrorReportRepository(self._store)
         self.report_cycles = MemoryReportCycleRepository(self._store)
+        self.system_tokens = MemorySystemTokenRepository(self._store)
+        self.migrations = MemoryMigrationRepository(self._store)
+        self.arrivals = MemoryArrivalRepository(self._store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -303,11 +325,15 @@ class MemoryUnitOfWork:
         """Check versions, then apply every staged change at once."""
         self.rooms.check()
         self.tenants.check()
+        self.migrations.check()
         self.rooms.apply()
         self.tenants.apply()
         self.defaults.apply()
         self.error_reports.apply()
         self.report_cycles.apply()
+        self.system_tokens.apply()
+        self.migrations.apply()
+        self.arrivals.apply()
         self._store.commits += 1
         self.committed = True
 

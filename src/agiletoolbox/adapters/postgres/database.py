@@ -21,11 +21,16 @@ from asyncpg.pool import Pool
 
 from agiletoolbox.adapters.postgres.encryption import KeyRing
 from agiletoolbox.adapters.postgres.errors import StorageUnavailable, storage_errors
+from agiletoolbox.adapters.postgres.forge_tokens import PostgresSystemTokenRepository
 from agiletoolbox.adapters.postgres.records import (
     PostgresDefaultsRepository,
     PostgresErrorReportRepository,
     PostgresReportCycleRepository,
     PostgresTenantRepository,
+)
+from agiletoolbox.adapters.postgres.residency import (
+    PostgresArrivalRepository,
+    PostgresMigrationRepository,
 )
 from agiletoolbox.adapters.postgres.rooms import PostgresRoomRepository
 from agiletoolbox.adapters.postgres.schema import require_current
@@ -103,6 +108,9 @@ class PostgresUnitOfWork:
     defaults: PostgresDefaultsRepository
     error_reports: PostgresErrorReportRepository
     report_cycles: PostgresReportCycleRepository
+    system_tokens: PostgresSystemTokenRepository
+    migrations: PostgresMigrationRepository
+    arrivals: PostgresArrivalRepository
 
     def __init__(self, pool: Pool, keys: KeyRing) -> None:
         self._pool = pool
@@ -117,6 +125,9 @@ class PostgresUnitOfWork:
         self.defaults = PostgresDefaultsRepository(self._session)
         self.error_reports = PostgresErrorReportRepository(self._session)
         self.report_cycles = PostgresReportCycleRepository(self._session)
+        self.system_tokens = PostgresSystemTokenRepository(self._session, self._keys)
+        self.migrations = PostgresMigrationRepository(self._session)
+        self.arrivals = PostgresArrivalRepository(self._session)
 
     async def __aenter__(self) -> Self:
         if not self._fresh:

@@ -28,24 +28,26 @@ SHARED_SECRET = "tenant.shared_secret"  # noqa: S105 - a label, not a secret
 
 _TENANT_COLUMNS = (
     "tenant_key, base_url, shared_secret, product_type, region, state, installation_id, "
-    "cloud_id, installed_at, updated_at, uninstalled_at, version"
+    "cloud_id, installed_at, updated_at, uninstalled_at, version, moving_to"
 )
 _SAVE_TENANT = f"""
 INSERT INTO tenants ({_TENANT_COLUMNS})
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)
 ON CONFLICT (tenant_key) DO UPDATE SET
     base_url = excluded.base_url, shared_secret = excluded.shared_secret,
     product_type = excluded.product_type, region = excluded.region, state = excluded.state,
     installation_id = excluded.installation_id, cloud_id = excluded.cloud_id,
     installed_at = excluded.installed_at, updated_at = excluded.updated_at,
-    uninstalled_at = excluded.uninstalled_at, version = excluded.version
+    uninstalled_at = excluded.uninstalled_at, version = excluded.version,
+    moving_to = excluded.moving_to
 WHERE tenants.version = $13
 RETURNING 1
 """  # noqa: S608 - built from constants only; values are $n parameters
 # One statement: the cascade takes rooms (and all in them) and defaults; error reports
 # carry no foreign key (see the migration) and go in the same statement.
-_PURGE_TENANT = """
-WITH reports AS (DELETE FROM error_reports WHERE tenant_key = $1)
+PURGE_TENANT = """
+WITH reports AS (DELETE FROM error_reports WHERE tenant_key = $1),
+     tokens AS (DELETE FROM forge_tokens WHERE tenant_key = $1)
 DELETE FROM tenants WHERE tenant_key = $1
 """
 _NO_TENANT = ""
@@ -68,6 +70,7 @@ class TenantRow:
     updated_at: datetime
     uninstalled_at: datetime | None
     version: int
+    moving_to: Region | None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> TenantRow:
@@ -85,6 +88,7 @@ class TenantRow:
             updated_at=row["updated_at"],
             uninstalled_at=row["uninstalled_at"],
             version=row["version"],
+            moving_to=None if row["moving_to"] is None else Region(row["moving_to"]),
         )
 
     def to_tenant(self, keys: KeyRing) -> Tenant:
@@ -104,6 +108,7 @@ class TenantRow:
             cloud_id=self.cloud_id,
             uninstalled_at=self.uninstalled_at,
             version=self.version,
+            moving_to=self.moving_to,
         )
 
 
@@ -136,6 +141,10 @@ class PostgresTenantRepository:
         """The tenant linked to a Forge installation id, or None."""
         return await self._one("installation_id", installation_id)
 
+    async def find_by_cloud_id(self, cloud_id: str) -> Tenant | None:
+        """The tenant of a site's cloud id, or None."""
+        return await self._one("cloud_id", cloud_id)
+
     async def save(self, tenant: Tenant) -> None:
         """Insert or update the tenant, its secret encrypted; `ConcurrentChange` when the
         tenant changed (or appeared) since this unit of work read it."""
@@ -157,6 +166,7 @@ class PostgresTenantRepository:
             tenant.uninstalled_at,
             tenant.version,
             self._loaded.get(tenant.key),
+            None if tenant.moving_to is None else tenant.moving_to.value,
         )
         if not written:
             raise ConcurrentChange("the tenant changed meanwhile")
@@ -164,7 +174,7 @@ class PostgresTenantRepository:
 
     async def delete(self, key: TenantKey) -> None:
         """Delete the tenant and every row it owns, in one statement."""
-        await self._connection.write(_PURGE_TENANT, key.value)
+        await self._connection.write(PURGE_TENANT, key.value)
         self._loaded.pop(key, None)
 
     async def uninstalled_before(self, cutoff: datetime) -> Sequence[TenantKey]:
@@ -317,7 +327,7 @@ class PostgresReportCycleRepository:
     async def get(self, tenant: TenantKey) -> ReportCycle | None:
         """The tenant's reporting state, or None."""
         row = await self._connection.fetchrow(
-            "SELECT last_completed_at, cycle_period_days, cursor_account_id "
+            "SELECT last_completed_at, cycle_period_days, cursor_account_id, not_before "
             "FROM report_cycles WHERE tenant_key = $1",
             tenant.value,
         )
@@ -329,19 +339,22 @@ class PostgresReportCycleRepository:
             last_completed_at=row["last_completed_at"],
             cycle_period_days=row["cycle_period_days"],
             cursor=None if cursor is None else AccountId(cursor),
+            not_before=row["not_before"],
         )
 
     async def save(self, cycle: ReportCycle) -> None:
         """Insert or replace."""
         await self._connection.write(
             "INSERT INTO report_cycles "
-            "(tenant_key, last_completed_at, cycle_period_days, cursor_account_id) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_key) DO UPDATE SET "
+            "(tenant_key, last_completed_at, cycle_period_days, cursor_account_id, not_before) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_key) DO UPDATE SET "
             "last_completed_at = excluded.last_completed_at, "
             "cycle_period_days = excluded.cycle_period_days, "
-            "cursor_account_id = excluded.cursor_account_id",
+            "cursor_account_id = excluded.cursor_account_id, "
+            "not_before = excluded.not_before",
             cycle.tenant.value,
             cycle.last_completed_at,
             cycle.cycle_period_days,
             None if cycle.cursor is None else cycle.cursor.value,
+            cycle.not_before,
         )
