@@ -125,6 +125,17 @@ test("the live socket connects to the remote, not to the page's origin", () => {
   assert.equal(host(fakeBridge(), "https://eu.poker.example.com/app/").socketUrl(path), `wss://eu.poker.example.com/app${path}`);
 });
 
+test("the socket follows the deployment the ticket names (the site's region)", async () => {
+  const path = "/api/rooms/r1/live?ticket=t.k";
+  const eu = { ticket: "t.k", baseUrl: "https://eu.poker.example.com" };
+  const forge = host(fakeBridge({ "POST /api/rooms/r1/ticket": { status: 200, headers: {}, body: eu } }));
+  assert.equal(await roomApi(forge).ticket("r1"), "t.k");
+  assert.equal(forge.socketUrl(path), `wss://eu.poker.example.com${path}`);
+  const odd = host(fakeBridge({ "POST /api/rooms/r1/ticket": { status: 200, headers: {}, body: { ticket: "t.k", baseUrl: "not a url" } } }));
+  await roomApi(odd).ticket("r1");
+  assert.equal(odd.socketUrl(path), `wss://poker.example.com${path}`);
+});
+
 test("Jira is asked through requestJira, as the person", async () => {
   const bridge = fakeBridge({ "jira /rest/api/3/user/bulk?accountId=a1": { status: 200, body: { values: [{ accountId: "a1" }] } } });
   const forge = host(bridge);

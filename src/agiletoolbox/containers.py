@@ -35,7 +35,7 @@ from agiletoolbox.adapters.http.connect import (
 from agiletoolbox.adapters.http.forge import ForgeAuthenticator, ForgeSite
 from agiletoolbox.adapters.http.residency import ResidencySite
 from agiletoolbox.adapters.http.tickets import TicketBook
-from agiletoolbox.adapters.http.web_settings import WebSettings, origin_of
+from agiletoolbox.adapters.http.web_settings import FORGE_UI_ORIGINS, WebSettings, origin_of
 from agiletoolbox.adapters.jira import (
     ConnectJiraClient,
     ConnectPersonalDataReporter,
@@ -119,7 +119,12 @@ def web_settings(settings: Settings) -> WebSettings:
     if not settings.production:
         # The simulator serves the install keys in the demo and the tests.
         origins.append(origin_of(settings.install_keys_url))
-    return WebSettings(production=settings.production, socket_origins=tuple(origins))
+    return WebSettings(
+        production=settings.production,
+        socket_origins=tuple(origins),
+        socket_origin_patterns=FORGE_UI_ORIGINS if settings.forge_app_id else (),
+        base_url=settings.base_url,
+    )
 
 
 def region_peer(settings: Settings, session: aiohttp.ClientSession, clock: Clock) -> RegionPeer:

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from agiletoolbox.adapters.http.web_settings import WebSettings
+from agiletoolbox.adapters.http.web_settings import FORGE_UI_ORIGINS, WebSettings
 from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
 from tests.unit.roomkit import ANA, BEN
 
@@ -192,3 +192,22 @@ async def test_a_socket_from_a_page_of_another_site_is_refused_before_the_upgrad
         ws = await client.ws_connect(path, params={"ticket": await ticket()}, origin=origin)
         assert (await next_of(ws, "room"))["room"]["id"] == room_id
         await ws.close()
+
+
+def test_the_forge_ui_host_may_open_sockets_only_when_the_forge_app_is_on() -> None:
+    forge_page = "https://0c3a9b1e-7f2d-4e6a-9b8c-1d2e3f4a5b6c.cdn.prod.atlassian-dev.net"
+    assert not WebSettings().allows_socket_origin(forge_page)
+    on = WebSettings(socket_origin_patterns=FORGE_UI_ORIGINS)
+    assert on.allows_socket_origin(forge_page)
+    assert not on.allows_socket_origin("https://cdn.prod.atlassian-dev.net.evil.example")
+    assert not on.allows_socket_origin("http://x.cdn.prod.atlassian-dev.net")
+
+
+async def test_a_ticket_names_the_deployment_its_socket_connects_to(
+    backend: Backend, aiohttp_client: Any
+) -> None:
+    named = await aiohttp_client(backend.app(WebSettings(base_url="https://eu.poker.example")))
+    room_id = await open_room(named)
+    answer = await (await named.post(f"/api/rooms/{room_id}/ticket", headers=ANA_A)).json()
+    assert answer["baseUrl"] == "https://eu.poker.example"
+    assert answer["ticket"]

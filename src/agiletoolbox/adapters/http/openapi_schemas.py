@@ -218,7 +218,16 @@ def view_schemas() -> dict[str, JsonSchema]:
         ),
         "Defaults": _closed(defaults=_nullable(ref("RoomDefaults"))),
         "Removed": _closed(removed={"type": "string", "pattern": ROOM_ID_PATTERN}),
-        "Ticket": _closed(ticket={"type": "string", "minLength": 1}),
+        "Ticket": {
+            "type": "object",
+            "properties": {
+                "ticket": {"type": "string", "minLength": 1},
+                # Where the socket connects: this deployment (its region's) base URL.
+                "baseUrl": {"type": "string", "format": "uri"},
+            },
+            "required": ["ticket"],
+            "additionalProperties": False,
+        },
         "Error": _closed(
             error={
                 "type": "object",

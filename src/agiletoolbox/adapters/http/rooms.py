@@ -201,7 +201,11 @@ async def ticket(request: web.Request) -> web.Response:
     """A one-minute ticket that opens the room's live socket."""
     caller, room_id = await checked_room(request)
     await request.app[ROOMS].view(caller.tenant, caller.account, room_id)
-    return web.json_response({"ticket": request.app[TICKETS].issue(caller, room_id)})
+    answer = {"ticket": request.app[TICKETS].issue(caller, room_id)}
+    base_url = request.app[WEB].base_url
+    if base_url is not None:
+        answer["baseUrl"] = base_url
+    return web.json_response(answer)
 
 
 def _issue_key(text: str) -> IssueKey:

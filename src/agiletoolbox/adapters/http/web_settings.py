@@ -12,6 +12,10 @@ ATLASSIAN_FRAME_ANCESTORS = (
     "https://*.jira-dev.com",
 )
 
+FORGE_UI_ORIGINS = ("https://*.cdn.prod.atlassian-dev.net",)
+"""Where Forge serves Custom UI resources (each app under a subdomain of its own): the
+room page's origin when it runs as the Forge app's issue panel."""
+
 
 @frozen
 class WebSettings:
@@ -26,6 +30,12 @@ class WebSettings:
     heartbeat_seconds: float = 20.0
     # The app's own origins (its base URLs); outside production the simulator's too.
     socket_origins: tuple[str, ...] = ()
+    # Wildcard origins (`https://*.suffix`) of pages that may open sockets besides
+    # Atlassian's sites: Forge's Custom UI host when the Forge app is on.
+    socket_origin_patterns: tuple[str, ...] = ()
+    # This deployment's public base URL: where a ticket's socket connects (a Forge page
+    # is served from elsewhere and must reach the deployment of its site's region).
+    base_url: str | None = None
 
     @property
     def frame_ancestors(self) -> tuple[str, ...]:
@@ -46,7 +56,8 @@ class WebSettings:
         host = parts.hostname or ""
         if origin != f"https://{parts.netloc}" or parts.port is not None:
             return False  # Atlassian's pages are https on the default port, no path
-        suffixes = (pattern.removeprefix("https://*") for pattern in ATLASSIAN_FRAME_ANCESTORS)
+        patterns = ATLASSIAN_FRAME_ANCESTORS + self.socket_origin_patterns
+        suffixes = (pattern.removeprefix("https://*") for pattern in patterns)
         return any(host.endswith(suffix) and len(host) > len(suffix) for suffix in suffixes)
 
 

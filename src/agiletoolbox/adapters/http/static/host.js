@@ -145,7 +145,21 @@ export function forgeHost(forge) {
     if (!answer || typeof answer.status !== "number") {
       throw new HostError("The app's answer did not come through Jira; reload the issue.");
     }
-    return { status: answer.status, body: typeof answer.body === "string" ? parse(answer.body) : (answer.body ?? null) };
+    const result = { status: answer.status, body: typeof answer.body === "string" ? parse(answer.body) : (answer.body ?? null) };
+    if (result.status === 200 && path.endsWith("/ticket")) followTicket(result.body);
+    return result;
+  }
+
+  // Forge calls the deployment of the site's region; the ticket names it, and the live
+  // socket must connect there, not to the default URL this build was made with.
+  function followTicket(answer) {
+    if (!answer || typeof answer.baseUrl !== "string") return;
+    try {
+      const named = new URL(answer.baseUrl);
+      if (named.protocol === "https:" || named.protocol === remote.protocol) remote = named;
+    } catch {
+      // Not a URL: keep the build's.
+    }
   }
 
   async function jira(path, { method = "GET", body } = {}) {
