@@ -57,7 +57,10 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     # A bare path line: the directory's own .pth files (the editable install) stay unread.
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # --ignore-installed: the borrowed directory holds the editable install of the same
+    # version, which pip would otherwise take for this one.
     run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
+        "--ignore-installed",
         wheel)  # fmt: skip
     return venv / "bin"
 
