@@ -201,11 +201,13 @@ class Container(containers.DeclarativeContainer):
         SignedTransport, session=session, app_key=settings.provided.app_key, clock=clock
     )
     system_tokens = providers.Singleton(SystemTokens, unit_of_work, clock)
-    jira = providers.Singleton(
-        ConnectJiraClient, transport, forge=providers.Singleton(ForgeCredentials, system_tokens)
-    )
+    forge_credentials = providers.Singleton(ForgeCredentials, system_tokens)
+    jira = providers.Singleton(ConnectJiraClient, transport, forge=forge_credentials)
     personal_data = providers.Singleton(
-        ConnectPersonalDataReporter, transport, settings.provided.personal_data_url
+        ConnectPersonalDataReporter,
+        transport,
+        settings.provided.personal_data_url,
+        forge=forge_credentials,
     )
 
     rooms = providers.Singleton(RoomService, unit_of_work, bus, clock, jira)

@@ -227,3 +227,29 @@ async def test_a_refused_delivery_is_retried_and_its_event_says_so(
         "retryReason": "INVALID_FORGE_INVOCATION_TOKEN",
         "retryData": None,
     }
+
+
+async def test_a_site_known_only_through_forge_reports_its_accounts_with_the_system_token(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    from agiletoolbox.services.personal_data import PersonalDataService
+    from agiletoolbox.simulator import TEST_CLOSED_ACCOUNT
+
+    await jira.forge.install("acme", deployment.url)
+    alice = jira.forge.headers("acme", user=ALICE, issue="DEMO-1")
+    closed = jira.forge.headers("acme", user=TEST_CLOSED_ACCOUNT, issue="DEMO-1")
+    api = f"{deployment.url}/api/rooms"
+    async with aiohttp.ClientSession() as session:
+        status, room = await call(session, "POST", api, alice, json={"issueKey": "DEMO-1"})
+        assert status == 201, room
+        assert (await call(session, "POST", f"{api}/{room['id']}/join", closed, json={}))[0] == 200
+
+        reporting: PersonalDataService = await deployment.container.reporting()  # type: ignore[misc]
+        summary = await reporting.report_due()
+
+        assert summary.failed == ()
+        assert (summary.tenants, summary.accounts, summary.erased) == (1, 2, 1)
+        reported = [r for r in jira.recorder.requests if r.path.endswith("/report-accounts/")]
+        assert [r.caller for r in reported] == ["app"]
+        status, after = await call(session, "GET", f"{api}?issueKey=DEMO-1", alice)
+        assert [p["accountId"] for p in after["participants"]] == [ALICE]

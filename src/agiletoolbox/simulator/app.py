@@ -269,7 +269,7 @@ class JiraSimulator:
         rest.add_routes(app, site_prefix)
         issueview.add_routes(app, site_prefix)
         people.add_routes(app, site_prefix)
-        privacy.add_routes(app)
+        privacy.add_routes(app, self.forge)
         self.forge.add_routes(app)
         return app
 

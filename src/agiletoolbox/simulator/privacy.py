@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from agiletoolbox.simulator.cloud import CLOUD, Cloud, failure_response, token_of, unauthorized
+from agiletoolbox.simulator.forge import ForgePlatform
 from agiletoolbox.simulator.record import ANONYMOUS, APP, RecordedRequest
 from agiletoolbox.simulator.tokens import TokenRejected, decode, verify_request_token
 
@@ -33,8 +34,12 @@ def _bad_request(message: str) -> web.Response:
     return web.json_response({"errorType": "INVALID_REQUEST", "errorMessage": message}, status=400)
 
 
-def _authenticate(cloud: Cloud, request: web.Request) -> str:
-    """The app key whose JWT signed the request."""
+def _authenticate(cloud: Cloud, request: web.Request, forge: ForgePlatform | None) -> str:
+    """The app key whose JWT signed the request (or the Forge app whose system token it
+    carries)."""
+    header = request.headers.get("Authorization", "")
+    if forge is not None and header[:7].lower() == "bearer ":
+        return _forge_app(cloud, forge, header[7:].strip())
     token = token_of(request)
     if token is None:
         raise TokenRejected("missing token")
@@ -64,6 +69,20 @@ def _authenticate(cloud: Cloud, request: web.Request) -> str:
             reason = rejected.reason
             continue
         return issuer
+    raise TokenRejected(reason)
+
+
+def _forge_app(cloud: Cloud, forge: ForgePlatform, token: str) -> str:
+    """The Forge app whose installation's system token this is (a user's token is not)."""
+    reason = "unknown token"
+    for site in cloud.sites.values():
+        caller = forge.bearer(site, token)
+        if isinstance(caller, str):
+            reason = caller
+        elif caller.kind == APP:
+            return forge.app_id
+        else:
+            reason = "a user's token"
     raise TokenRejected(reason)
 
 
@@ -103,7 +122,7 @@ async def report_accounts(request: web.Request) -> web.Response:
     api = cloud.personal_data
     failure: str | None = None
     try:
-        _authenticate(cloud, request)
+        _authenticate(cloud, request, request.app.get(FORGE))
     except TokenRejected as rejected:
         failure = rejected.reason
     response = await _answer(cloud, request) if failure is None else unauthorized()
@@ -147,6 +166,12 @@ async def _answer(cloud: Cloud, request: web.Request) -> web.Response:
     return web.json_response({"accounts": statuses})
 
 
-def add_routes(app: web.Application) -> None:
-    """Mount the personal-data API at the simulator's root."""
+FORGE = web.AppKey("privacy_forge", ForgePlatform)
+
+
+def add_routes(app: web.Application, forge: ForgePlatform | None = None) -> None:
+    """Mount the personal-data API at the simulator's root (Forge system tokens accepted
+    when `forge` is given)."""
+    if forge is not None:
+        app[FORGE] = forge
     app.router.add_post(REPORT_PATH, report_accounts)

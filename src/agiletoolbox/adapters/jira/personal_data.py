@@ -4,10 +4,12 @@
 accounts a request. Authentication is the app's JWT as the reference infers it (the
 exact claim set is not documented): HS256 with the reporting site's shared secret, `iss`
 the app key, `qsh` over `POST&/app/report-accounts&` - the path relative to the API's
-origin. Answers: 200 with the accounts that are `closed` or `updated`, 204 for nothing to
-do; the `Cycle-Period` header, when present, is the number of days to wait before
-reporting an account again. 429 and 503 end in `JiraBusy` with the wait asked for: the
-scheduled job comes back later rather than retrying here.
+origin; for a site known only through Forge, the installation's system token as a
+bearer (how a remote reports is not documented; forge-remote.md §6). Answers: 200 with
+the accounts that are `closed` or `updated`, 204 for nothing to do; the `Cycle-Period`
+header, when present, is the number of days to wait before reporting an account again.
+429 and 503 end in `JiraBusy` with the wait asked for: the scheduled job comes back later
+rather than retrying here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
+from agiletoolbox.adapters.jira.client import ForgeBearers
 from agiletoolbox.adapters.jira.transport import JiraResponse, SignedTransport
 from agiletoolbox.domain.errors import (
     InvalidValue,
@@ -89,6 +92,9 @@ class ConnectPersonalDataReporter:
 
     transport: SignedTransport
     url: str = field(default=DEFAULT_PERSONAL_DATA_URL, converter=_checked_url)
+    # A site known only through Forge has no shared secret Atlassian knows: its reports
+    # carry the installation's system token instead (inferred, forge-remote.md §6).
+    forge: ForgeBearers | None = None
 
     async def report(
         self, tenant: Tenant, accounts: Sequence[tuple[AccountId, datetime]]
@@ -118,14 +124,24 @@ class ConnectPersonalDataReporter:
                 for account, updated in accounts
             ]
         }
-        response = await self.transport.request(
-            "POST",
-            base_url=f"{parts.scheme}://{parts.netloc}",
-            path=parts.path,
-            secret=tenant.shared_secret,
-            json_body=body,
-            retry=False,
+        base_url = f"{parts.scheme}://{parts.netloc}"
+        forge_only = (
+            tenant.installation_id is not None and tenant.key.value == tenant.installation_id
         )
+        bearer = None
+        if forge_only and self.forge is not None:
+            now = self.transport.clock.now()
+            bearer = await self.forge.bearer_for(tenant, on_behalf=False, now=now)
+        if bearer is not None:
+            response = await self.transport.request(
+                "POST", base_url=base_url, path=parts.path, json_body=body, retry=False,
+                bearer=bearer.token,
+            )  # fmt: skip
+        else:
+            response = await self.transport.request(
+                "POST", base_url=base_url, path=parts.path, secret=tenant.shared_secret,
+                json_body=body, retry=False,
+            )  # fmt: skip
         cycle = parse_cycle_period(response.header("Cycle-Period"))
         _check(response)
         if response.status == 204:
