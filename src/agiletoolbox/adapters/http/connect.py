@@ -4,7 +4,6 @@ token, and the authenticator for the API's context tokens.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from agiletoolbox.adapters.connect.errors import ConnectAuthError
 from agiletoolbox.adapters.connect.install import LifecycleVerifier
 from agiletoolbox.adapters.connect.jwt import ConnectJwtVerifier, RouteClass
 from agiletoolbox.adapters.connect.tokens import ConnectCaller, ConnectRequest
+from agiletoolbox.adapters.http.bodies import json_object
 from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
 from agiletoolbox.domain.errors import DomainError, InvalidValue
 from agiletoolbox.domain.ids import TenantKey
@@ -134,7 +134,7 @@ def _lifecycle_handler(event: str) -> Any:
 async def lifecycle_call(request: web.Request, event: str) -> web.Response:
     """Verify and apply one lifecycle callback; 204 whenever it is (or was) applied."""
     site = request.app[CONNECT]
-    body = await _lifecycle_body(request)
+    body = await json_object(request, MAX_LIFECYCLE_BODY)
     if body.get("eventType") != event:
         raise web.HTTPBadRequest(reason=f"eventType must be {event} on this route")
     client_key = body.get("clientKey")
@@ -159,21 +159,6 @@ async def lifecycle_call(request: web.Request, event: str) -> web.Response:
     else:
         await site.tenants.disabled(key)
     return web.Response(status=204)
-
-
-async def _lifecycle_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_LIFECYCLE_BODY + 1)
-    if len(raw) > MAX_LIFECYCLE_BODY:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=MAX_LIFECYCLE_BODY, actual_size=len(raw), reason="the body is too large"
-        )
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="the body must be a JSON object")
-    return body
 
 
 def _installation(key: TenantKey, body: dict[str, Any]) -> Installation:

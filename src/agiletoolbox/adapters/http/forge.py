@@ -19,7 +19,6 @@ app does not serve is a 403; a key set that cannot be fetched, a 503.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +35,7 @@ from agiletoolbox.adapters.forge.credentials import (
 from agiletoolbox.adapters.forge.errors import ForgeAuthError, ForgeAuthFailure
 from agiletoolbox.adapters.forge.invocation import InvocationTokenVerifier
 from agiletoolbox.adapters.forge.ticks import DueJobs
+from agiletoolbox.adapters.http.bodies import json_object
 from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import TenantKey
@@ -146,19 +146,7 @@ def add_forge_routes(app: web.Application, site: ForgeSite) -> None:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_EVENT_BODY + 1)
-    if len(raw) > MAX_EVENT_BODY:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=MAX_EVENT_BODY, actual_size=len(raw), reason="the body is too large"
-        )
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="the body must be a JSON object")
+    body = await json_object(request, MAX_EVENT_BODY, empty=True)
     # Forge's documents show the event both flat and nested under `payload`.
     inner = body.get("payload")
     return {**body, **inner} if isinstance(inner, dict) else body

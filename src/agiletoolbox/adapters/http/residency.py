@@ -24,6 +24,7 @@ from aiohttp import web
 from attrs import frozen
 
 from agiletoolbox.adapters.connect.jwt import RouteClass
+from agiletoolbox.adapters.http.bodies import json_object
 from agiletoolbox.adapters.http.connect import CONNECT, verify
 from agiletoolbox.adapters.http.statuses import error_response
 from agiletoolbox.adapters.region.envelope import EnvelopeRefused, Sealer, answer_purpose
@@ -127,18 +128,7 @@ async def _caller(request: web.Request) -> TenantKey:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_HOOK_BODY + 1)
-    if len(raw) > MAX_HOOK_BODY:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=MAX_HOOK_BODY, actual_size=len(raw), reason="the body is too large"
-        )
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="the body must be a JSON object")
-    return body
+    return await json_object(request, MAX_HOOK_BODY, empty=True)
 
 
 def _migration_id(value: object) -> str:
