@@ -11,6 +11,7 @@ import itertools
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from attrs import field, frozen
 
@@ -140,11 +141,17 @@ class Deck:
 
     def with_question_card(self, enabled: bool) -> Deck:
         """The deck with the `?` card added at the end, or taken out."""
-        if enabled and not self.has(QUESTION):
-            return Deck(self.name, (*self.cards, Card(QUESTION)))
-        if not enabled and self.has(QUESTION):
-            return Deck(self.name, tuple(card for card in self.cards if card.label != QUESTION))
-        return self
+        return _with_question_card(self, enabled)
+
+
+@lru_cache(maxsize=512)
+def _with_question_card(deck: Deck, enabled: bool) -> Deck:
+    # Asked on every vote; building and checking a deck costs more than the vote itself.
+    if enabled and not deck.has(QUESTION):
+        return Deck(deck.name, (*deck.cards, Card(QUESTION)))
+    if not enabled and deck.has(QUESTION):
+        return Deck(deck.name, tuple(card for card in deck.cards if card.label != QUESTION))
+    return deck
 
 
 def _numbered(
