@@ -12,6 +12,7 @@ from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
 from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.ports.presence import PresenceBoard
 from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
 from tests.unit.roomkit import ISSUE, STORY_POINTS, T0
@@ -63,7 +64,9 @@ class Backend:
         self.tickets = TicketBook(b"k" * 32, self.clock)
         self.ready = True
 
-    def app(self, settings: WebSettings | None = None) -> web.Application:
+    def app(
+        self, settings: WebSettings | None = None, presence: PresenceBoard | None = None
+    ) -> web.Application:
         async def ready() -> bool:
             return self.ready
 
@@ -75,4 +78,5 @@ class Backend:
             tickets=self.tickets,
             ready=ready,
             settings=settings or WebSettings(heartbeat_seconds=5),
+            presence=presence,
         )

@@ -211,3 +211,58 @@ async def test_a_ticket_names_the_deployment_its_socket_connects_to(
     answer = await (await named.post(f"/api/rooms/{room_id}/ticket", headers=ANA_A)).json()
     assert answer["baseUrl"] == "https://eu.poker.example"
     assert answer["ticket"]
+
+
+class SharedBoard:
+    """A presence board shared with another (pretend) process."""
+
+    def __init__(self) -> None:
+        self.held_elsewhere: set[tuple[str, str]] = set()
+        self.dead: list[tuple[Any, Any, Any]] = []
+        self.arrived: list[str] = []
+        self.renewed = 0
+
+    async def arrive(self, tenant: Any, room_id: Any, account: Any) -> None:
+        self.arrived.append(account.value)
+
+    async def leave(self, tenant: Any, room_id: Any, account: Any) -> bool:
+        return (room_id.value, account.value) not in self.held_elsewhere
+
+    async def renew(self) -> None:
+        self.renewed += 1
+
+    async def expired(self) -> list[tuple[Any, Any, Any]]:
+        dead, self.dead = self.dead, []
+        return dead
+
+
+async def test_presence_follows_the_sockets_of_every_process(
+    backend: Backend, aiohttp_client: Any, monkeypatch: Any
+) -> None:
+    from agiletoolbox.adapters.http import live
+    from agiletoolbox.domain.ids import RoomId
+
+    monkeypatch.setattr(live, "PRESENCE_RENEW_SECONDS", 0.02)
+    board = SharedBoard()
+    client = await aiohttp_client(backend.app(presence=board))
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    ben = await connect(client, room_id, BEN_A)
+    await view_where(ana, lambda r: all(p["online"] for p in r["participants"]))
+    assert sorted(board.arrived) == sorted([ANA.value, BEN.value])
+
+    # Ben's last socket here closes while another process still holds one: online.
+    board.held_elsewhere.add((room_id, BEN.value))
+    await ben.close()
+    await asyncio.sleep(0.2)
+    online = await (await client.get("/api/rooms?issueKey=DEMO-1", headers=ANA_A)).json()
+    assert {p["accountId"]: p["online"] for p in online["participants"]}[BEN.value] is True
+
+    # That process dies: its lease runs out, and this process marks Ben offline.
+    board.dead.append((TENANT_A, RoomId(room_id), BEN))
+    gone = await view_where(
+        ana, lambda r: not {p["accountId"]: p["online"] for p in r["participants"]}[BEN.value]
+    )
+    assert gone["version"] > online["version"]
+    assert board.renewed > 0
+    await ana.close()
