@@ -145,3 +145,12 @@ def test_a_card_value_must_be_a_number() -> None:
         Card("1", True)
     with pytest.raises(InvalidValue, match="number"):
         Card("1", "1")  # type: ignore[arg-type]
+
+
+def test_an_equal_deck_is_answered_for_itself() -> None:
+    twin = Deck(FIBONACCI.name, FIBONACCI.cards)
+    assert twin == FIBONACCI
+    assert twin is not FIBONACCI
+    FIBONACCI.with_question_card(True)
+    assert twin.with_question_card(False) is twin
+    assert twin.with_question_card(True) == FIBONACCI.with_question_card(True)

@@ -141,17 +141,17 @@ class Deck:
 
     def with_question_card(self, enabled: bool) -> Deck:
         """The deck with the `?` card added at the end, or taken out."""
-        return _with_question_card(self, enabled)
+        if enabled == self.has(QUESTION):
+            return self
+        return _toggled_question_card(self, enabled)
 
 
 @lru_cache(maxsize=512)
-def _with_question_card(deck: Deck, enabled: bool) -> Deck:
+def _toggled_question_card(deck: Deck, enabled: bool) -> Deck:
     # Asked on every vote; building and checking a deck costs more than the vote itself.
-    if enabled and not deck.has(QUESTION):
+    if enabled:
         return Deck(deck.name, (*deck.cards, Card(QUESTION)))
-    if not enabled and deck.has(QUESTION):
-        return Deck(deck.name, tuple(card for card in deck.cards if card.label != QUESTION))
-    return deck
+    return Deck(deck.name, tuple(card for card in deck.cards if card.label != QUESTION))
 
 
 def _numbered(
