@@ -266,3 +266,25 @@ async def test_presence_follows_the_sockets_of_every_process(
     assert gone["version"] > online["version"]
     assert board.renewed > 0
     await ana.close()
+
+
+async def test_a_change_made_here_reaches_the_sockets_without_reading_the_room_again(
+    backend: Backend, client: TestClient, monkeypatch: Any
+) -> None:
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    await view_where(ana, lambda r: True)
+    reads: list[str] = []
+    views = backend.rooms.views
+
+    async def counted(*args: Any) -> Any:
+        reads.append("views")
+        return await views(*args)
+
+    monkeypatch.setattr(backend.rooms, "views", counted)
+    await client.put(f"/api/rooms/{room_id}/vote", json={"card": "5"}, headers=BEN_A)
+    seen = await view_where(ana, lambda r: any(p["voted"] for p in r["participants"]))
+    assert cards(seen)[BEN.value] is None  # masked for Ana, as a re-read would be
+    await asyncio.sleep(0.1)  # the change's own signal has come and gone
+    assert reads == []
+    await ana.close()

@@ -34,6 +34,7 @@ class RoomService:
     ) -> None:
         self._uow = unit_of_work
         self._events = events
+        self._committed: list[Callable[[Room], None]] = []
         self._clock = clock
         self._jira = jira
 
@@ -49,6 +50,13 @@ class RoomService:
         if room is None:
             raise NotFound(f"{issue_key} has no room yet")
         return view_of(room, viewer)
+
+    def on_commit(self, callback: Callable[[Room], None]) -> Callable[[], None]:
+        """Call `callback` with every room this process changes, once committed (so that
+        the live sockets held here see the change without reading it back); returns the
+        function that stops it. Other processes learn of changes from the event bus."""
+        self._committed.append(callback)
+        return lambda: self._committed.remove(callback)
 
     async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
         """The viewer's view of a room."""
@@ -242,6 +250,13 @@ class RoomService:
                         raise
                     continue
                 events = room.drain_events() if delete else uow.rooms.collect_events()
-                await self._events.publish(events)
-                return result
+            # Outside the unit of work, whose exit may yield: what a caller does with the
+            # result (answer a socket's command) comes before what the sockets are sent.
+            # The sockets held here hear of the change first, from the room itself; the
+            # signal then finds them up to date.
+            if not delete:
+                for callback in self._committed:
+                    callback(room)
+            await self._events.publish(events)
+            return result
         raise AssertionError("unreachable")  # pragma: no cover

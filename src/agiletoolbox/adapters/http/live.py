@@ -36,7 +36,8 @@ from agiletoolbox.adapters.http.wire import (
 from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.errors import AccessRefused, DomainError, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
-from agiletoolbox.domain.view import RoomView
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.view import RoomView, view_of
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
@@ -67,14 +68,19 @@ class LiveSocket:
         self._wake = asyncio.Event()
         self._closing: int | None = None
 
+    @property
+    def version_known(self) -> int:
+        """The newest version the client has or will get with what is queued."""
+        queued = self._view["room"]["version"] if self._view else 0
+        return max(queued, self.version_sent)
+
     def offer_view(self, view: RoomView, *, force: bool = False) -> None:
         """Queue the newest view, replacing an older one not yet sent.
 
         A view no newer than what the client has or will get is dropped, unless the client
         asked for the current view (`force`).
         """
-        queued = self._view["room"]["version"] if self._view else 0
-        if not force and view.version <= max(queued, self.version_sent):
+        if not force and view.version <= self.version_known:
             return
         self._view = {"type": "room", "room": room_view(view)}
         self._wake.set()
@@ -131,18 +137,23 @@ class LiveRooms:
         self._running: dict[RoomKey, asyncio.Task[None]] = {}
         self._dirty: set[RoomKey] = set()
         self._unsubscribe: Callable[[], None] | None = None
+        self._stop_commits: Callable[[], None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Listen to the event bus; keep this process's presence leases alive."""
         self._unsubscribe = self._bus.subscribe(self._on_signal)
+        self._stop_commits = self._service.on_commit(self._on_committed)
         self._keeper = asyncio.get_running_loop().create_task(self._keep_presence())
 
     async def close(self) -> None:
         """Stop listening and close every socket with 1001 (going away)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._stop_commits is not None:
+            self._stop_commits()
+            self._stop_commits = None
         if self._keeper is not None:
             self._keeper.cancel()
         sockets = [socket for group in self._rooms.values() for socket in group]
@@ -179,8 +190,27 @@ class LiveRooms:
             return
         key = (signal.tenant, signal.room_id)
         group = self._rooms.get(key)
-        if group and any(s.version_sent < signal.version for s in group):
+        if group and any(s.version_known < signal.version for s in group):
             self._refresh_soon(key)
+
+    def _on_committed(self, room: Room) -> None:
+        """A change made in this process: its sockets get their views from the saved room
+        at once, and the change's own signal, when it comes back, finds nothing new."""
+        key = (room.tenant, room.id)
+        group = self._rooms.get(key)
+        if not group:
+            return
+        seats_missing = False
+        for socket in list(group):
+            view = view_of(room, socket.caller.account)
+            socket.offer_view(view)
+            seat = (room.tenant, room.id, socket.caller.account)
+            if seat not in self._seats and any(
+                p.account_id == socket.caller.account for p in view.participants
+            ):
+                seats_missing = True
+        if seats_missing:
+            self._refresh_soon(key)  # the refresh takes the presence lease
 
     def _refresh_soon(self, key: RoomKey) -> None:
         if key in self._running:
