@@ -11,7 +11,6 @@ bytes; every other claim is read only from those.
 from __future__ import annotations
 
 import binascii
-import json
 import math
 import re
 import warnings
@@ -24,6 +23,7 @@ import jwt
 from attrs import field, frozen
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from agiletoolbox.adapters import strict_json
 from agiletoolbox.adapters.connect.errors import AuthFailure, ConnectAuthError
 from agiletoolbox.adapters.connect.qsh import JWT_PARAMETER, Params, parse_query
 from agiletoolbox.domain.errors import InvalidValue
@@ -143,24 +143,11 @@ def extract_token(request: ConnectRequest) -> str:
     return token
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        raise ValueError("duplicate member")
-    return dict(pairs)
-
-
-def _no_constants(_name: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def parse_object(data: bytes) -> dict[str, Any]:
     """A JSON object from `data`; `MALFORMED_TOKEN` for anything else."""
     try:
-        value = json.loads(
-            data.decode("utf-8"), object_pairs_hook=_json_object, parse_constant=_no_constants
-        )
-    except (ValueError, RecursionError):
+        value = strict_json.loads(data)
+    except ValueError:
         raise ConnectAuthError(AuthFailure.MALFORMED_TOKEN) from None
     if not isinstance(value, dict):
         raise ConnectAuthError(AuthFailure.MALFORMED_TOKEN)

@@ -21,7 +21,6 @@ skew would more than double its life.
 from __future__ import annotations
 
 import binascii
-import json
 import math
 import re
 from base64 import urlsafe_b64decode
@@ -33,6 +32,7 @@ import jwt
 from attrs import frozen
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from agiletoolbox.adapters import strict_json
 from agiletoolbox.adapters.forge.claims import InvocationContext, invocation_context
 from agiletoolbox.adapters.forge.errors import ForgeAuthError, ForgeAuthFailure
 from agiletoolbox.adapters.forge.jwks import MAX_KEY_ID_LENGTH, JwksUnavailable
@@ -54,24 +54,11 @@ class SigningKeys(Protocol):
         ...
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        raise ValueError("duplicate member")
-    return dict(pairs)
-
-
-def _no_constants(_name: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def strict_object(data: bytes) -> dict[str, Any]:
     """A JSON object from `data`, strictly; `MALFORMED_TOKEN` for anything else."""
     try:
-        value = json.loads(
-            data.decode("utf-8"), object_pairs_hook=_json_object, parse_constant=_no_constants
-        )
-    except (ValueError, RecursionError):
+        value = strict_json.loads(data)
+    except ValueError:
         raise ForgeAuthError(ForgeAuthFailure.MALFORMED_TOKEN) from None
     if not isinstance(value, dict):
         raise ForgeAuthError(ForgeAuthFailure.MALFORMED_TOKEN)

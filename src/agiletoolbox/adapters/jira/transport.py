@@ -34,6 +34,7 @@ import aiohttp
 import yarl
 from attrs import field, frozen
 
+from agiletoolbox.adapters import strict_json
 from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.connect.outgoing import outgoing_authorization
 from agiletoolbox.domain.errors import JiraUnavailable
@@ -113,26 +114,13 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return min(max(0.0, (when - now).total_seconds()), _LONGEST_HINT)
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        raise ValueError("duplicate member")
-    return dict(pairs)
-
-
-def _no_constants(_name: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def parse_json(data: bytes) -> tuple[Any, bool]:
     """`(value, True)` for strict JSON, `(None, True)` for nothing, `(None, False)` else."""
     if not data.strip():
         return None, True
     try:
-        value = json.loads(
-            data.decode("utf-8"), object_pairs_hook=_json_object, parse_constant=_no_constants
-        )
-    except (ValueError, RecursionError):
+        value = strict_json.loads(data)
+    except ValueError:
         return None, False
     return value, True
 

@@ -1,0 +1,30 @@
+"""Strict JSON for what arrives from outside (tokens, Jira's answers): UTF-8 only, no
+duplicate member names (a parser that kept the last could be fooled), no NaN or Infinity.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate member")
+    return dict(pairs)
+
+
+def _no_constants(_name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def loads(data: bytes) -> Any:
+    """The value of `data`; `ValueError` for anything that is not strict JSON (invalid
+    UTF-8, duplicate names, NaN, nesting too deep)."""
+    try:
+        return json.loads(
+            data.decode("utf-8"), object_pairs_hook=_object, parse_constant=_no_constants
+        )
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
