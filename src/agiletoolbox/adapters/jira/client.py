@@ -122,22 +122,15 @@ class ConnectJiraClient:
         if self.forge is not None:
             now = self.transport.clock.now()
             bearer = await self.forge.bearer_for(tenant, on_behalf=on_behalf, now=now)
-        if bearer is not None:
-            return await self.transport.request(
-                method,
-                base_url=bearer.api_base_url,
-                path=path,
-                params=params,
-                json_body=json_body,
-                bearer=bearer.token,
-            )
+        # A bearer, when there is one, replaces the JWT signed with the shared secret.
         return await self.transport.request(
             method,
-            base_url=tenant.base_url,
+            base_url=tenant.base_url if bearer is None else bearer.api_base_url,
             path=path,
             params=params,
             json_body=json_body,
             secret=tenant.shared_secret,
+            bearer=None if bearer is None else bearer.token,
         )
 
     async def _get(

@@ -124,7 +124,6 @@ class ConnectPersonalDataReporter:
                 for account, updated in accounts
             ]
         }
-        base_url = f"{parts.scheme}://{parts.netloc}"
         forge_only = (
             tenant.installation_id is not None and tenant.key.value == tenant.installation_id
         )
@@ -132,16 +131,15 @@ class ConnectPersonalDataReporter:
         if forge_only and self.forge is not None:
             now = self.transport.clock.now()
             bearer = await self.forge.bearer_for(tenant, on_behalf=False, now=now)
-        if bearer is not None:
-            response = await self.transport.request(
-                "POST", base_url=base_url, path=parts.path, json_body=body, retry=False,
-                bearer=bearer.token,
-            )  # fmt: skip
-        else:
-            response = await self.transport.request(
-                "POST", base_url=base_url, path=parts.path, secret=tenant.shared_secret,
-                json_body=body, retry=False,
-            )  # fmt: skip
+        response = await self.transport.request(
+            "POST",
+            base_url=f"{parts.scheme}://{parts.netloc}",
+            path=parts.path,
+            secret=tenant.shared_secret,
+            bearer=None if bearer is None else bearer.token,
+            json_body=body,
+            retry=False,
+        )
         cycle = parse_cycle_period(response.header("Cycle-Period"))
         _check(response)
         if response.status == 204:
