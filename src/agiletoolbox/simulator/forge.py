@@ -17,7 +17,6 @@ timeout, as Forge does; `nested=True` sends the event under `payload`.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import uuid
 from collections.abc import Callable
@@ -25,13 +24,13 @@ from typing import Any
 
 import aiohttp
 import jwt
-import yarl
 from aiohttp import web
 from attrs import define, field
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agiletoolbox.simulator import rest
 from agiletoolbox.simulator.cloud import Caller, Cloud, Handler, failure_response, unauthorized
+from agiletoolbox.simulator.outbound import send_json
 from agiletoolbox.simulator.record import APP, BROWSER, Delivery, RecordedRequest
 from agiletoolbox.simulator.site import Site
 from agiletoolbox.simulator.tokens import TokenRejected, encode_rs256, verify_hs256
@@ -292,8 +291,6 @@ class ForgePlatform:
         return delivery
 
     async def _post(self, site: str, url: str, body: dict[str, Any], event: str) -> Delivery:
-        status: int | None = None
-        error: str | None = None
         headers = {
             "Authorization": f"Bearer {self.invocation_token(site)}",
             "x-forge-oauth-system": self.oauth_token(site),
@@ -301,28 +298,15 @@ class ForgePlatform:
             "x-b3-traceid": secrets.token_hex(8),
             "x-b3-spanid": secrets.token_hex(8),
         }
-        try:
-            async with self.session().post(
-                yarl.URL(url, encoded=True),
-                data=json.dumps(body).encode(),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
-                allow_redirects=False,
-            ) as response:
-                await response.read()
-                status = response.status
-        except TimeoutError:
-            error = "timeout"
-        except aiohttp.ClientError:
-            error = "unreachable"
+        sent = await send_json(self.session(), "POST", url, body, headers, seconds=TIMEOUT_SECONDS)
         delivery = Delivery(
             site=site,
             event=event,
             url=url,
             algorithm="RS256",
-            status=status,
+            status=sent.status,
             payload=body,
-            error=error,
+            error=sent.error,
         )
         self.cloud.recorder.deliveries.append(delivery)
         return delivery

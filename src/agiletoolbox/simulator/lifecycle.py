@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import yarl
 from attrs import define
 
 from agiletoolbox.simulator.cloud import Cloud
+from agiletoolbox.simulator.outbound import send_json
 from agiletoolbox.simulator.pages import CONNECT_VERSION
 from agiletoolbox.simulator.qsh import query_string_hash
 from agiletoolbox.simulator.record import Delivery
@@ -105,6 +105,21 @@ def payload(site: Site, installation: Installation, event: str) -> dict[str, Any
     if installation.installation_id is not None:
         body["installationId"] = installation.installation_id
     return body
+
+
+def hook_claims(
+    site: Site, installation: Installation, method: str, url: str, now: int
+) -> dict[str, Any]:
+    """The claims of a call from Jira to the app: the site, its `qsh`, three minutes."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return {
+        "iss": site.client_key,
+        "qsh": query_string_hash(method, target, urlsplit(installation.app_base_url).path),
+        "context": {},
+        "iat": now,
+        "exp": now + LIFECYCLE_TOKEN_SECONDS,
+    }
 
 
 @define
@@ -193,16 +208,7 @@ class Lifecycle:
         return [await self.deliver(site, installation, event) for _ in range(times)]
 
     def _token(self, site: Site, installation: Installation, event: str, url: str) -> str:
-        parts = urlsplit(url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        now = int(self.cloud.clock())
-        claims: dict[str, Any] = {
-            "iss": site.client_key,
-            "qsh": query_string_hash("POST", target, urlsplit(installation.app_base_url).path),
-            "context": {},
-            "iat": now,
-            "exp": now + LIFECYCLE_TOKEN_SECONDS,
-        }
+        claims = hook_claims(site, installation, "POST", url, int(self.cloud.clock()))
         if event in SIGNED_EVENTS:
             claims["aud"] = [installation.app_base_url]
             return self.cloud.keys.sign(claims)
@@ -218,34 +224,26 @@ class Lifecycle:
         url = installation.app_base_url.rstrip("/") + path
         body = payload(site, installation, event)
         token = self._token(site, installation, event, url)
-        status: int | None = None
-        error: str | None = None
-        try:
-            async with self.session().post(
-                yarl.URL(url, encoded=True),
-                data=json.dumps(body).encode(),
-                headers={
-                    "Authorization": f"JWT {token}",
-                    "Content-Type": "application/json",
-                    "User-Agent": f"Atlassian Connect/{CONNECT_VERSION}",
-                },
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
-                allow_redirects=False,
-            ) as response:
-                await response.read()
-                status = response.status
-        except TimeoutError:
-            error = "timeout"
-        except aiohttp.ClientError:
-            error = "unreachable"
+        sent = await send_json(
+            self.session(),
+            "POST",
+            url,
+            body,
+            {
+                "Authorization": f"JWT {token}",
+                "Content-Type": "application/json",
+                "User-Agent": f"Atlassian Connect/{CONNECT_VERSION}",
+            },
+            seconds=TIMEOUT_SECONDS,
+        )
         delivery = Delivery(
             site=site.name,
             event=event,
             url=url,
             algorithm="RS256" if event in SIGNED_EVENTS else "HS256",
-            status=status,
+            status=sent.status,
             payload=body,
-            error=error,
+            error=sent.error,
         )
         self.cloud.recorder.deliveries.append(delivery)
         return delivery

@@ -20,16 +20,15 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aiohttp
-import yarl
 from attrs import define, field
 
 from agiletoolbox.simulator.cloud import Cloud
 from agiletoolbox.simulator.forge import ForgePlatform
-from agiletoolbox.simulator.lifecycle import LIFECYCLE_TOKEN_SECONDS, TIMEOUT_SECONDS
-from agiletoolbox.simulator.qsh import query_string_hash
+from agiletoolbox.simulator.lifecycle import TIMEOUT_SECONDS, hook_claims
+from agiletoolbox.simulator.outbound import send_json
 from agiletoolbox.simulator.site import Installation, Site
 from agiletoolbox.simulator.tokens import encode_hs256
 
@@ -194,36 +193,19 @@ class RealmMigrations:
     async def _send(
         self, site: Site, installation: Installation, method: str, url: str, body: dict[str, Any]
     ) -> tuple[int | None, dict[str, Any] | None]:
-        parts = urlsplit(url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        now = int(self.cloud.clock())
-        claims = {
-            "iss": site.client_key,
-            "qsh": query_string_hash(method, target, urlsplit(installation.app_base_url).path),
-            "context": {},
-            "iat": now,
-            "exp": now + LIFECYCLE_TOKEN_SECONDS,
-        }
         if installation.app_key == "forge" and self.forge is not None:
             authorization = f"Bearer {self.forge.invocation_token(site.name)}"
         else:
+            claims = hook_claims(site, installation, method, url, int(self.cloud.clock()))
             authorization = f"JWT {encode_hs256(claims, installation.shared_secret)}"
         headers = {"Authorization": authorization, "Content-Type": "application/json"}
-        try:
-            async with self.session().request(
-                method,
-                yarl.URL(url, encoded=True),
-                data=None if method == "GET" else json.dumps(body).encode(),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS * 6),
-                allow_redirects=False,
-            ) as response:
-                raw = await response.read()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError):
+        sent = await send_json(
+            self.session(), method, url, body, headers, seconds=TIMEOUT_SECONDS * 6
+        )
+        if sent.status is None:
             return None, None
         try:
-            answer = json.loads(raw) if raw else {}
+            answer = json.loads(sent.data) if sent.data else {}
         except ValueError:
             answer = {}
-        return status, answer if isinstance(answer, dict) else {}
+        return sent.status, answer if isinstance(answer, dict) else {}
