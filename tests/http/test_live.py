@@ -239,10 +239,10 @@ class SharedBoard:
 async def test_presence_follows_the_sockets_of_every_process(
     backend: Backend, aiohttp_client: Any, monkeypatch: Any
 ) -> None:
-    from agiletoolbox.adapters.http import live
+    from agiletoolbox.adapters.http import seats
     from agiletoolbox.domain.ids import RoomId
 
-    monkeypatch.setattr(live, "PRESENCE_RENEW_SECONDS", 0.02)
+    monkeypatch.setattr(seats, "PRESENCE_RENEW_SECONDS", 0.02)
     board = SharedBoard()
     client = await aiohttp_client(backend.app(presence=board))
     room_id = await open_room(client)

@@ -20,6 +20,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from attrs import define
 
 from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.adapters.http.seats import Seats, takes_part
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.http.wire import (
@@ -44,9 +45,6 @@ from agiletoolbox.services.rooms import RoomService
 
 log = logging.getLogger("agiletoolbox.live")
 
-PRESENCE_RENEW_SECONDS = 30.0
-"""How often a process renews its presence leases and looks for expired ones."""
-
 RoomKey = tuple[TenantKey, RoomId]
 Command = Callable[["LiveSocket", dict[str, Any]], Awaitable[RoomView | None]]
 CLOSE_REMOVED = 4404
@@ -67,6 +65,11 @@ class LiveSocket:
         self._limit = limit
         self._wake = asyncio.Event()
         self._closing: int | None = None
+
+    @property
+    def seat(self) -> Seat:
+        """The person in the room this socket shows."""
+        return (self.caller.tenant, self.room_id, self.caller.account)
 
     @property
     def version_known(self) -> int:
@@ -129,9 +132,7 @@ class LiveRooms:
         self._service = service
         self._bus = bus
         self._settings = settings
-        self._presence_board = presence
-        # The participants this process holds a lease on (a socket of theirs is open here).
-        self._seats: set[Seat] = set()
+        self._seats = Seats(presence)
         self._keeper: asyncio.Task[None] | None = None
         self._rooms: dict[RoomKey, set[LiveSocket]] = {}
         self._running: dict[RoomKey, asyncio.Task[None]] = {}
@@ -145,7 +146,7 @@ class LiveRooms:
         """Listen to the event bus; keep this process's presence leases alive."""
         self._unsubscribe = self._bus.subscribe(self._on_signal)
         self._stop_commits = self._service.on_commit(self._on_committed)
-        self._keeper = asyncio.get_running_loop().create_task(self._keep_presence())
+        self._keeper = asyncio.get_running_loop().create_task(self._seats.keep(self._offline))
 
     async def close(self) -> None:
         """Stop listening and close every socket with 1001 (going away)."""
@@ -169,17 +170,10 @@ class LiveRooms:
         """How many sockets are open in this process."""
         return sum(len(group) for group in self._rooms.values())
 
-    async def _keep_presence(self) -> None:
-        """Renew this process's leases; mark offline whom a dead process left online."""
-        while True:
-            await asyncio.sleep(PRESENCE_RENEW_SECONDS)
-            try:
-                await self._presence_board.renew()
-                for tenant, room_id, account in await self._presence_board.expired():
-                    with contextlib.suppress(DomainError):
-                        await self._service.set_presence(tenant, account, room_id, False)
-            except Exception as error:  # noqa: BLE001 - the next round tries again
-                log.warning("could not keep presence: %s", type(error).__name__)
+    async def _offline(self, seat: Seat) -> None:
+        tenant, room_id, account = seat
+        with contextlib.suppress(DomainError):
+            await self._service.set_presence(tenant, account, room_id, False)
 
     # -- signals --------------------------------------------------------------------------
 
@@ -204,11 +198,7 @@ class LiveRooms:
         for socket in list(group):
             view = view_of(room, socket.caller.account)
             socket.offer_view(view)
-            seat = (room.tenant, room.id, socket.caller.account)
-            if seat not in self._seats and any(
-                p.account_id == socket.caller.account for p in view.participants
-            ):
-                seats_missing = True
+            seats_missing |= self._seats.wanted(socket.seat, view)
         if seats_missing:
             self._refresh_soon(key)  # the refresh takes the presence lease
 
@@ -249,7 +239,7 @@ class LiveRooms:
             for socket in list(group):
                 view = views[socket.caller.account]
                 socket.offer_view(view)
-                await self._hold_seat(socket, view)
+                await self._seats.hold(socket.seat, view)
             if key not in self._dirty:
                 return
 
@@ -300,38 +290,17 @@ class LiveRooms:
         caller = socket.caller
         with contextlib.suppress(DomainError):
             view = await self._service.view(caller.tenant, caller.account, socket.room_id)
-            if any(p.account_id == caller.account for p in view.participants):
+            if takes_part(view, caller.account):
                 if online:
-                    await self._hold_seat(socket, view)
+                    await self._seats.hold(socket.seat, view)
                 await self._service.set_presence(
                     caller.tenant, caller.account, socket.room_id, online
                 )
 
-    async def _hold_seat(self, socket: LiveSocket, view: RoomView) -> None:
-        """Take a lease on a participant whose socket is open here (once per seat):
-        whether they joined before connecting or after."""
-        caller = socket.caller
-        seat = (caller.tenant, socket.room_id, caller.account)
-        if seat in self._seats or not any(
-            p.account_id == caller.account for p in view.participants
-        ):
-            return
-        self._seats.add(seat)
-        try:
-            await self._presence_board.arrive(*seat)
-        except OSError:
-            self._seats.discard(seat)  # the next view tries again
-
     async def _leave(self, socket: LiveSocket) -> None:
         """This process's last socket of the person closed: offline, unless another
         process still holds one."""
-        caller = socket.caller
-        self._seats.discard((caller.tenant, socket.room_id, caller.account))
-        try:
-            alone = await self._presence_board.leave(caller.tenant, socket.room_id, caller.account)
-        except OSError:
-            alone = True  # the database is away: the lease runs out on its own
-        if alone:
+        if await self._seats.release(socket.seat):
             await self._presence(socket, online=False)
 
     async def _command(self, socket: LiveSocket, text: str) -> None:

@@ -1,0 +1,71 @@
+"""The presence leases of this process: one per participant whose socket it holds.
+
+A person is online while any process holds one of their sockets (see
+`ports/presence.py`). The live rooms tell `Seats` when such a socket shows a participant
+and when the process's last socket of that person closes; `Seats` keeps the leases and
+says whether another process still holds the person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from agiletoolbox.domain.ids import AccountId
+from agiletoolbox.domain.view import RoomView
+from agiletoolbox.ports.presence import PresenceBoard, Seat
+
+log = logging.getLogger("agiletoolbox.live")
+
+PRESENCE_RENEW_SECONDS = 30.0
+"""How often a process renews its presence leases and looks for expired ones."""
+
+
+def takes_part(view: RoomView, account: AccountId) -> bool:
+    """Whether the person is a participant of the room the view shows."""
+    return any(p.account_id == account for p in view.participants)
+
+
+class Seats:
+    """The seats this process holds a lease on."""
+
+    def __init__(self, board: PresenceBoard) -> None:
+        self._board = board
+        self._held: set[Seat] = set()
+
+    def wanted(self, seat: Seat, view: RoomView) -> bool:
+        """Whether the seat is a participant's that this process holds no lease on yet."""
+        return seat not in self._held and takes_part(view, seat[2])
+
+    async def hold(self, seat: Seat, view: RoomView) -> None:
+        """Take the lease once per seat, whether the person joined before connecting or
+        after; a database that is away leaves it for the next view."""
+        if not self.wanted(seat, view):
+            return
+        self._held.add(seat)
+        try:
+            await self._board.arrive(*seat)
+        except OSError:
+            self._held.discard(seat)
+
+    async def release(self, seat: Seat) -> bool:
+        """This process's last socket of the person closed; True when no other process
+        holds one either (or the database is away: the lease runs out on its own)."""
+        self._held.discard(seat)
+        try:
+            return await self._board.leave(*seat)
+        except OSError:
+            return True
+
+    async def keep(self, offline: Callable[[Seat], Awaitable[object]]) -> None:
+        """Forever: renew this process's leases and hand `offline` each person a dead
+        process left online."""
+        while True:
+            await asyncio.sleep(PRESENCE_RENEW_SECONDS)
+            try:
+                await self._board.renew()
+                for seat in await self._board.expired():
+                    await offline(seat)
+            except Exception as error:  # noqa: BLE001 - the next round tries again
+                log.warning("could not keep presence: %s", type(error).__name__)
