@@ -83,10 +83,10 @@ async def test_the_copy_reads_back_exactly_and_only_the_site(
     assert b"another-secret" not in bundle.data
     into = PostgresTenantArchive(target.pool, target.keys)
 
-    assert await into.stage(bundle, arrival(bundle)) == bundle.digest
+    assert await into.stage(bundle, arrival(bundle), Region.EU) == bundle.digest
     assert (await into.export(SITE)).data == bundle.data
     # Staging again (Atlassian retries) replaces the copy with the same.
-    assert await into.stage(bundle, arrival(bundle)) == bundle.digest
+    assert await into.stage(bundle, arrival(bundle), Region.EU) == bundle.digest
 
     async with target.unit_of_work() as work:
         copied = await work.rooms.find_by_issue(SITE, room().issue_key)
@@ -112,7 +112,9 @@ async def test_a_served_site_is_never_overwritten(
         await work.tenants.save(tenant())
         await work.commit()
     with pytest.raises(InvalidState):
-        await PostgresTenantArchive(target.pool, target.keys).stage(bundle, arrival(bundle))
+        await PostgresTenantArchive(target.pool, target.keys).stage(
+            bundle, arrival(bundle), Region.EU
+        )
 
 
 async def test_a_copy_that_does_not_fit_leaves_nothing(
@@ -122,14 +124,33 @@ async def test_a_copy_that_does_not_fit_leaves_nothing(
     bundle = await PostgresTenantArchive(database.pool, database.keys).export(SITE)
     broken = TenantBundle(SITE, bundle.data.replace(b'"label":"8"', b'"label":null'))
     with pytest.raises((InvalidValue, asyncpg.PostgresError)):
-        await PostgresTenantArchive(target.pool, target.keys).stage(broken, arrival(broken))
+        await PostgresTenantArchive(target.pool, target.keys).stage(
+            broken, arrival(broken), Region.EU
+        )
     async with target.pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM tenants") == 0
         assert await connection.fetchval("SELECT count(*) FROM rooms") == 0
     with pytest.raises(InvalidValue):
-        await PostgresTenantArchive(target.pool, target.keys).stage(broken, arrival(bundle))
+        await PostgresTenantArchive(target.pool, target.keys).stage(
+            broken, arrival(bundle), Region.EU
+        )
 
 
 async def test_an_unknown_site_has_nothing_to_export(database: PostgresDatabase) -> None:
     with pytest.raises(NotFound):
         await PostgresTenantArchive(database.pool, database.keys).export(SITE)
+
+
+async def test_a_copy_of_a_site_not_moving_here_is_refused_and_nothing_stored(
+    database: PostgresDatabase, target: PostgresDatabase
+) -> None:
+    await a_full_site(database)  # the site moves from US to EU
+    bundle = await PostgresTenantArchive(database.pool, database.keys).export(SITE)
+    into = PostgresTenantArchive(target.pool, target.keys)
+    with pytest.raises(InvalidState):
+        await into.stage(bundle, arrival(bundle), Region.US)  # moving elsewhere
+    from_elsewhere = Arrival(SITE, "57500", Region.EU, bundle.digest, T0)
+    with pytest.raises(InvalidState):
+        await into.stage(bundle, from_elsewhere, Region.EU)  # not from where it says
+    async with target.pool.acquire() as connection:
+        assert await connection.fetchval("SELECT count(*) FROM tenants") == 0

@@ -73,11 +73,12 @@ class TenantArchive(Protocol):
         """Every row of the tenant; `NotFound` when there is none."""
         ...
 
-    async def stage(self, bundle: TenantBundle, arrival: Arrival) -> str:
+    async def stage(self, bundle: TenantBundle, arrival: Arrival, here: Region) -> str:
         """Write the bundle as an arrived copy (replacing an earlier arrival of it), in one
         transaction, and return the digest of what was stored, read back.
 
-        `InvalidState` when the tenant is already served here.
+        `InvalidState` when the tenant is already served here, or when the copy is not of
+        a site moving from `arrival.source` to `here`; nothing is stored then.
         """
         ...
 

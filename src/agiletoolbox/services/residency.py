@@ -275,15 +275,7 @@ class RegionArrivals:
             digest=bundle.digest,
             staged_at=self._clock.now(),
         )
-        digest = await self._archive.stage(bundle, arrival)
-        async with self._uow() as uow:
-            copy = await uow.tenants.get(bundle.tenant)
-            if copy is None or copy.moving_to is not self._region:
-                # Staging wrote it in its own transaction: undo it, then refuse.
-                await uow.tenants.delete(bundle.tenant)
-                await uow.commit()
-                raise InvalidState("the copy is not of a site moving to this region")
-        return digest
+        return await self._archive.stage(bundle, arrival, self._region)
 
     async def commit(self, tenant: TenantKey, migration_id: str) -> None:
         """The copy becomes the tenant, served here from now on; a repeat is a no-op."""

@@ -21,7 +21,7 @@ from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.residency import Arrival
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.domain.tenant import Region, Tenant
 from agiletoolbox.ports.residency import TenantBundle
 
 
@@ -63,7 +63,7 @@ class MemoryTenantArchive:
         data = json.dumps({"tenant": tenant.value, "snapshot": token}, sort_keys=True)
         return TenantBundle(tenant, data.encode())
 
-    async def stage(self, bundle: TenantBundle, arrival: Arrival) -> str:
+    async def stage(self, bundle: TenantBundle, arrival: Arrival, here: Region) -> str:
         """Write the snapshot as an arrived copy; the digest of the bundle it came from."""
         store = self._store
         try:
@@ -75,6 +75,8 @@ class MemoryTenantArchive:
             raise InvalidValue("the bundle is of another site")
         if key in store.tenants and key not in store.arrivals:
             raise InvalidState("the site is served here")
+        if (snapshot.tenant.region, snapshot.tenant.moving_to) != (arrival.source, here):
+            raise InvalidState("the copy is not of a site moving to this region")
         store.purge_tenant(key)
         store.tenants[key] = snapshot.tenant
         store.rooms.update({(key, room.id): room for room in snapshot.rooms})

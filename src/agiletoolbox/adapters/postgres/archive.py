@@ -25,6 +25,7 @@ from agiletoolbox.adapters.postgres.sealed import SEALED_COLUMNS
 from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotFound
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.residency import Arrival, TransferFailed
+from agiletoolbox.domain.tenant import Region
 from agiletoolbox.ports.residency import TenantBundle
 
 FORMAT = 1
@@ -120,9 +121,12 @@ class PostgresTenantArchive:
                 data = await self._read(connection, tenant)
         return TenantBundle(tenant, data)
 
-    async def stage(self, bundle: TenantBundle, arrival: Arrival) -> str:
+    async def stage(self, bundle: TenantBundle, arrival: Arrival, here: Region) -> str:
         """Write the bundle as an arrived copy in one transaction; the digest read back."""
         tables = self._parse(bundle, arrival)
+        site = tables["tenants"][0]
+        if (site.get("region"), site.get("moving_to")) != (arrival.source.value, here.value):
+            raise InvalidState("the copy is not of a site moving to this region")
         key = bundle.tenant.value
         with storage_errors():
             async with self._pool.acquire() as connection, connection.transaction():
