@@ -355,6 +355,8 @@ def test_the_manifest_sends_the_forge_hooks_where_the_server_serves_them() -> No
 
 
 def jira_default_forge_path() -> str:
+    import attrs
+
     from agiletoolbox.simulator.residency import RealmMigrations
 
-    return str(RealmMigrations.__attrs_attrs__.forge_path.default)
+    return str(attrs.fields(RealmMigrations).forge_path.default)
