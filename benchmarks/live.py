@@ -449,6 +449,20 @@ class CpuMeter:
         return servers / count, postgres / count, generator / count
 
 
+async def start_profiler(
+    output: Path | None, pid: int, seconds: float
+) -> asyncio.subprocess.Process | None:
+    """py-spy sampling `pid` for `seconds` into `output` (raw stacks), when asked for."""
+    if output is None:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "-p", str(pid), "-f", "raw", "-r", "250"]
+    command += ["-d", str(max(1, round(seconds))), "-o", str(output)]
+    return await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+
+
 async def closed_loop(tables: list[Table], seconds: float, meter: CpuMeter) -> tuple[float, int]:
     """Votes/s, each room voting again once its last vote was acked and seen; and the count."""
     done = 0
@@ -568,6 +582,7 @@ class Bench:
         echo_args = [sys.executable, SCRIPT, "--echo-server", str(self.echo_port)]
         self.echo = Process("echo", echo_args, dict(os.environ), folder)
         self.latencies: list[float] = []
+        self.profile: Path | None = None
 
     async def run(self, session: aiohttp.ClientSession) -> Figures:
         """Every measurement, in order."""
@@ -616,7 +631,10 @@ class Bench:
         await self.seat(session, tables, lambda _: self.url_a)
         assert self.a.process is not None
         meter = CpuMeter(self.database, self.a.process.pid)
+        profiler = await start_profiler(self.profile, self.a.process.pid, self.plan.seconds * 1.2)
         figures.votes, count = await closed_loop(tables, self.plan.seconds, meter)
+        if profiler is not None:
+            await profiler.wait()
         figures.cpu_per_vote = meter.per(count)
         await unseat_everyone(tables, self.plan.connect_concurrency)
 
@@ -645,10 +663,11 @@ class Bench:
         await asyncio.gather(self.echo.stop(), self.a.stop(), self.b.stop())
 
 
-async def measure(server: str, plan: Plan, folder: Path) -> Figures:
+async def measure(server: str, plan: Plan, folder: Path, profile: Path | None) -> Figures:
     """Run every measurement against a scratch database on `server`."""
     database = await create_database(server)
     bench = Bench(database, plan, folder)
+    bench.profile = profile
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             return await bench.run(session)
@@ -721,6 +740,11 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run (under a minute)")
     parser.add_argument("--participants", type=int, help="connected participants (x8 rooms)")
     parser.add_argument("--rate", type=float, help="votes/s offered in the latency runs")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write py-spy's raw stacks of server A during votes/s here (needs py-spy)",
+    )
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.echo_server:
@@ -734,7 +758,7 @@ async def main() -> None:
     started, load = time.perf_counter(), os.getloadavg()[0]
     with postgres_server() as server, tempfile.TemporaryDirectory(prefix="live-bench-") as folder:
         async with asyncio.timeout(BUDGET_SECONDS):
-            figures = await measure(server, plan, Path(folder))
+            figures = await measure(server, plan, Path(folder), options.profile)
     report(figures, plan, options.quick, (load, os.getloadavg()[0]))
     print(f"(run took {time.perf_counter() - started:.0f} s)")
 

@@ -288,3 +288,76 @@ async def test_a_change_made_here_reaches_the_sockets_without_reading_the_room_a
     await asyncio.sleep(0.1)  # the change's own signal has come and gone
     assert reads == []
     await ana.close()
+
+
+def signal_at_commit(backend: Backend, monkeypatch: Any) -> None:
+    """Deliver each room change's signal from inside the commit, before the use case that
+    made it hears back - as PostgreSQL's NOTIFY, on its own connection, may arrive."""
+    from agiletoolbox.adapters.memory.store import MemoryUnitOfWork
+    from agiletoolbox.ports import RoomChange
+
+    commit = MemoryUnitOfWork.commit
+
+    async def early(self: MemoryUnitOfWork) -> None:
+        before = {key: room.version for key, room in backend.store.rooms.items()}
+        await commit(self)
+        for (tenant, room_id), room in list(backend.store.rooms.items()):
+            if room.version > before.get((tenant, room_id), 0):
+                backend.bus._deliver(RoomChange(tenant, room_id, room.version))
+
+    monkeypatch.setattr(MemoryUnitOfWork, "commit", early)
+
+
+async def test_the_signal_of_a_change_made_here_is_not_read_back_even_when_it_comes_first(
+    backend: Backend, client: TestClient, monkeypatch: Any
+) -> None:
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    await view_where(ana, lambda r: True)
+    signal_at_commit(backend, monkeypatch)
+    reads: list[str] = []
+    views = backend.rooms.views
+
+    async def counted(*args: Any) -> Any:
+        reads.append("views")
+        return await views(*args)
+
+    monkeypatch.setattr(backend.rooms, "views", counted)
+    for card in ("5", "8", "3"):
+        await client.put(f"/api/rooms/{room_id}/vote", json={"card": card}, headers=BEN_A)
+    seen = await view_where(ana, lambda r: any(p["voted"] for p in r["participants"]))
+    assert cards(seen)[BEN.value] is None
+    await asyncio.sleep(0.1)
+    assert reads == []
+    await ana.close()
+
+
+async def test_a_change_from_elsewhere_during_a_failed_change_here_still_arrives(
+    backend: Backend, client: TestClient, monkeypatch: Any
+) -> None:
+    from agiletoolbox.ports import RoomChange
+    from agiletoolbox.services import rooms as room_service
+
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    ws_ben = await connect(client, room_id, BEN_A)
+    first = await view_where(ana, lambda r: all(p["online"] for p in r["participants"]))
+    check = room_service.require_tenant
+
+    async def meanwhile(uow: Any, tenant: Any) -> Any:
+        # While Ben's refused command is under way, another process records Ana's vote.
+        found = await check(uow, tenant)
+        ((key, room),) = backend.store.rooms.items()
+        room.vote(ANA, "13", backend.clock.now())
+        room.drain_events()
+        backend.bus._deliver(RoomChange(key[0], key[1], room.version))
+        monkeypatch.setattr(room_service, "require_tenant", check)
+        return found
+
+    monkeypatch.setattr(room_service, "require_tenant", meanwhile)
+    await ws_ben.send_json({"op": "reveal", "id": 1})  # Ben is not the owner: refused
+    assert (await next_of(ws_ben, "error"))["id"] == 1
+    seen = await view_where(ana, lambda r: r["version"] > first["version"] and cards(r)[ANA.value])
+    assert cards(seen)[ANA.value] == "13"
+    await ana.close()
+    await ws_ben.close()

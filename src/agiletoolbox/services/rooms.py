@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
@@ -22,6 +23,18 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 8
 
 
+class ChangeObserver(Protocol):
+    """What this process's live sockets need to hear of the changes made here."""
+
+    def committed(self, room: Room) -> None:
+        """A change to `room` was committed by this process (called before its signal is
+        published, so the sockets held here need not read the room back)."""
+
+    def settled(self, tenant: TenantKey, room_id: RoomId) -> None:
+        """No use case of this process is writing the room any more (whether the last
+        one committed, changed nothing or failed)."""
+
+
 class RoomService:
     """Every action a person takes in a room."""
 
@@ -34,7 +47,8 @@ class RoomService:
     ) -> None:
         self._uow = unit_of_work
         self._events = events
-        self._committed: list[Callable[[Room], None]] = []
+        self._observers: list[ChangeObserver] = []
+        self._writing: Counter[tuple[TenantKey, RoomId]] = Counter()
         self._clock = clock
         self._jira = jira
 
@@ -51,12 +65,21 @@ class RoomService:
             raise NotFound(f"{issue_key} has no room yet")
         return view_of(room, viewer)
 
-    def on_commit(self, callback: Callable[[Room], None]) -> Callable[[], None]:
-        """Call `callback` with every room this process changes, once committed (so that
-        the live sockets held here see the change without reading it back); returns the
-        function that stops it. Other processes learn of changes from the event bus."""
-        self._committed.append(callback)
-        return lambda: self._committed.remove(callback)
+    def observe(self, observer: ChangeObserver) -> Callable[[], None]:
+        """Tell `observer` of every room this process changes, once committed, and when
+        its writes settle; returns the function that stops it. Other processes learn of
+        changes from the event bus."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
+
+    def writing(self, tenant: TenantKey, room_id: RoomId) -> bool:
+        """Whether a use case of this process is changing the room right now.
+
+        A room's signal may arrive while the change it announces is still on its way back
+        to the use case that made it; an observer can wait for `settled` instead of
+        reading the room at once.
+        """
+        return (tenant, room_id) in self._writing
 
     async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
         """The viewer's view of a room."""
@@ -231,6 +254,25 @@ class RoomService:
 
         With `delete`, the room is deleted instead of saved once the action allowed it.
         """
+        key = (tenant, room_id)
+        self._writing[key] += 1
+        try:
+            return await self._attempt(tenant, room_id, action, delete=delete)
+        finally:
+            self._writing[key] -= 1
+            if not self._writing[key]:
+                del self._writing[key]
+                for observer in list(self._observers):
+                    observer.settled(tenant, room_id)
+
+    async def _attempt(
+        self,
+        tenant: TenantKey,
+        room_id: RoomId,
+        action: Callable[[Room, datetime], T],
+        *,
+        delete: bool,
+    ) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             async with self._uow() as uow:
                 await require_tenant(uow, tenant)
@@ -255,8 +297,8 @@ class RoomService:
             # The sockets held here hear of the change first, from the room itself; the
             # signal then finds them up to date.
             if not delete:
-                for callback in self._committed:
-                    callback(room)
+                for observer in list(self._observers):
+                    observer.committed(room)
             await self._events.publish(events)
             return result
         raise AssertionError("unreachable")  # pragma: no cover

@@ -137,6 +137,8 @@ class LiveRooms:
         self._rooms: dict[RoomKey, set[LiveSocket]] = {}
         self._running: dict[RoomKey, asyncio.Task[None]] = {}
         self._dirty: set[RoomKey] = set()
+        # Signals of rooms this process was writing when they came: the newest version.
+        self._deferred: dict[RoomKey, int] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._stop_commits: Callable[[], None] | None = None
 
@@ -145,7 +147,7 @@ class LiveRooms:
     def start(self) -> None:
         """Listen to the event bus; keep this process's presence leases alive."""
         self._unsubscribe = self._bus.subscribe(self._on_signal)
-        self._stop_commits = self._service.on_commit(self._on_committed)
+        self._stop_commits = self._service.observe(self)
         self._keeper = asyncio.get_running_loop().create_task(self._seats.keep(self._offline))
 
     async def close(self) -> None:
@@ -183,14 +185,33 @@ class LiveRooms:
                 self._refresh_soon(key)
             return
         key = (signal.tenant, signal.room_id)
-        group = self._rooms.get(key)
-        if group and any(s.version_known < signal.version for s in group):
+        if not self._behind(key, signal.version):
+            return
+        if self._service.writing(*key):
+            # Most likely the signal of a change this process is making, which reaches
+            # the sockets from the saved room (`committed`); if not, `settled` reads it.
+            self._deferred[key] = max(signal.version, self._deferred.get(key, 0))
+        else:
             self._refresh_soon(key)
 
-    def _on_committed(self, room: Room) -> None:
+    def _behind(self, key: RoomKey, version: int) -> bool:
+        group = self._rooms.get(key)
+        return group is not None and any(s.version_known < version for s in group)
+
+    def settled(self, tenant: TenantKey, room_id: RoomId) -> None:
+        """This process stopped writing the room: a signal it put off and that its own
+        changes did not cover is read now."""
+        key = (tenant, room_id)
+        version = self._deferred.pop(key, None)
+        if version is not None and self._behind(key, version):
+            self._refresh_soon(key)
+
+    def committed(self, room: Room) -> None:
         """A change made in this process: its sockets get their views from the saved room
         at once, and the change's own signal, when it comes back, finds nothing new."""
         key = (room.tenant, room.id)
+        if self._deferred.get(key, room.version + 1) <= room.version:
+            del self._deferred[key]
         group = self._rooms.get(key)
         if not group:
             return
