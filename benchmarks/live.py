@@ -583,6 +583,7 @@ class Bench:
         self.echo = Process("echo", echo_args, dict(os.environ), folder)
         self.latencies: list[float] = []
         self.profile: Path | None = None
+        self.votes_only = False
 
     async def run(self, session: aiohttp.ClientSession) -> Figures:
         """Every measurement, in order."""
@@ -603,6 +604,8 @@ class Bench:
         figures.upserts = await bare(self.database, plan.seconds, THROUGHPUT_ROOMS)
         say("votes/s")
         await self.throughput(session, tables_of(seeded[:THROUGHPUT_ROOMS], []), figures)
+        if self.votes_only:
+            return figures
         rooms = tables_of(seeded[THROUGHPUT_ROOMS:], self.latencies)
         say(f"RSS and latency, {plan.participants} sockets on A")
         await self.one_process(session, rooms, figures)
@@ -663,11 +666,11 @@ class Bench:
         await asyncio.gather(self.echo.stop(), self.a.stop(), self.b.stop())
 
 
-async def measure(server: str, plan: Plan, folder: Path, profile: Path | None) -> Figures:
+async def measure(server: str, plan: Plan, folder: Path, options: argparse.Namespace) -> Figures:
     """Run every measurement against a scratch database on `server`."""
     database = await create_database(server)
     bench = Bench(database, plan, folder)
-    bench.profile = profile
+    bench.profile, bench.votes_only = options.profile, options.votes_only
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             return await bench.run(session)
@@ -708,8 +711,8 @@ def report(figures: Figures, plan: Plan, quick: bool, load: tuple[float, float])
         f"  CPU per vote: server {server:.2f} ms, PostgreSQL {postgres:.2f} ms, "
         f"load generator {generator:.2f} ms"
     )
-    assert figures.same is not None
-    assert figures.cross is not None
+    if figures.same is None or figures.cross is None:
+        return  # --votes-only
     print(f"vote -> 7 peers latency, {plan.participants} participants:")
     same_p99 = figures.same.percentile(0.99)
     for name, run in (("one process  ", figures.same), ("two processes", figures.cross)):
@@ -741,6 +744,9 @@ async def main() -> None:
     parser.add_argument("--participants", type=int, help="connected participants (x8 rooms)")
     parser.add_argument("--rate", type=float, help="votes/s offered in the latency runs")
     parser.add_argument(
+        "--votes-only", action="store_true", help="stop after votes/s (no latency runs)"
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="write py-spy's raw stacks of server A during votes/s here (needs py-spy)",
@@ -758,7 +764,7 @@ async def main() -> None:
     started, load = time.perf_counter(), os.getloadavg()[0]
     with postgres_server() as server, tempfile.TemporaryDirectory(prefix="live-bench-") as folder:
         async with asyncio.timeout(BUDGET_SECONDS):
-            figures = await measure(server, plan, Path(folder), options.profile)
+            figures = await measure(server, plan, Path(folder), options)
     report(figures, plan, options.quick, (load, os.getloadavg()[0]))
     print(f"(run took {time.perf_counter() - started:.0f} s)")
 

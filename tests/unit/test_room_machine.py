@@ -45,7 +45,7 @@ from agiletoolbox.domain.events import (
 )
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import RoomView, view_of
+from agiletoolbox.domain.view import RoomView, view_of, views_of
 
 TENANT = TenantKey("jira:6f1c2a9e-2b47-4d1a-9a0e-1d2f3c4b5a69")
 ROOM_ID = RoomId("k3VZp1q8Xn2LwR7tYb5cHg")
@@ -587,6 +587,9 @@ class RoomMachine(RuleBasedStateMachine):
         # Everyone else sees exactly what the stranger sees, plus their own cards.
         for viewer in POOL:
             assert view_of(room, viewer) == with_own_cards(stranger, room, viewer)
+        # The views made together, as the live sockets get them, are the same views.
+        together = views_of(room, (*POOL, STRANGER))
+        assert together == {viewer: view_of(room, viewer) for viewer in (*POOL, STRANGER)}
 
     @invariant()
     def votes_are_cards_of_the_deck_and_only_voters_vote(self) -> None:

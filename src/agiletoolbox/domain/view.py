@@ -6,7 +6,9 @@ carries another voter's card. Every view the server sends is made by `view_of`.
 
 from __future__ import annotations
 
-from attrs import frozen
+from collections.abc import Iterable
+
+from attrs import evolve, frozen
 
 from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.consensus import Consensus, consensus
@@ -64,7 +66,8 @@ class RoomView:
     viewer: AccountId
 
 
-def _round_view(record: RoundRecord, viewer: AccountId) -> RoundView:
+def _round_view(record: RoundRecord, viewer: AccountId | None) -> RoundView:
+    """The round as `viewer` sees it; with no viewer, as someone who did not vote."""
     votes = tuple(
         (who, label if record.revealed or who == viewer else None) for who, label in record.votes
     )
@@ -79,36 +82,69 @@ def _round_view(record: RoundRecord, viewer: AccountId) -> RoundView:
 
 def view_of(room: Room, viewer: AccountId) -> RoomView:
     """The room as `viewer` may see it: other voters' cards stay hidden until reveal."""
+    return views_of(room, (viewer,))[viewer]
+
+
+def views_of(room: Room, viewers: Iterable[AccountId]) -> dict[AccountId, RoomView]:
+    """Each viewer's view of the room, as `view_of` makes it.
+
+    What every view shows alike is made once: the ordered participants with the cards
+    anyone may see, the results, the history. A viewer's own cards are then put into
+    their copy, so a change costs little more for eight viewers than for one.
+    """
     cards = room.config.cards
-    participants = tuple(
+    ordered = sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id.value))
+    seat = {p.account_id: n for n, p in enumerate(ordered)}
+    shown = room.votes if room.revealed else {}
+    anyone = tuple(
         ParticipantView(
             account_id=p.account_id,
             role=p.role,
             online=p.online,
             voted=p.account_id in room.votes,
-            card=room.votes.get(p.account_id) if room.revealed or p.account_id == viewer else None,
+            card=shown.get(p.account_id),
         )
-        for p in sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id))
+        for p in ordered
     )
-    return RoomView(
-        id=room.id,
-        issue_key=room.issue_key,
-        version=room.version,
-        state=room.state,
-        owner=room.owner,
-        owner_present=room.owner_present,
-        deck=cards,
-        field_id=room.config.field_id,
-        question_card=room.config.question_card,
-        offline_voting=room.config.offline_voting,
-        auto_reveal=room.config.auto_reveal,
-        allow_take_control=room.config.allow_take_control,
-        persistent=room.config.persistent,
-        value_map=room.config.value_map,
-        round=room.round,
-        participants=participants,
-        results=consensus(cards, room.votes) if room.revealed else None,
-        estimate=room.estimate,
-        history=tuple(_round_view(record, viewer) for record in room.history),
-        viewer=viewer,
-    )
+    history = tuple(_round_view(record, None) for record in room.history)
+    hidden = [n for n, record in enumerate(room.history) if not record.revealed]
+    results = consensus(cards, room.votes) if room.revealed else None
+
+    def own(viewer: AccountId) -> tuple[tuple[ParticipantView, ...], tuple[RoundView, ...]]:
+        participants = anyone
+        n = seat.get(viewer)
+        if not room.revealed and n is not None and viewer in room.votes:
+            mine = evolve(anyone[n], card=room.votes[viewer])
+            participants = (*anyone[:n], mine, *anyone[n + 1 :])
+        rounds = history
+        for n in hidden:
+            if any(who == viewer for who, _ in room.history[n].votes):
+                rounds = (*rounds[:n], _round_view(room.history[n], viewer), *rounds[n + 1 :])
+        return participants, rounds
+
+    views: dict[AccountId, RoomView] = {}
+    for viewer in viewers:
+        participants, rounds = own(viewer)
+        views[viewer] = RoomView(
+            id=room.id,
+            issue_key=room.issue_key,
+            version=room.version,
+            state=room.state,
+            owner=room.owner,
+            owner_present=room.owner_present,
+            deck=cards,
+            field_id=room.config.field_id,
+            question_card=room.config.question_card,
+            offline_voting=room.config.offline_voting,
+            auto_reveal=room.config.auto_reveal,
+            allow_take_control=room.config.allow_take_control,
+            persistent=room.config.persistent,
+            value_map=room.config.value_map,
+            round=room.round,
+            participants=participants,
+            results=results,
+            estimate=room.estimate,
+            history=rounds,
+            viewer=viewer,
+        )
+    return views

@@ -12,7 +12,7 @@ from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import RoomView, view_of
+from agiletoolbox.domain.view import RoomView, view_of, views_of
 from agiletoolbox.ports import Clock, JiraClient, RoomEventBus, UnitOfWorkFactory
 from agiletoolbox.services.tenancy import require_tenant
 
@@ -95,7 +95,7 @@ class RoomService:
         async with self._uow() as uow:
             await require_tenant(uow, tenant)
             room = await uow.rooms.get(tenant, room_id)
-        return {viewer: view_of(room, viewer) for viewer in viewers}
+        return views_of(room, viewers)
 
     async def saved_defaults(
         self, tenant: TenantKey, account: AccountId, issue_key: IssueKey, issue_type: IssueTypeId

@@ -38,7 +38,7 @@ from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.errors import AccessRefused, DomainError, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import RoomView, view_of
+from agiletoolbox.domain.view import RoomView, views_of
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
@@ -216,8 +216,9 @@ class LiveRooms:
         if not group:
             return
         seats_missing = False
+        views = views_of(room, {socket.caller.account for socket in group})
         for socket in list(group):
-            view = view_of(room, socket.caller.account)
+            view = views[socket.caller.account]
             socket.offer_view(view)
             seats_missing |= self._seats.wanted(socket.seat, view)
         if seats_missing:
