@@ -9,10 +9,11 @@ import pytest
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.deck import T_SHIRT
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
-from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
 from agiletoolbox.domain.events import ParticipantJoined, VoteCast
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueTypeId, ProjectKey, RoomId
+from agiletoolbox.domain.tenant import Region
 from agiletoolbox.ports import UnitOfWorkFactory
 from tests.contract.kit import (
     ANA,
@@ -28,6 +29,7 @@ from tests.contract.kit import (
     load,
     room,
     tenant,
+    update,
 )
 
 POINTS = FieldId("customfield_10016")
@@ -298,3 +300,43 @@ async def test_a_failed_commit_keeps_none_of_the_unit_of_work(uow: UnitOfWorkFac
             await second.commit()
     async with uow() as work:
         assert await work.defaults.get(key) is None
+
+
+async def test_a_site_that_is_moving_takes_no_room_writes_staged_before_the_move(
+    uow: UnitOfWorkFactory,
+) -> None:
+    await install(uow)
+    kept = room()
+    await add(uow, kept)
+    async with uow() as work:
+        # Read and changed before the move began, committed after: refused.
+        changed = await work.rooms.get(SITE, kept.id)
+        changed.join(CAI, Role.VOTER, at(5))
+        await work.rooms.save(changed)
+        moving = tenant()
+        moving.begin_move(Region.EU, at(6))
+        await update(uow, moving)
+        with pytest.raises(ConcurrentChange):
+            await work.commit()
+    async with uow() as work:
+        await work.rooms.add(room(DEMO_2))
+        with pytest.raises(AccessRefused):
+            await work.commit()
+    async with uow() as work:
+        await work.rooms.get(SITE, kept.id)
+        await work.rooms.delete(SITE, kept.id)
+        with pytest.raises(ConcurrentChange):
+            await work.commit()
+    assert await load(uow, SITE, DEMO_1) == kept
+    assert await load(uow, SITE, DEMO_2) is None
+    # The move rolled back: the site takes writes again.
+    moving.cancel_move(at(7))
+    await update(uow, moving)
+    async with uow() as work:
+        changed = await work.rooms.get(SITE, kept.id)
+        changed.join(CAI, Role.VOTER, at(8))
+        await work.rooms.save(changed)
+        await work.commit()
+    stored = await load(uow, SITE, DEMO_1)
+    assert stored is not None
+    assert CAI in stored.participants

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -39,7 +41,6 @@ async def a_full_site(database: PostgresDatabase) -> None:
     """A site with rooms, history, votes, defaults and a report; and another site."""
     uow = database.unit_of_work
     moving = tenant()
-    moving.begin_move(Region.EU, T0)
     async with uow() as work:
         await work.tenants.save(moving)
         await work.tenants.save(tenant(OTHER_SITE, "another-secret-of-length"))
@@ -53,6 +54,13 @@ async def a_full_site(database: PostgresDatabase) -> None:
     played.vote(ANA, "8", at(7))
     played.drain_events()
     await add(uow, played, room(DEMO_2), room(site=OTHER_SITE))
+    # The site stops taking writes, then it is copied.
+    async with uow() as work:
+        site = await work.tenants.get(SITE)
+        assert site is not None
+        site.begin_move(Region.EU, T0)
+        await work.tenants.save(site)
+        await work.commit()
 
 
 def arrival(bundle: TenantBundle) -> Arrival:
@@ -154,3 +162,36 @@ async def test_a_copy_of_a_site_not_moving_here_is_refused_and_nothing_stored(
         await into.stage(bundle, from_elsewhere, Region.EU)  # not from where it says
     async with target.pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM tenants") == 0
+
+
+async def test_the_copy_waits_for_a_room_write_that_began_before_the_move(
+    database: PostgresDatabase,
+) -> None:
+    uow = database.unit_of_work
+    async with uow() as work:
+        await work.tenants.save(tenant())
+        await work.commit()
+    await add(uow, room())
+    async with database.pool.acquire() as writer:
+        # A room write that passed every check just before the site began to move.
+        late = writer.transaction()
+        await late.start()
+        await writer.execute(
+            "UPDATE rooms SET version = version + 1 WHERE tenant_key = $1", SITE.value
+        )
+        async with uow() as work:
+            site = await work.tenants.get(SITE)
+            assert site is not None
+            site.begin_move(Region.EU, T0)
+            await work.tenants.save(site)
+            await work.commit()
+        copying = asyncio.get_running_loop().create_task(
+            PostgresTenantArchive(database.pool, database.keys).export(SITE)
+        )
+        await asyncio.sleep(0.3)
+        assert not copying.done()  # the copy waits for the write...
+        await late.commit()
+    bundle = await copying
+    # ...and holds it: nothing committed at the source is missing from the copy.
+    (copied,) = json.loads(bundle.data)["tables"]["rooms"]
+    assert copied["version"] == room().version + 1

@@ -20,7 +20,7 @@ from agiletoolbox.adapters.memory.records import (
 )
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
-from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
@@ -177,6 +177,17 @@ class MemoryRoomRepository:
 
     def check(self) -> None:
         """Refuse the commit if anyone committed a staged room first."""
+        for key in list(self._staged):
+            site = self._store.tenants.get(key[0])
+            if site is None or site.moving_to is None:
+                continue
+            # As in PostgreSQL: a site that is moving to another region takes no writes.
+            if key not in self._expected:
+                continue  # the deletion of a room that is not there
+            if self._expected[key] is None:
+                raise AccessRefused("this Jira site may not use the app")
+            else:
+                raise ConcurrentChange("the room changed meanwhile")
         for key, expected in self._expected.items():
             if key not in self._staged:
                 continue

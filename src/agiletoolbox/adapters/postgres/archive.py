@@ -56,6 +56,10 @@ ENCRYPTED: Mapping[tuple[str, str], str] = {
 """The sealed columns that travel, with the purpose their ciphertext is bound to."""
 
 
+BARRIER_TIMEOUT = "15s"
+"""How long the copy waits for room writes that began before the move to finish."""
+
+
 def _plain(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -112,13 +116,21 @@ class PostgresTenantArchive:
         return _encode({"format": FORMAT, "tenant": tenant.value, "tables": tables})
 
     async def export(self, tenant: TenantKey) -> TenantBundle:
-        """Every row of the tenant, read in one consistent snapshot."""
+        """Every row of the tenant, read in one consistent snapshot.
+
+        The site stopped taking writes before this is called (`tenants.moving_to`), but a
+        room write that began just before may still be committing. Room writes hold a
+        lock on `rooms` from before their snapshot until they commit, so taking the lock
+        that excludes them, and letting it go at once, waits for those and no others:
+        every room write after it sees the site moving and writes nothing.
+        """
         with storage_errors():
-            async with (
-                self._pool.acquire() as connection,
-                connection.transaction(isolation="repeatable_read", readonly=True),
-            ):
-                data = await self._read(connection, tenant)
+            async with self._pool.acquire() as connection:
+                async with connection.transaction():
+                    await connection.execute(f"SET LOCAL lock_timeout = '{BARRIER_TIMEOUT}'")
+                    await connection.execute("LOCK TABLE rooms IN SHARE MODE")
+                async with connection.transaction(isolation="repeatable_read", readonly=True):
+                    data = await self._read(connection, tenant)
         return TenantBundle(tenant, data)
 
     async def stage(self, bundle: TenantBundle, arrival: Arrival, here: Region) -> str:

@@ -144,9 +144,14 @@ def _placeholder(n: int, column: str) -> str:
 COLUMNS = tuple(column.strip() for column in ROOM_COLUMNS.split(","))
 """The room row's columns, in the order of `rows.room_columns`."""
 _VALUES = ", ".join(_placeholder(n, column) for n, column in enumerate(COLUMNS, start=1))
+# A site that is moving to another region takes no writes: its rows are being copied (see
+# `archive.py`, which waits for the writes that began before the move). The guard reads
+# the tenant in the statement's own snapshot, so a use case that checked the tenant just
+# before the move began cannot slip a write in after it.
+STILL_HERE = "NOT EXISTS (SELECT FROM tenants WHERE tenant_key = $1 AND moving_to IS NOT NULL)"
 _INSERT_ROOM = (
-    f"INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ({_VALUES}) "  # noqa: S608 - constant SQL
-    "RETURNING tenant_key, room_id, version"
+    f"INSERT INTO rooms ({ROOM_COLUMNS}) SELECT {_VALUES} "
+    f"WHERE {STILL_HERE} RETURNING tenant_key, room_id, version"
 )
 
 
@@ -158,7 +163,7 @@ def _update_room(columns: tuple[str, ...]) -> tuple[str, int]:
     guard = len(columns) + 3
     sql = (
         f"UPDATE rooms SET {assignments} "  # noqa: S608 - names from COLUMNS only
-        f"WHERE tenant_key = $1 AND room_id = $2 AND version = ${guard} "
+        f"WHERE tenant_key = $1 AND room_id = $2 AND version = ${guard} AND {STILL_HERE} "
         "RETURNING tenant_key, room_id, version"
     )
     return sql, guard + 1
@@ -194,6 +199,7 @@ DELETE = f"""
 WITH gone AS (
     DELETE FROM rooms
     WHERE tenant_key = $1 AND room_id = $2 AND ($3::bigint IS NULL OR version = $3)
+      AND {STILL_HERE}
     RETURNING tenant_key, room_id, version
 )
 SELECT pg_notify('{CHANNEL}', json_build_object(

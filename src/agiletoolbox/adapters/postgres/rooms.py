@@ -6,7 +6,9 @@ of a room is one statement: the room row, guarded by the version this unit of wo
 (`... WHERE version = $loaded`), and in data-modifying CTEs only the participants, votes and
 rounds that differ from what was read, then the NOTIFY of `(tenant, room, version)`. When
 another writer committed first the guard matches no row, nothing else is written and no
-notification is sent.
+notification is sent. The same happens to any write while the site moves to another region
+(`room_sql.STILL_HERE`): an update or deletion then surfaces as `ConcurrentChange`, whose
+retry finds the site closed, and a new room as `AccessRefused`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from agiletoolbox.adapters.postgres.room_sql import (
 )
 from agiletoolbox.adapters.postgres.rows import Snapshot, StoredRoom, changes, room_columns
 from agiletoolbox.adapters.postgres.session import Session
-from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
@@ -204,6 +206,9 @@ class PostgresRoomRepository:
             raise ConcurrentChange("the issue got a room meanwhile") from None
         except asyncpg.ForeignKeyViolationError:
             raise NotFound("the room's tenant is not installed") from None
+        if not notified and columns is None:
+            # Only the guard against writes to a site that is moving stops an insert.
+            raise AccessRefused("this Jira site may not use the app")
         if not notified:
             raise ConcurrentChange("the room changed meanwhile")
 
