@@ -10,7 +10,7 @@ from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.ids import FieldId, IssueTypeId, ProjectKey
 from agiletoolbox.domain.retention import RetentionPolicy
-from agiletoolbox.domain.tenant import TenantState
+from agiletoolbox.domain.tenant import Region, TenantStanding, TenantState
 from agiletoolbox.ports import UnitOfWorkFactory
 from tests.contract.kit import (
     ANA,
@@ -189,3 +189,25 @@ async def test_defaults_are_found_by_account(uow: UnitOfWorkFactory) -> None:
     async with uow() as work:
         assert list(await work.defaults.for_account(ANA)) == saved[:2]
         assert list(await work.defaults.for_account(BEN)) == saved[2:]
+
+
+async def test_a_tenants_standing_reads_without_the_rest(uow: UnitOfWorkFactory) -> None:
+    async with uow() as work:
+        assert await work.tenants.standing(SITE) is None
+    site = make_tenant()
+    await install(uow, site)
+    async with uow() as work:
+        assert await work.tenants.standing(SITE) == TenantStanding(TenantState.INSTALLED)
+    site.begin_move(Region.EU, at(1))
+    await update(uow, site)
+    async with uow() as work:
+        standing = await work.tenants.standing(SITE)
+    assert standing == TenantStanding(TenantState.INSTALLED, Region.EU)
+    assert not standing.accessible
+    site.cancel_move(at(2))
+    site.uninstall(at(3))
+    await update(uow, site)
+    async with uow() as work:
+        standing = await work.tenants.standing(SITE)
+    assert standing == site.standing
+    assert standing.state is TenantState.UNINSTALLED

@@ -342,19 +342,18 @@ async def test_a_change_from_elsewhere_during_a_failed_change_here_still_arrives
     ana = await connect(client, room_id, ANA_A)
     ws_ben = await connect(client, room_id, BEN_A)
     first = await view_where(ana, lambda r: all(p["online"] for p in r["participants"]))
-    check = room_service.require_tenant
+    check = room_service.require_access
 
-    async def meanwhile(uow: Any, tenant: Any) -> Any:
+    async def meanwhile(uow: Any, tenant: Any) -> None:
         # While Ben's refused command is under way, another process records Ana's vote.
-        found = await check(uow, tenant)
+        await check(uow, tenant)
         ((key, room),) = backend.store.rooms.items()
         room.vote(ANA, "13", backend.clock.now())
         room.drain_events()
         backend.bus._deliver(RoomChange(key[0], key[1], room.version))
-        monkeypatch.setattr(room_service, "require_tenant", check)
-        return found
+        monkeypatch.setattr(room_service, "require_access", check)
 
-    monkeypatch.setattr(room_service, "require_tenant", meanwhile)
+    monkeypatch.setattr(room_service, "require_access", meanwhile)
     await ws_ben.send_json({"op": "reveal", "id": 1})  # Ben is not the owner: refused
     assert (await next_of(ws_ben, "error"))["id"] == 1
     seen = await view_where(ana, lambda r: r["version"] > first["version"] and cards(r)[ANA.value])

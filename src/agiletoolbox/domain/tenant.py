@@ -11,66 +11,43 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from enum import Enum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from attrs import define, field, frozen
 from attrs.converters import optional
 from attrs.validators import instance_of
 from attrs.validators import optional as optional_of
 
-from agiletoolbox.domain.errors import AccessRefused, InvalidState, InvalidValue, NotPermitted
+from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotPermitted
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.site import installation_ari, parse_base_url, parse_cloud_id
+from agiletoolbox.domain.standing import ProductType, Region, TenantStanding, TenantState
 from agiletoolbox.domain.timing import utc
 
-if TYPE_CHECKING:
-    from agiletoolbox.domain.retention import RetentionPolicy
-
-_E = TypeVar("_E", bound=Enum)
+__all__ = [
+    "MAX_SECRET_LENGTH",
+    "ForgeLinked",
+    "ProductType",
+    "Region",
+    "SecretRotated",
+    "Tenant",
+    "TenantArrived",
+    "TenantDisabled",
+    "TenantEnabled",
+    "TenantEvent",
+    "TenantInstalled",
+    "TenantMoveCancelled",
+    "TenantMoving",
+    "TenantReinstalled",
+    "TenantStanding",
+    "TenantState",
+    "TenantUninstalled",
+]
 
 MAX_SECRET_LENGTH = 1024
 
-
-def _member(kind: type[_E], text: str, what: str) -> _E:
-    if isinstance(text, str):
-        for member in kind:
-            if member.value.casefold() == text.strip().casefold():
-                return member
-    raise InvalidValue(f"{what} is not known")
-
-
-class Region(Enum):
-    """A data-residency region; each deployment serves exactly one."""
-
-    US = "US"
-    EU = "EU"
-
-    @classmethod
-    def parse(cls, text: str) -> Region:
-        """The region named by `text` (`US` or `EU`, any case); `InvalidValue` otherwise."""
-        return _member(cls, text, "the region")
-
-
-class ProductType(Enum):
-    """The Atlassian product the app is installed into."""
-
-    JIRA = "jira"
-    CONFLUENCE = "confluence"
-
-    @classmethod
-    def parse(cls, text: str) -> ProductType:
-        """The product named by `text` (any case); `InvalidValue` otherwise."""
-        return _member(cls, text, "the product type")
-
-
-class TenantState(Enum):
-    """Where a tenant is in its lifecycle."""
-
-    INSTALLED = "installed"
-    ENABLED = "enabled"
-    DISABLED = "disabled"
-    UNINSTALLED = "uninstalled"
+if TYPE_CHECKING:
+    from agiletoolbox.domain.retention import RetentionPolicy
 
 
 def _check_secret(secret: str) -> str:
@@ -226,23 +203,18 @@ class Tenant:
     # -- reading -----------------------------------------------------------------------
 
     @property
-    def accessible(self) -> bool:
-        """Whether the site may be served: installed or enabled, not disabled or uninstalled.
+    def standing(self) -> TenantStanding:
+        """Whether the site may be served now, without the rest of the tenant."""
+        return TenantStanding(self.state, self.moving_to)
 
-        Jira sends `enabled` right after `installed`, so an installed tenant already counts
-        as enabled; waiting for the second call would only fail the first page loads.
-        While the tenant moves to another region nobody is served, so that no change
-        made here after the copy is lost when the move commits.
-        """
-        return self.moving_to is None and self.state in (
-            TenantState.INSTALLED,
-            TenantState.ENABLED,
-        )
+    @property
+    def accessible(self) -> bool:
+        """Whether the site may be served (see `TenantStanding.accessible`)."""
+        return self.standing.accessible
 
     def require_accessible(self) -> None:
         """Return quietly when the site may be served; `AccessRefused` otherwise."""
-        if not self.accessible:
-            raise AccessRefused("this Jira site may not use the app")
+        self.standing.require_accessible()
 
     def expired(self, retention: RetentionPolicy, now: datetime) -> bool:
         """Whether it is uninstalled and past the retention window, its data due for purge."""

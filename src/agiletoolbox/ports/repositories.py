@@ -17,6 +17,7 @@ from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports.forge import SystemTokenRepository
 from agiletoolbox.ports.residency import ArrivalRepository, MigrationRepository
@@ -68,6 +69,10 @@ class TenantRepository(Protocol):
 
     async def get(self, key: TenantKey) -> Tenant | None:
         """The tenant, or None."""
+        ...
+
+    async def standing(self, key: TenantKey) -> TenantStanding | None:
+        """Whether the tenant may be served (read without its secrets), or None."""
         ...
 
     async def find_by_installation(self, installation_id: str) -> Tenant | None:

@@ -14,7 +14,7 @@ from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, Te
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.view import RoomView, view_of, views_of
 from agiletoolbox.ports import Clock, JiraClient, RoomEventBus, UnitOfWorkFactory
-from agiletoolbox.services.tenancy import require_tenant
+from agiletoolbox.services.tenancy import require_access, require_tenant
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ class RoomService:
     ) -> RoomView:
         """The viewer's view of the room of an issue; `NotFound` when none was opened."""
         async with self._uow() as uow:
-            await require_tenant(uow, tenant)
+            await require_access(uow, tenant)
             room = await uow.rooms.find_by_issue(tenant, issue_key)
         if room is None:
             raise NotFound(f"{issue_key} has no room yet")
@@ -84,7 +84,7 @@ class RoomService:
     async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
         """The viewer's view of a room."""
         async with self._uow() as uow:
-            await require_tenant(uow, tenant)
+            await require_access(uow, tenant)
             room = await uow.rooms.get(tenant, room_id)
         return view_of(room, viewer)
 
@@ -93,7 +93,7 @@ class RoomService:
     ) -> dict[AccountId, RoomView]:
         """One read of the room, one masked view per viewer (for live sockets)."""
         async with self._uow() as uow:
-            await require_tenant(uow, tenant)
+            await require_access(uow, tenant)
             room = await uow.rooms.get(tenant, room_id)
         return views_of(room, viewers)
 
@@ -103,7 +103,7 @@ class RoomService:
         """The configuration the person saved for this project and issue type, if any."""
         key = DefaultsKey(tenant, account, issue_key.project, issue_type)
         async with self._uow() as uow:
-            await require_tenant(uow, tenant)
+            await require_access(uow, tenant)
             saved = await uow.defaults.get(key)
         return saved.config if saved else None
 
@@ -120,7 +120,7 @@ class RoomService:
         """Open the issue's room with the caller as owner; `InvalidState` if it exists."""
         now = self._clock.now()
         async with self._uow() as uow:
-            await require_tenant(uow, tenant)
+            await require_access(uow, tenant)
             room = Room.open(tenant, RoomId.generate(), issue_key, owner, config, now)
             await uow.rooms.add(room)
             if save_default_for is not None:
@@ -275,7 +275,7 @@ class RoomService:
     ) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             async with self._uow() as uow:
-                await require_tenant(uow, tenant)
+                await require_access(uow, tenant)
                 room = await uow.rooms.get(tenant, room_id)
                 before = room.version
                 result = action(room, self._clock.now())

@@ -8,6 +8,18 @@ from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import UnitOfWork
 
 
+async def require_access(uow: UnitOfWork, key: TenantKey) -> None:
+    """Return quietly when the tenant may be served now; `AccessRefused` otherwise.
+
+    The check of every room use case that needs nothing else of the tenant: it reads
+    neither the secret nor the site's address.
+    """
+    standing = await uow.tenants.standing(key)
+    if standing is None:
+        raise AccessRefused("this Jira site may not use the app")
+    standing.require_accessible()
+
+
 async def require_tenant(uow: UnitOfWork, key: TenantKey) -> Tenant:
     """The tenant, when it may be served now; `AccessRefused` otherwise."""
     tenant = await uow.tenants.get(key)

@@ -26,6 +26,7 @@ from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.residency import Arrival, Migration
 from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports.forge import SystemToken
 
@@ -242,6 +243,11 @@ class MemoryTenantRepository:
         """The tenant, or None."""
         tenant = self._visible().get(key)
         return self._load(tenant) if tenant is not None else None
+
+    async def standing(self, key: TenantKey) -> TenantStanding | None:
+        """Whether the tenant may be served, or None."""
+        tenant = self._visible().get(key)
+        return None if tenant is None else tenant.standing
 
     async def find_by_installation(self, installation_id: str) -> Tenant | None:
         """The tenant linked to a Forge installation."""

@@ -21,6 +21,7 @@ from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.errors import ConcurrentChange
 from agiletoolbox.domain.ids import AccountId, IssueTypeId, ProjectKey, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
+from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant, TenantState
 
 SHARED_SECRET = "tenant.shared_secret"  # noqa: S105 - a label, not a secret
@@ -120,6 +121,16 @@ class PostgresTenantRepository:
         self._keys = keys
         # The version each tenant had when read here: a save must find it unchanged.
         self._loaded: dict[TenantKey, int] = {}
+
+    async def standing(self, key: TenantKey) -> TenantStanding | None:
+        """Whether the tenant may be served: two columns, no secret decrypted."""
+        row = await self._connection.fetchrow(
+            "SELECT state, moving_to FROM tenants WHERE tenant_key = $1", key.value
+        )
+        if row is None:
+            return None
+        moving_to = None if row["moving_to"] is None else Region(row["moving_to"])
+        return TenantStanding(TenantState(row["state"]), moving_to)
 
     async def _one(self, where: str, value: str) -> Tenant | None:
         row = await self._connection.fetchrow(
