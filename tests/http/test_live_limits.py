@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import aiohttp
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
 from agiletoolbox.adapters.http.caller import Caller
@@ -209,9 +209,10 @@ class _GatedSocket:
         self.sent: list[dict[str, Any]] = []
         self.close_code: int | None = None
 
-    async def send_json(self, message: dict[str, Any]) -> None:
+    async def send_frame(self, frame: bytes, opcode: WSMsgType) -> None:
+        assert opcode is WSMsgType.TEXT
         await self.gate.wait()
-        self.sent.append(message)
+        self.sent.append(json.loads(frame))
 
     async def close(self, *, code: int) -> None:
         self.close_code = code

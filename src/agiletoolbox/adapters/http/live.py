@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 from attrs import define
 
@@ -110,13 +111,16 @@ class LiveSocket:
             # was queued with it (a removal's "removed" notice, say).
             closing = self._closing
             while self._replies and not self.ws.closed:
-                await self.ws.send_json(self._replies.popleft())
+                await self._send(self._replies.popleft())
             view, self._view = self._view, None
             if view is not None and not self.ws.closed:
                 self.version_sent = max(self.version_sent, view["room"]["version"])
-                await self.ws.send_json(view)
+                await self._send(view)
             if closing is not None:
                 await self.ws.close(code=closing)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
 
 
 class LiveRooms:
