@@ -56,6 +56,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
+import orjson
 from aiohttp import web
 from benchmarks.storage import bare
 from tests.integration.database import create_database, drop_database, postgres_server
@@ -283,7 +284,7 @@ class Seat:
         async for message in ws:
             if message.type is not aiohttp.WSMsgType.TEXT:
                 continue
-            body = json.loads(message.data)
+            body = orjson.loads(message.data)
             kind = body["type"]
             if kind == "room":
                 self.table.seen(self, body["room"]["version"])

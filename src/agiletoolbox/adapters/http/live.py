@@ -29,6 +29,7 @@ from agiletoolbox.adapters.http.wire import (
     ConfigBody,
     EstimateBody,
     JoinBody,
+    Memo,
     VoteBody,
     estimate_text,
     room_config,
@@ -78,15 +79,15 @@ class LiveSocket:
         queued = self._view["room"]["version"] if self._view else 0
         return max(queued, self.version_sent)
 
-    def offer_view(self, view: RoomView, *, force: bool = False) -> None:
+    def offer_view(self, view: RoomView, *, force: bool = False, memo: Memo | None = None) -> None:
         """Queue the newest view, replacing an older one not yet sent.
 
         A view no newer than what the client has or will get is dropped, unless the client
-        asked for the current view (`force`).
+        asked for the current view (`force`). Views made together share a `memo`.
         """
         if not force and view.version <= self.version_known:
             return
-        self._view = {"type": "room", "room": room_view(view)}
+        self._view = {"type": "room", "room": room_view(view, memo)}
         self._wake.set()
 
     def reply(self, message: dict[str, Any]) -> None:
@@ -221,9 +222,10 @@ class LiveRooms:
             return
         seats_missing = False
         views = views_of(room, {socket.caller.account for socket in group})
+        memo: Memo = {}
         for socket in list(group):
             view = views[socket.caller.account]
-            socket.offer_view(view)
+            socket.offer_view(view, memo=memo)
             seats_missing |= self._seats.wanted(socket.seat, view)
         if seats_missing:
             self._refresh_soon(key)  # the refresh takes the presence lease
@@ -262,9 +264,10 @@ class LiveRooms:
             except Exception as error:  # noqa: BLE001 - the next signal tries again
                 log.warning("could not refresh a live room: %s", type(error).__name__)
                 return
+            memo: Memo = {}
             for socket in list(group):
                 view = views[socket.caller.account]
-                socket.offer_view(view)
+                socket.offer_view(view, memo=memo)
                 await self._seats.hold(socket.seat, view)
             if key not in self._dirty:
                 return

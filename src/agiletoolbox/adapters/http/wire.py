@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args, get_origin
 
@@ -278,8 +278,26 @@ def _readable(messages: list[str]) -> list[str]:
     return [_SNAKE.sub(lambda m: "." + camel(m.group(1)), message) for message in messages]
 
 
-def room_view(view: RoomView) -> dict[str, object]:
-    """The JSON object of a room as its viewer may see it."""
+Memo = dict[int, Any]
+"""Parts already rendered, by the identity of what they render (`room_view`)."""
+
+
+def room_view(view: RoomView, memo: Memo | None = None) -> dict[str, object]:
+    """The JSON object of a room as its viewer may see it.
+
+    Views made together (`views_of`) share their deck, results, history and most
+    participants; with one `memo` for all of them (and alive no longer than they are),
+    each shared part is rendered once and the JSON objects share it.
+    """
+
+    def once(part: Any, render: Callable[[Any], Any]) -> Any:
+        if memo is None:
+            return render(part)
+        key = id(part)
+        if key not in memo:
+            memo[key] = render(part)
+        return memo[key]
+
     return {
         "id": str(view.id),
         "issueKey": str(view.issue_key),
@@ -288,7 +306,7 @@ def room_view(view: RoomView) -> dict[str, object]:
         "owner": None if view.owner is None else str(view.owner),
         "ownerPresent": view.owner_present,
         "you": str(view.viewer),
-        "deck": _deck(view.deck),
+        "deck": once(view.deck, _deck),
         "fieldId": None if view.field_id is None else str(view.field_id),
         "questionCard": view.question_card,
         "offlineVoting": view.offline_voting,
@@ -297,10 +315,10 @@ def room_view(view: RoomView) -> dict[str, object]:
         "persistent": view.persistent,
         "valueMap": dict(view.value_map),
         "round": view.round,
-        "participants": [_converter.unstructure(p) for p in view.participants],
-        "results": None if view.results is None else _results(view.results),
+        "participants": [once(p, _converter.unstructure) for p in view.participants],
+        "results": None if view.results is None else once(view.results, _results),
         "estimate": None if view.estimate is None else _estimate(view.estimate),
-        "history": [_round(record) for record in view.history],
+        "history": [once(record, _round) for record in view.history],
     }
 
 
