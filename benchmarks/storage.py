@@ -1,6 +1,7 @@
 """Storage benchmark: votes through the whole stack against bare asyncpg upserts.
 
-Run by hand: `.venv/bin/python benchmarks/storage.py [--seconds 5] [--concurrency 8]`.
+Run by hand: `.venv/bin/python benchmarks/storage.py [--seconds 5] [--concurrency 8]
+[--rounds 5]`.
 The server is chosen as for the tests (`AGILETOOLBOX_TEST_DATABASE_URL`, else the local
 one, else an embedded one); a fresh database is created and dropped.
 
@@ -12,12 +13,16 @@ its version check and NOTIFY, commit - with a target ratio of at least 0.5; and 
 use case, `RoomService.vote`, which also checks the tenant and renders the voter's view.
 A last line runs the bare upsert with a NOTIFY in its transaction too, which separates
 what NOTIFY itself costs from what the rest of the stack costs.
+
+The kinds take turns in `--rounds` rounds (five by default), so each ratio compares
+figures measured within the same second or two; the figures printed are medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -109,83 +114,113 @@ async def bare(url: str, seconds: float, concurrency: int, *, notify: bool = Fal
     """Upserts/s through a plain asyncpg pool (asyncpg's defaults), optionally notifying."""
     pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
     try:
-        async with pool.acquire() as connection:
-            await connection.execute(
-                "CREATE TABLE IF NOT EXISTS bench_upserts (k int PRIMARY KEY, v int)"
-            )
-
-        statement = UPSERT_NOTIFY if notify else UPSERT
-
-        async def upsert(worker: int, n: int) -> None:
-            async with pool.acquire() as connection, connection.transaction():
-                await connection.execute(statement, worker, n)
-
-        return await _measure(concurrency, seconds, upsert)
+        return await _measure(concurrency, seconds, await _upserts(pool, notify=notify))
     finally:
         await pool.close()
 
 
-async def run(url: str, seconds: float, concurrency: int) -> dict[str, float]:
-    """Operations per second of each measurement, against `url`."""
-    plain = await bare(url, seconds, concurrency)
-    notifying = await bare(url, seconds, concurrency, notify=True)
-    async with open_pool(url, min_size=concurrency, max_size=concurrency) as pool:
-        database = PostgresDatabase(pool, KeyRing.generate())
-        rooms = await _rooms(database, concurrency)
-        async with pool.acquire() as connection:
-            # A live database has statistics; without them the planner may read a room
-            # through the (tenant, issue) index and filter, instead of the primary key.
-            await connection.execute("ANALYZE")
-        service = RoomService(
-            database.unit_of_work, PostgresEventBus(url), SystemClock(), MemoryJira()
+async def _upserts(pool: asyncpg.Pool, *, notify: bool) -> Callable[[int, int], Awaitable[object]]:
+    """One bare upsert per call, in its own transaction, on a pooled connection."""
+    async with pool.acquire() as connection:
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS bench_upserts (k int PRIMARY KEY, v int)"
         )
+    statement = UPSERT_NOTIFY if notify else UPSERT
 
-        async def vote(worker: int, n: int) -> None:
-            room_id, owner = rooms[worker]
-            # Alternate cards so that every vote changes the room (the same card withdraws).
-            await service.vote(SITE, owner, room_id, "3" if n % 2 else "5")
+    async def upsert(worker: int, n: int) -> None:
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute(statement, worker, n)
 
-        stack = await _measure(concurrency, seconds, vote)
+    return upsert
 
-        async def vote_in_unit_of_work(worker: int, n: int) -> None:
-            # The repository and unit of work alone: read, vote, save, commit (and NOTIFY).
-            room_id, owner = rooms[worker]
-            async with database.unit_of_work() as work:
-                room = await work.rooms.get(SITE, room_id)
-                room.vote(owner, "3" if n % 2 else "5", clock.now())
-                await work.rooms.save(room)
-                await work.commit()
 
-        clock = SystemClock()
-        repository = await _measure(concurrency, seconds, vote_in_unit_of_work)
-    return {"bare": plain, "votes": stack, "repository": repository, "bare+notify": notifying}
+async def run(url: str, seconds: float, concurrency: int, rounds: int) -> dict[str, list[float]]:
+    """Operations per second of each measurement against `url`, round by round.
+
+    Each round measures every kind once, one after the other, for `seconds / rounds`
+    each: the machine's speed drifts, and a ratio of two figures taken seconds apart
+    carries that drift, so ratios are taken within a round.
+    """
+    span = seconds / rounds
+    plain_pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+    try:
+        async with open_pool(url, min_size=concurrency, max_size=concurrency) as pool:
+            database = PostgresDatabase(pool, KeyRing.generate())
+            rooms = await _rooms(database, concurrency)
+            async with pool.acquire() as connection:
+                # A live database has statistics; without them the planner may read a room
+                # through the (tenant, issue) index and filter, instead of the primary key.
+                await connection.execute("ANALYZE")
+            service = RoomService(
+                database.unit_of_work, PostgresEventBus(url), SystemClock(), MemoryJira()
+            )
+            clock = SystemClock()
+
+            async def vote(worker: int, n: int) -> None:
+                room_id, owner = rooms[worker]
+                # Alternate cards so that every vote changes the room (the same card
+                # withdraws).
+                await service.vote(SITE, owner, room_id, "3" if n % 2 else "5")
+
+            async def vote_in_unit_of_work(worker: int, n: int) -> None:
+                # The repository and unit of work alone: read, vote, save, commit (NOTIFY).
+                room_id, owner = rooms[worker]
+                async with database.unit_of_work() as work:
+                    room = await work.rooms.get(SITE, room_id)
+                    room.vote(owner, "3" if n % 2 else "5", clock.now())
+                    await work.rooms.save(room)
+                    await work.commit()
+
+            steps = {
+                "bare": await _upserts(plain_pool, notify=False),
+                "repository": vote_in_unit_of_work,
+                "votes": vote,
+                "bare+notify": await _upserts(plain_pool, notify=True),
+            }
+            rates: dict[str, list[float]] = {name: [] for name in steps}
+            for _ in range(rounds):
+                for name, step in steps.items():
+                    rates[name].append(await _measure(concurrency, span, step))
+    finally:
+        await plain_pool.close()
+    return rates
+
+
+def _ratios(top: list[float], bottom: list[float]) -> str:
+    each = [a / b for a, b in zip(top, bottom, strict=True)]
+    listed = " ".join(f"{ratio:.2f}" for ratio in each)
+    return f"{statistics.median(each):8.2f}  (rounds: {listed})"
 
 
 async def main() -> None:
-    """Parse the options, run both halves on a fresh database, print the figures."""
+    """Parse the options, run every measurement on a fresh database, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per kind, all rounds")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
     with postgres_server() as server:
         url = await create_database(server)
         try:
-            rates = await run(url, options.seconds, options.concurrency)
+            rates = await run(url, options.seconds, options.concurrency, options.rounds)
         finally:
             await drop_database(server, url)
-    bare_rate, votes, notifying = rates["bare"], rates["votes"], rates["bare+notify"]
-    repository = rates["repository"]
-    print(f"concurrency {options.concurrency}, {options.seconds:g} s each")
-    print(f"bare asyncpg upserts/s:          {bare_rate:8.0f}")
-    print(f"votes/s (repo + UoW):            {repository:8.0f}")
-    print(f"ratio:                           {repository / bare_rate:8.2f}  (target >= 0.50)")
+    median = {name: statistics.median(each) for name, each in rates.items()}
+    print(
+        f"concurrency {options.concurrency}, {options.seconds:g} s per kind "
+        f"in {options.rounds} interleaved rounds; medians, ratios within each round"
+    )
+    print(f"bare asyncpg upserts/s:          {median['bare']:8.0f}")
+    print(f"votes/s (repo + UoW):            {median['repository']:8.0f}")
+    print(f"ratio:                           {_ratios(rates['repository'], rates['bare'])}")
+    print("  (target >= 0.50)")
     # The whole use case adds the tenant check (one more round trip) and the voter's view.
-    print(f"votes/s (service + UoW + repo):  {votes:8.0f}  (ratio {votes / bare_rate:.2f})")
+    print(f"votes/s (service + UoW + repo):  {median['votes']:8.0f}")
+    print(f"  ratio to bare upserts:         {_ratios(rates['votes'], rates['bare'])}")
     # NOTIFY takes a cluster-wide lock held through the commit's WAL flush, so notifying
     # transactions commit one at a time; this line shows that cost on its own.
-    print(
-        f"bare upserts that NOTIFY, /s:    {notifying:8.0f}  (votes ratio {votes / notifying:.2f})"
-    )
+    print(f"bare upserts that NOTIFY, /s:    {median['bare+notify']:8.0f}")
+    print(f"  repo + UoW votes to those:     {_ratios(rates['repository'], rates['bare+notify'])}")
 
 
 if __name__ == "__main__":
