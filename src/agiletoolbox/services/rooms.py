@@ -13,7 +13,7 @@ from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.view import RoomView, view_of, views_of
-from agiletoolbox.ports import Clock, JiraClient, RoomEventBus, UnitOfWorkFactory
+from agiletoolbox.ports import Clock, JiraClient, RoomEventBus, UnitOfWork, UnitOfWorkFactory
 from agiletoolbox.services.tenancy import require_access, require_tenant
 
 T = TypeVar("T")
@@ -21,6 +21,22 @@ T = TypeVar("T")
 # Two people acting on one room at the same instant is common (everyone votes at once);
 # a handful of retries on fresh state resolves it without surfacing a conflict.
 MAX_ATTEMPTS = 8
+
+
+async def _served_room(uow: UnitOfWork, tenant: TenantKey, room_id: RoomId) -> Room:
+    """The room, when the site may be served now.
+
+    The room is read first: a store may bring the tenant's standing along with it, which
+    spares the check a read of its own. A site that may not be served hears that before
+    it hears of a missing room.
+    """
+    try:
+        room = await uow.rooms.get(tenant, room_id)
+    except NotFound:
+        await require_access(uow, tenant)
+        raise
+    await require_access(uow, tenant)
+    return room
 
 
 class ChangeObserver(Protocol):
@@ -59,8 +75,8 @@ class RoomService:
     ) -> RoomView:
         """The viewer's view of the room of an issue; `NotFound` when none was opened."""
         async with self._uow() as uow:
-            await require_access(uow, tenant)
             room = await uow.rooms.find_by_issue(tenant, issue_key)
+            await require_access(uow, tenant)
         if room is None:
             raise NotFound(f"{issue_key} has no room yet")
         return view_of(room, viewer)
@@ -84,8 +100,7 @@ class RoomService:
     async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
         """The viewer's view of a room."""
         async with self._uow() as uow:
-            await require_access(uow, tenant)
-            room = await uow.rooms.get(tenant, room_id)
+            room = await _served_room(uow, tenant, room_id)
         return view_of(room, viewer)
 
     async def views(
@@ -93,8 +108,7 @@ class RoomService:
     ) -> dict[AccountId, RoomView]:
         """One read of the room, one masked view per viewer (for live sockets)."""
         async with self._uow() as uow:
-            await require_access(uow, tenant)
-            room = await uow.rooms.get(tenant, room_id)
+            room = await _served_room(uow, tenant, room_id)
         return views_of(room, viewers)
 
     async def saved_defaults(
@@ -275,8 +289,7 @@ class RoomService:
     ) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             async with self._uow() as uow:
-                await require_access(uow, tenant)
-                room = await uow.rooms.get(tenant, room_id)
+                room = await _served_room(uow, tenant, room_id)
                 before = room.version
                 result = action(room, self._clock.now())
                 if room.version == before:

@@ -35,6 +35,8 @@ from agiletoolbox.adapters.postgres.residency import (
 from agiletoolbox.adapters.postgres.rooms import PostgresRoomRepository
 from agiletoolbox.adapters.postgres.schema import require_current
 from agiletoolbox.adapters.postgres.session import RELEASE_ERRORS, Session
+from agiletoolbox.domain.ids import TenantKey
+from agiletoolbox.domain.standing import TenantStanding
 
 CLOSE_TIMEOUT = 10.0
 READY_TIMEOUT = 2.0
@@ -120,8 +122,10 @@ class PostgresUnitOfWork:
         self._begin()
 
     def _begin(self) -> None:
-        self.rooms = PostgresRoomRepository(self._session)
-        self.tenants = PostgresTenantRepository(self._session, self._keys)
+        # The tenant's standing, read along with a room, answers the check that follows.
+        standings: dict[TenantKey, TenantStanding] = {}
+        self.rooms = PostgresRoomRepository(self._session, standings)
+        self.tenants = PostgresTenantRepository(self._session, self._keys, standings)
         self.defaults = PostgresDefaultsRepository(self._session)
         self.error_reports = PostgresErrorReportRepository(self._session)
         self.report_cycles = PostgresReportCycleRepository(self._session)

@@ -14,7 +14,7 @@ import asyncpg
 from attrs import frozen
 
 from agiletoolbox.adapters.postgres.encryption import KeyRing
-from agiletoolbox.adapters.postgres.rows import config_from_json, config_to_json
+from agiletoolbox.adapters.postgres.rows import config_from_json, config_to_json, standing_of
 from agiletoolbox.adapters.postgres.session import Session
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
@@ -116,21 +116,32 @@ class TenantRow:
 class PostgresTenantRepository:
     """Tenants of this deployment; shared secrets encrypted at rest."""
 
-    def __init__(self, connection: Session, keys: KeyRing) -> None:
+    def __init__(
+        self,
+        connection: Session,
+        keys: KeyRing,
+        standings: dict[TenantKey, TenantStanding] | None = None,
+    ) -> None:
         self._connection = connection
         self._keys = keys
+        # Standings read along with a room in this unit of work, each good for one check.
+        self._standings = {} if standings is None else standings
         # The version each tenant had when read here: a save must find it unchanged.
         self._loaded: dict[TenantKey, int] = {}
 
     async def standing(self, key: TenantKey) -> TenantStanding | None:
-        """Whether the tenant may be served: two columns, no secret decrypted."""
+        """Whether the tenant may be served: two columns, no secret decrypted.
+
+        When a room of the tenant was just read in this unit of work, its query brought
+        the standing along (the same statement, so the same moment): that answers, once.
+        """
+        known = self._standings.pop(key, None)
+        if known is not None:
+            return known
         row = await self._connection.fetchrow(
             "SELECT state, moving_to FROM tenants WHERE tenant_key = $1", key.value
         )
-        if row is None:
-            return None
-        moving_to = None if row["moving_to"] is None else Region(row["moving_to"])
-        return TenantStanding(TenantState(row["state"]), moving_to)
+        return None if row is None else standing_of(row["state"], row["moving_to"])
 
     async def _one(self, where: str, value: str) -> Tenant | None:
         row = await self._connection.fetchrow(
@@ -159,6 +170,7 @@ class PostgresTenantRepository:
     async def save(self, tenant: Tenant) -> None:
         """Insert or update the tenant, its secret encrypted; `ConcurrentChange` when the
         tenant changed (or appeared) since this unit of work read it."""
+        self._standings.pop(tenant.key, None)
         sealed = self._keys.encrypt(
             tenant.shared_secret, tenant=tenant.key.value, purpose=SHARED_SECRET
         )
@@ -185,6 +197,7 @@ class PostgresTenantRepository:
 
     async def delete(self, key: TenantKey) -> None:
         """Delete the tenant and every row it owns, in one statement."""
+        self._standings.pop(key, None)
         await self._connection.write(PURGE_TENANT, key.value)
         self._loaded.pop(key, None)
 

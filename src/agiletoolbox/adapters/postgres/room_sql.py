@@ -13,8 +13,10 @@ _ROOM_QUERY = f"""
 SELECT r.tenant_key, r.room_id, r.issue_key, r.owner, r.config::text AS config, r.round,
        r.round_started_at, r.revealed, r.estimate_label, r.estimate_number,
        r.estimate_field_id, r.estimate_round, r.estimate_accepted_by, r.estimate_accepted_at,
-       r.estimate_written, r.version, r.created_at, r.updated_at, p.*, v.*, h.*
+       r.estimate_written, r.version, r.created_at, r.updated_at, p.*, v.*, h.*,
+       t.state AS t_state, t.moving_to AS t_moving_to
 FROM rooms AS r
+JOIN tenants AS t ON t.tenant_key = r.tenant_key
 CROSS JOIN LATERAL (
     SELECT array_agg(account_id {_ORDER}) AS p_accounts, array_agg(role {_ORDER}) AS p_roles,
            array_agg(online {_ORDER}) AS p_online, array_agg(joined_at {_ORDER}) AS p_joined

@@ -27,12 +27,19 @@ from agiletoolbox.adapters.postgres.room_sql import (
     WITH_ACCOUNT,
     save_statement,
 )
-from agiletoolbox.adapters.postgres.rows import Snapshot, StoredRoom, changes, room_columns
+from agiletoolbox.adapters.postgres.rows import (
+    Snapshot,
+    StoredRoom,
+    changes,
+    room_columns,
+    standing_of,
+)
 from agiletoolbox.adapters.postgres.session import Session
 from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.standing import TenantStanding
 
 RoomKey = tuple[TenantKey, RoomId]
 _CONFIG = COLUMNS.index("config")
@@ -64,8 +71,12 @@ SELECT account_id, max(at) AS at FROM (
 class PostgresRoomRepository:
     """Rooms of one unit of work: reads go to the database, writes wait for the commit."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self, session: Session, standings: dict[TenantKey, TenantStanding] | None = None
+    ) -> None:
         self._session = session
+        # Where the tenant's standing read with each room goes (see `PostgresUnitOfWork`).
+        self._standings = {} if standings is None else standings
         self._loaded: dict[RoomKey, Snapshot] = {}
         self._added: set[RoomKey] = set()
         self._staged: dict[RoomKey, Room | None] = {}
@@ -76,6 +87,7 @@ class PostgresRoomRepository:
         if row is None:
             return None
         stored = StoredRoom.from_row(row)
+        self._standings[stored.room.tenant] = standing_of(row["t_state"], row["t_moving_to"])
         key = (stored.room.tenant, stored.room.id)
         if key in self._staged:
             staged = self._staged[key]

@@ -22,6 +22,7 @@ from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.estimate import Estimate, EstimateValue
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room, RoundRecord
+from agiletoolbox.domain.standing import Region, TenantStanding, TenantState
 
 _rows = make_converter()
 _rows.register_unstructure_hook(FieldId, str)
@@ -205,6 +206,11 @@ class StoredRoom:
             version=row["version"],
         )
         return cls(room, Snapshot.of(room, row["config"]))
+
+
+def standing_of(state: str, moving_to: str | None) -> TenantStanding:
+    """A tenant's standing from its `state` and `moving_to` columns."""
+    return TenantStanding(TenantState(state), None if moving_to is None else Region(moving_to))
 
 
 def room_columns(room: Room, config_json: str | None = None) -> list[object]:
