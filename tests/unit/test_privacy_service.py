@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.errorreport import ErrorReport
-from agiletoolbox.domain.ids import IssueKey, IssueTypeId
+from agiletoolbox.domain.ids import IssueKey, IssueTypeId, TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.services.privacy import PrivacyService, PurgeReport
@@ -195,3 +196,31 @@ async def test_a_room_used_after_the_purge_read_its_list_is_kept() -> None:
 
     assert removed == 1
     assert {key[1] for key in world.store.rooms} == {used.id}
+
+
+async def test_a_site_moving_to_another_region_keeps_its_rooms_for_the_region_that_serves_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="agiletoolbox.services.privacy")
+    world = World()
+    other = TenantKey("tenant-two")
+    world.store.tenants[other] = Tenant.install(
+        key=other,
+        base_url="https://beta.atlassian.net",
+        shared_secret="y" * 32,
+        product_type=ProductType.JIRA,
+        region=Region.US,
+        now=T0,
+    )
+    moving = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig())
+    staying = await world.rooms.open(other, ANA, IssueKey("DEMO-1"), RoomConfig())
+    world.store.tenants[TENANT].begin_move(Region.EU, T0)
+    # The move's copy takes no writes: that room is left, the other erased, no error.
+    assert await world.privacy.erase_account(ANA) == 1
+    assert ANA in world.store.rooms[(TENANT, moving.id)].participants
+    assert ANA not in world.store.rooms[(other, staying.id)].participants
+    assert "after its region move" in caplog.text
+    # The move rolled back: this region serves the site and erases it next time.
+    world.store.tenants[TENANT].cancel_move(T0)
+    assert await world.privacy.erase_account(ANA) == 1
+    assert ANA not in world.store.rooms[(TENANT, moving.id)].participants
