@@ -268,12 +268,8 @@ async def test_presence_follows_the_sockets_of_every_process(
     await ana.close()
 
 
-async def test_a_change_made_here_reaches_the_sockets_without_reading_the_room_again(
-    backend: Backend, client: TestClient, monkeypatch: Any
-) -> None:
-    room_id = await open_room(client)
-    ana = await connect(client, room_id, ANA_A)
-    await view_where(ana, lambda r: True)
+def count_room_reads(backend: Backend, monkeypatch: Any) -> list[str]:
+    """Every read the live rooms make of a room to refresh its sockets, from now on."""
     reads: list[str] = []
     views = backend.rooms.views
 
@@ -282,6 +278,16 @@ async def test_a_change_made_here_reaches_the_sockets_without_reading_the_room_a
         return await views(*args)
 
     monkeypatch.setattr(backend.rooms, "views", counted)
+    return reads
+
+
+async def test_a_change_made_here_reaches_the_sockets_without_reading_the_room_again(
+    backend: Backend, client: TestClient, monkeypatch: Any
+) -> None:
+    room_id = await open_room(client)
+    ana = await connect(client, room_id, ANA_A)
+    await view_where(ana, lambda r: True)
+    reads = count_room_reads(backend, monkeypatch)
     await client.put(f"/api/rooms/{room_id}/vote", json={"card": "5"}, headers=BEN_A)
     seen = await view_where(ana, lambda r: any(p["voted"] for p in r["participants"]))
     assert cards(seen)[BEN.value] is None  # masked for Ana, as a re-read would be
@@ -315,14 +321,7 @@ async def test_the_signal_of_a_change_made_here_is_not_read_back_even_when_it_co
     ana = await connect(client, room_id, ANA_A)
     await view_where(ana, lambda r: True)
     signal_at_commit(backend, monkeypatch)
-    reads: list[str] = []
-    views = backend.rooms.views
-
-    async def counted(*args: Any) -> Any:
-        reads.append("views")
-        return await views(*args)
-
-    monkeypatch.setattr(backend.rooms, "views", counted)
+    reads = count_room_reads(backend, monkeypatch)
     for card in ("5", "8", "3"):
         await client.put(f"/api/rooms/{room_id}/vote", json={"card": card}, headers=BEN_A)
     seen = await view_where(ana, lambda r: any(p["voted"] for p in r["participants"]))

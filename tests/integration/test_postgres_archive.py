@@ -54,8 +54,12 @@ async def a_full_site(database: PostgresDatabase) -> None:
     played.vote(ANA, "8", at(7))
     played.drain_events()
     await add(uow, played, room(DEMO_2), room(site=OTHER_SITE))
-    # The site stops taking writes, then it is copied.
-    async with uow() as work:
+    await stop_serving(database)  # the site stops taking writes, then it is copied
+
+
+async def stop_serving(database: PostgresDatabase) -> None:
+    """Begin the site's move to the EU, as the migration's `start` does."""
+    async with database.unit_of_work() as work:
         site = await work.tenants.get(SITE)
         assert site is not None
         site.begin_move(Region.EU, T0)
@@ -179,12 +183,7 @@ async def test_the_copy_waits_for_a_room_write_that_began_before_the_move(
         await writer.execute(
             "UPDATE rooms SET version = version + 1 WHERE tenant_key = $1", SITE.value
         )
-        async with uow() as work:
-            site = await work.tenants.get(SITE)
-            assert site is not None
-            site.begin_move(Region.EU, T0)
-            await work.tenants.save(site)
-            await work.commit()
+        await stop_serving(database)
         copying = asyncio.get_running_loop().create_task(
             PostgresTenantArchive(database.pool, database.keys).export(SITE)
         )

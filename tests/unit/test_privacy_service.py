@@ -23,17 +23,20 @@ class World:
         self.store = MemoryStore()
         self.clock = ManualClock(T0)
         self.bus = MemoryEventBus()
-        self.store.tenants[TENANT] = Tenant.install(
-            key=TENANT,
-            base_url="https://acme.atlassian.net",
+        self.install(TENANT, "acme")
+        self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, MemoryJira())
+        self.privacy = PrivacyService(
+            self.store.unit_of_work, self.bus, self.clock, RetentionPolicy()
+        )
+
+    def install(self, key: TenantKey, site: str) -> None:
+        self.store.tenants[key] = Tenant.install(
+            key=key,
+            base_url=f"https://{site}.atlassian.net",
             shared_secret="x" * 32,
             product_type=ProductType.JIRA,
             region=Region.US,
             now=T0,
-        )
-        self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, MemoryJira())
-        self.privacy = PrivacyService(
-            self.store.unit_of_work, self.bus, self.clock, RetentionPolicy()
         )
 
 
@@ -204,14 +207,7 @@ async def test_a_site_moving_to_another_region_keeps_its_rooms_for_the_region_th
     caplog.set_level(logging.INFO, logger="agiletoolbox.services.privacy")
     world = World()
     other = TenantKey("tenant-two")
-    world.store.tenants[other] = Tenant.install(
-        key=other,
-        base_url="https://beta.atlassian.net",
-        shared_secret="y" * 32,
-        product_type=ProductType.JIRA,
-        region=Region.US,
-        now=T0,
-    )
+    world.install(other, "beta")
     moving = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig())
     staying = await world.rooms.open(other, ANA, IssueKey("DEMO-1"), RoomConfig())
     world.store.tenants[TENANT].begin_move(Region.EU, T0)
