@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.keys import LIVE
-from agiletoolbox.adapters.http.live import CLOSE_TOO_SLOW, LiveSocket
+from agiletoolbox.adapters.http.live_socket import CLOSE_TOO_SLOW, LiveSocket
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.domain.view import view_of
 from tests.http.kit import TENANT_A, Backend, auth

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from agiletoolbox.adapters.http.caller import Caller
-from agiletoolbox.adapters.http.live import CLOSE_TOO_SLOW
+from agiletoolbox.adapters.http.live_socket import CLOSE_TOO_SLOW
 from agiletoolbox.domain.ids import AccountId, RoomId
 from tests.http.raw_socket import CLOSE, TEXT, RawWebSocket
 from tests.reliability.conftest import Figures

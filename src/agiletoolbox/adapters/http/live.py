@@ -1,9 +1,10 @@
 """Live rooms: one socket per open room page, one masked view per recipient.
 
 Every process subscribes to the room event bus. When a room it holds sockets for reaches
-a new version, it reads the room once, renders each recipient's own view and queues it on
-that socket. A socket's queue keeps only the newest view, so a slow reader never holds
-the others back; versions a client sees only grow.
+a new version elsewhere, it reads the room once, renders each recipient's own view and
+queues it on that socket (see `live_socket.py`); a change made in this process reaches
+its sockets from the saved room, without a read. Socket commands run the room use cases
+and are answered with `ack` or `error`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 from attrs import define
 
 from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, CLOSE_REMOVED, LiveSocket
 from agiletoolbox.adapters.http.seats import Seats, takes_part
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
@@ -33,7 +33,6 @@ from agiletoolbox.adapters.http.wire import (
     VoteBody,
     estimate_text,
     room_config,
-    room_view,
     structure,
 )
 from agiletoolbox.domain.config import Role
@@ -49,79 +48,6 @@ log = logging.getLogger("agiletoolbox.live")
 
 RoomKey = tuple[TenantKey, RoomId]
 Command = Callable[["LiveSocket", dict[str, Any]], Awaitable[RoomView | None]]
-CLOSE_REMOVED = 4404
-CLOSE_REFUSED = 4403
-CLOSE_TOO_SLOW = 4408
-
-
-class LiveSocket:
-    """One open socket: who it is for, and what is waiting to be sent to it."""
-
-    def __init__(self, ws: web.WebSocketResponse, caller: Caller, room_id: RoomId, limit: int):
-        self.ws = ws
-        self.caller = caller
-        self.room_id = room_id
-        self.version_sent = 0
-        self._view: dict[str, Any] | None = None
-        self._replies: deque[dict[str, Any]] = deque()
-        self._limit = limit
-        self._wake = asyncio.Event()
-        self._closing: int | None = None
-
-    @property
-    def seat(self) -> Seat:
-        """The person in the room this socket shows."""
-        return (self.caller.tenant, self.room_id, self.caller.account)
-
-    @property
-    def version_known(self) -> int:
-        """The newest version the client has or will get with what is queued."""
-        queued = self._view["room"]["version"] if self._view else 0
-        return max(queued, self.version_sent)
-
-    def offer_view(self, view: RoomView, *, force: bool = False, memo: Memo | None = None) -> None:
-        """Queue the newest view, replacing an older one not yet sent.
-
-        A view no newer than what the client has or will get is dropped, unless the client
-        asked for the current view (`force`). Views made together share a `memo`.
-        """
-        if not force and view.version <= self.version_known:
-            return
-        self._view = {"type": "room", "room": room_view(view, memo)}
-        self._wake.set()
-
-    def reply(self, message: dict[str, Any]) -> None:
-        """Queue an answer to a command; a reader that lets them pile up is closed."""
-        if len(self._replies) >= self._limit:
-            self.close_soon(CLOSE_TOO_SLOW)
-            return
-        self._replies.append(message)
-        self._wake.set()
-
-    def close_soon(self, code: int) -> None:
-        """Close the socket after what is queued (used for removals and slow readers)."""
-        self._closing = code
-        self._wake.set()
-
-    async def pump(self) -> None:
-        """Send what is queued, newest view last, until the socket closes."""
-        while not self.ws.closed:
-            await self._wake.wait()
-            self._wake.clear()
-            # A close asked for during this pass waits for the next one, which sends what
-            # was queued with it (a removal's "removed" notice, say).
-            closing = self._closing
-            while self._replies and not self.ws.closed:
-                await self._send(self._replies.popleft())
-            view, self._view = self._view, None
-            if view is not None and not self.ws.closed:
-                self.version_sent = max(self.version_sent, view["room"]["version"])
-                await self._send(view)
-            if closing is not None:
-                await self.ws.close(code=closing)
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self.ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
 
 
 class LiveRooms:
