@@ -712,6 +712,16 @@ def report(figures: Figures, plan: Plan, quick: bool, load: tuple[float, float])
         f"  CPU per vote: server {server:.2f} ms, PostgreSQL {postgres:.2f} ms, "
         f"load generator {generator:.2f} ms"
     )
+    # Everything shares this machine's cores: at the target rate each vote may cost no
+    # more than this in all, which says whether the target can be met here at all.
+    cores = os.cpu_count() or 1
+    budget = 1000 * cores / (0.5 * figures.upserts)
+    spent = server + postgres + generator
+    print(
+        f"  CPU budget per vote at the target rate on {cores} cores: {budget:.2f} ms "
+        f"(spent {spent:.2f} ms; PostgreSQL and load generator alone "
+        f"{postgres + generator:.2f} ms)"
+    )
     if figures.same is None or figures.cross is None:
         return  # --votes-only
     print(f"vote -> 7 peers latency, {plan.participants} participants:")
