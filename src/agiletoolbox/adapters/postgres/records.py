@@ -76,20 +76,21 @@ class TenantRow:
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> TenantRow:
         """The tenant of a `tenants` row."""
+        standing = standing_of(row["state"], row["moving_to"])
         return cls(
             key=TenantKey(row["tenant_key"]),
             base_url=row["base_url"],
             sealed_secret=row["shared_secret"],
             product_type=ProductType(row["product_type"]),
             region=Region(row["region"]),
-            state=TenantState(row["state"]),
+            state=standing.state,
             installation_id=row["installation_id"],
             cloud_id=row["cloud_id"],
             installed_at=row["installed_at"],
             updated_at=row["updated_at"],
             uninstalled_at=row["uninstalled_at"],
             version=row["version"],
-            moving_to=None if row["moving_to"] is None else Region(row["moving_to"]),
+            moving_to=standing.moving_to,
         )
 
     def to_tenant(self, keys: KeyRing) -> Tenant:
@@ -117,15 +118,12 @@ class PostgresTenantRepository:
     """Tenants of this deployment; shared secrets encrypted at rest."""
 
     def __init__(
-        self,
-        connection: Session,
-        keys: KeyRing,
-        standings: dict[TenantKey, TenantStanding] | None = None,
+        self, connection: Session, keys: KeyRing, standings: dict[TenantKey, TenantStanding]
     ) -> None:
         self._connection = connection
         self._keys = keys
         # Standings read along with a room in this unit of work, each good for one check.
-        self._standings = {} if standings is None else standings
+        self._standings = standings
         # The version each tenant had when read here: a save must find it unchanged.
         self._loaded: dict[TenantKey, int] = {}
 

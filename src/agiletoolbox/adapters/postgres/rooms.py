@@ -71,12 +71,10 @@ SELECT account_id, max(at) AS at FROM (
 class PostgresRoomRepository:
     """Rooms of one unit of work: reads go to the database, writes wait for the commit."""
 
-    def __init__(
-        self, session: Session, standings: dict[TenantKey, TenantStanding] | None = None
-    ) -> None:
+    def __init__(self, session: Session, standings: dict[TenantKey, TenantStanding]) -> None:
         self._session = session
         # Where the tenant's standing read with each room goes (see `PostgresUnitOfWork`).
-        self._standings = {} if standings is None else standings
+        self._standings = standings
         self._loaded: dict[RoomKey, Snapshot] = {}
         self._added: set[RoomKey] = set()
         self._staged: dict[RoomKey, Room | None] = {}
