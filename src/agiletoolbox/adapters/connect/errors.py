@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from agiletoolbox.adapters.auth_error import AuthError
+
 
 class AuthFailure(Enum):
     """A reason for refusing a Connect request; the value is its stable code."""
@@ -48,19 +50,7 @@ _STATUS = {
 }
 
 
-class ConnectAuthError(Exception):
+class ConnectAuthError(AuthError[AuthFailure]):
     """A Connect request could not be authenticated; `reason` says why, safely."""
 
-    def __init__(self, reason: AuthFailure) -> None:
-        super().__init__(f"Connect authentication failed: {reason.value}")
-        self.reason = reason
-
-    @property
-    def code(self) -> str:
-        """The reason's stable code, fit for logs and error bodies."""
-        return self.reason.value
-
-    @property
-    def status(self) -> int:
-        """The HTTP status that fits the reason."""
-        return self.reason.status
+    credential = "Connect"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from agiletoolbox.adapters.auth_error import AuthError
+
 
 class ForgeAuthFailure(Enum):
     """A reason for refusing a Forge invocation; the value is its stable code."""
@@ -36,19 +38,7 @@ class ForgeAuthFailure(Enum):
         return 503 if self is ForgeAuthFailure.KEYS_UNAVAILABLE else 401
 
 
-class ForgeAuthError(Exception):
+class ForgeAuthError(AuthError[ForgeAuthFailure]):
     """A Forge invocation could not be authenticated; `reason` says why, safely."""
 
-    def __init__(self, reason: ForgeAuthFailure) -> None:
-        super().__init__(f"Forge authentication failed: {reason.value}")
-        self.reason = reason
-
-    @property
-    def code(self) -> str:
-        """The reason's stable code, fit for logs and error bodies."""
-        return self.reason.value
-
-    @property
-    def status(self) -> int:
-        """The HTTP status that fits the reason."""
-        return self.reason.status
+    credential = "Forge"
