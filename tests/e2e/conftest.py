@@ -10,7 +10,9 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -124,28 +126,42 @@ async def jira() -> AsyncIterator[JiraSimulator]:
         yield simulator
 
 
-@pytest.fixture
-async def deployment(
-    jira: JiraSimulator, database_url: str, tmp_path: Path
+@asynccontextmanager
+async def deployed(
+    jira: JiraSimulator, database_url: str, data_dir: Path, **settings: Any
 ) -> AsyncIterator[Deployment]:
+    """The app as `serve` runs it against `jira`, on the run's database; `settings` adds
+    to the test settings (Forge's, say)."""
     port = free_port()
-    settings = Settings(
-        env=Environment.TEST,
-        port=port,
-        base_url=f"http://127.0.0.1:{port}",
-        database_url=database_url,
-        data_dir=tmp_path,
-        secret_key=base64.b64encode(secrets.token_bytes(32)).decode(),
-        install_keys_url=jira.install_keys_url,
-        personal_data_url=jira.personal_data_url,
+    app = Deployment(
+        Settings(
+            env=Environment.TEST,
+            port=port,
+            base_url=f"http://127.0.0.1:{port}",
+            database_url=database_url,
+            data_dir=data_dir,
+            secret_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+            install_keys_url=jira.install_keys_url,
+            personal_data_url=jira.personal_data_url,
+            **settings,
+        )
     )
     # The run's database is shared: start every deployment on empty tables (and without
-    # other tests' tenants, whose secrets are under other keys).
+    # other tests' tenants, whose secrets are under other keys). Forge tokens hang off no
+    # foreign key, so emptying the tenants leaves them.
     async with open_pool(database_url, min_size=1, max_size=1) as pool, pool.acquire() as c:
         await clean(c)
-    app = Deployment(settings)
+        await c.execute("TRUNCATE forge_tokens")
     await app.start()
     try:
         yield app
     finally:
         await app.stop()
+
+
+@pytest.fixture
+async def deployment(
+    jira: JiraSimulator, database_url: str, tmp_path: Path
+) -> AsyncIterator[Deployment]:
+    async with deployed(jira, database_url, tmp_path) as app:
+        yield app

@@ -8,7 +8,9 @@ import aiohttp
 import pytest
 
 from agiletoolbox.simulator import ALICE, BOB, STORY_POINTS_FIELD, JiraSimulator
+from tests.e2e import flows
 from tests.e2e.conftest import Deployment
+from tests.e2e.flows import play_a_round
 
 pytestmark = pytest.mark.postgres
 
@@ -20,9 +22,7 @@ def jwt(token: str) -> dict[str, str]:
 async def call(
     session: aiohttp.ClientSession, method: str, url: str, token: str, **kwargs: Any
 ) -> tuple[int, Any]:
-    async with session.request(method, url, headers=jwt(token), **kwargs) as response:
-        body = await response.json() if response.content_type == "application/json" else None
-        return response.status, body
+    return await flows.call(session, method, url, jwt(token), **kwargs)
 
 
 async def test_a_round_from_install_to_estimate(
@@ -36,25 +36,7 @@ async def test_a_round_from_install_to_estimate(
         page = await session.get(jira.iframe_url("acme", "room-glance", user=ALICE, issue="DEMO-1"))
         assert page.status == 200
         assert "DEMO-1" in await page.text()
-        status, room = await call(
-            session, "POST", api, alice, json={"issueKey": "DEMO-1", "fieldId": STORY_POINTS_FIELD}
-        )
-        assert status == 201, room
-        assert room["owner"] == ALICE
-        base = f"{api}/{room['id']}"
-        assert (await call(session, "POST", f"{base}/join", bob, json={}))[0] == 200
-        await call(session, "PUT", f"{base}/vote", alice, json={"card": "3"})
-        status, seen_by_bob = await call(session, "PUT", f"{base}/vote", bob, json={"card": "5"})
-        assert {p["accountId"]: p["card"] for p in seen_by_bob["participants"]} == {
-            ALICE: None,
-            BOB: "5",
-        }
-        assert (await call(session, "POST", f"{base}/reveal", alice))[0] == 200
-        status, estimated = await call(
-            session, "POST", f"{base}/estimate", alice, json={"value": "5"}
-        )
-        assert status == 200, estimated
-        assert estimated["estimate"]["written"] is True
+        await play_a_round(session, api, jwt(alice), jwt(bob))
     assert jira.field_value("acme", "DEMO-1", STORY_POINTS_FIELD) == 5
     app_calls = [r for r in jira.recorder.requests if r.caller == "app"]
     assert app_calls

@@ -8,8 +8,6 @@ the API gateway to the OAuth tokens it issued.
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 import pytest
 
@@ -19,20 +17,9 @@ from agiletoolbox.ports import UnitOfWorkFactory
 from agiletoolbox.services.forge import SystemTokens
 from agiletoolbox.simulator import ALICE, BOB, STORY_POINTS_FIELD, JiraSimulator
 from tests.e2e.conftest import Deployment
+from tests.e2e.flows import call, play_a_round
 
 pytestmark = pytest.mark.postgres
-
-
-async def call(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    **kwargs: Any,
-) -> tuple[int, Any]:
-    async with session.request(method, url, headers=headers, **kwargs) as response:
-        body = await response.json() if response.content_type == "application/json" else None
-        return response.status, body
 
 
 async def world(deployment: Deployment) -> tuple[UnitOfWorkFactory, SystemTokens]:
@@ -50,25 +37,7 @@ async def test_a_round_over_forge_writes_the_estimate_with_forge_tokens(
     bob = jira.forge.headers("acme", user=BOB, issue="DEMO-1")
     api = f"{deployment.url}/api/rooms"
     async with aiohttp.ClientSession() as session:
-        status, room = await call(
-            session, "POST", api, alice, json={"issueKey": "DEMO-1", "fieldId": STORY_POINTS_FIELD}
-        )
-        assert status == 201, room
-        assert room["owner"] == ALICE
-        base = f"{api}/{room['id']}"
-        assert (await call(session, "POST", f"{base}/join", bob, json={}))[0] == 200
-        await call(session, "PUT", f"{base}/vote", alice, json={"card": "3"})
-        status, seen_by_bob = await call(session, "PUT", f"{base}/vote", bob, json={"card": "5"})
-        assert {p["accountId"]: p["card"] for p in seen_by_bob["participants"]} == {
-            ALICE: None,
-            BOB: "5",
-        }
-        assert (await call(session, "POST", f"{base}/reveal", alice))[0] == 200
-        status, estimated = await call(
-            session, "POST", f"{base}/estimate", alice, json={"value": "5"}
-        )
-        assert status == 200, estimated
-        assert estimated["estimate"]["written"] is True
+        await play_a_round(session, api, alice, bob)
     assert jira.field_value("acme", "DEMO-1", STORY_POINTS_FIELD) == 5
     calls = jira.recorder.of_site("acme")
     assert calls, "Jira was called through the API gateway"
