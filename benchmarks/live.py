@@ -60,6 +60,7 @@ import orjson
 from aiohttp import web
 from benchmarks.storage import bare
 from tests.integration.database import create_database, drop_database, postgres_server
+from tests.reliability.kit import bounded
 
 from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.http.caller import Caller
@@ -350,17 +351,6 @@ def tables_of(
     seeded: Iterable[tuple[RoomId, list[AccountId]]], latencies: list[float]
 ) -> list[Table]:
     return [Table(room_id, people, latencies) for room_id, people in seeded]
-
-
-async def bounded(jobs: Iterable[Callable[[], Awaitable[None]]], concurrency: int) -> None:
-    """Run the jobs, at most `concurrency` at a time."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def run(job: Callable[[], Awaitable[None]]) -> None:
-        async with gate:
-            await job()
-
-    await asyncio.gather(*(run(job) for job in jobs))
 
 
 async def seat_everyone(
