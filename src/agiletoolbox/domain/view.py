@@ -117,9 +117,10 @@ def views_of(room: Room, viewers: Iterable[AccountId]) -> dict[AccountId, RoomVi
             mine = evolve(anyone[n], card=room.votes[viewer])
             participants = (*anyone[:n], mine, *anyone[n + 1 :])
         rounds = history
-        for n in hidden:
-            if any(who == viewer for who, _ in room.history[n].votes):
-                rounds = (*rounds[:n], _round_view(room.history[n], viewer), *rounds[n + 1 :])
+        for index in hidden:
+            record = room.history[index]
+            if any(who == viewer for who, _ in record.votes):
+                rounds = (*rounds[:index], _round_view(record, viewer), *rounds[index + 1 :])
         return participants, rounds
 
     views: dict[AccountId, RoomView] = {}
