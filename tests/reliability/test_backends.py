@@ -51,6 +51,7 @@ class Load:
         self.running = True
         self.done = 0
         self.failed = 0
+        self.failures: dict[int, int] = {}
         self.last_change = 0.0
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -80,6 +81,7 @@ class Load:
                 self.last_change = time.perf_counter()
             else:
                 self.failed += 1
+                self.failures[status] = self.failures.get(status, 0) + 1
             await asyncio.sleep(0.01)
 
 
@@ -102,6 +104,7 @@ async def test_a_killed_pooled_backend_fails_at_most_its_own_request(
         connections_killed=killed,
         requests=load.done + load.failed,
         failed_requests=load.failed,
+        failures_by_status=load.failures,
     )
     assert killed >= KILLS, "every round killed at least one backend"
     assert load.failed <= killed
@@ -139,6 +142,7 @@ async def test_a_killed_listener_lets_every_socket_converge(
         sockets=len(seats),
         votes=load.done,
         failed_requests=load.failed,
+        failures_by_status=load.failures,
         worst_convergence_s=max(convergence),
     )
     assert load.failed == 0, "the pool is untouched by the listener's loss"

@@ -200,6 +200,38 @@ async def test_concurrent_votes_all_land(world: World) -> None:
     assert all(p.voted for p in view.participants)
 
 
+async def test_a_process_never_races_itself_for_a_room(world: World) -> None:
+    room_id = await world.open()
+    people = [ANA, BEN, CAI]
+    for person in people[1:]:
+        await world.service.join(TENANT, person, room_id, Role.VOTER)
+    store_unit_of_work = world.store.unit_of_work
+    outcomes: list[str] = []
+
+    def slow_unit_of_work() -> object:
+        uow = store_unit_of_work()
+        original = uow.commit
+
+        async def commit() -> None:
+            await asyncio.sleep(0)  # let every other vote reach its own commit
+            try:
+                await original()
+            except ConcurrentChange:
+                outcomes.append("lost")
+                raise
+            outcomes.append("committed")
+
+        uow.commit = commit  # type: ignore[method-assign]
+        return uow
+
+    service = RoomService(slow_unit_of_work, world.bus, world.clock, world.jira)  # type: ignore[arg-type]
+    await asyncio.gather(
+        *(service.vote(TENANT, p, room_id, card) for p, card in zip(people, "358", strict=True))
+    )
+    assert outcomes == ["committed"] * 3
+    assert not service.writing(TENANT, room_id)
+
+
 async def test_a_lost_race_is_retried_on_fresh_state(world: World) -> None:
     room_id = await world.open()
     await world.service.join(TENANT, BEN, room_id, Role.VOTER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -18,8 +19,9 @@ from agiletoolbox.services.tenancy import require_access, require_tenant
 
 T = TypeVar("T")
 
-# Two people acting on one room at the same instant is common (everyone votes at once);
-# a handful of retries on fresh state resolves it without surfacing a conflict.
+# Two people acting on one room at the same instant is common (everyone votes at once).
+# Within a process a room's changes take turns, so only another process can win a race;
+# a handful of retries on fresh state resolves that without surfacing a conflict.
 MAX_ATTEMPTS = 8
 
 
@@ -65,6 +67,7 @@ class RoomService:
         self._events = events
         self._observers: list[ChangeObserver] = []
         self._writing: Counter[tuple[TenantKey, RoomId]] = Counter()
+        self._turns: dict[tuple[TenantKey, RoomId], asyncio.Lock] = {}
         self._clock = clock
         self._jira = jira
 
@@ -266,16 +269,22 @@ class RoomService:
     ) -> T:
         """Run `action` on fresh state in one unit of work, retrying lost races.
 
+        The room's changes made by this process take turns, first come first served:
+        racing each other would only waste reads and writes on changes bound to be
+        retried, and could outlast the retries when many people act at once.
         With `delete`, the room is deleted instead of saved once the action allowed it.
         """
         key = (tenant, room_id)
         self._writing[key] += 1
+        turn = self._turns.setdefault(key, asyncio.Lock())
         try:
-            return await self._attempt(tenant, room_id, action, delete=delete)
+            async with turn:
+                return await self._attempt(tenant, room_id, action, delete=delete)
         finally:
             self._writing[key] -= 1
             if not self._writing[key]:
                 del self._writing[key]
+                del self._turns[key]
                 for observer in list(self._observers):
                     observer.settled(tenant, room_id)
 
