@@ -12,7 +12,9 @@ the repository and unit of work - read the room, apply the domain, write the cha
 its version check and NOTIFY, commit - with a target ratio of at least 0.5; and the whole
 use case, `RoomService.vote`, which also checks the tenant and renders the voter's view.
 A last line runs the bare upsert with a NOTIFY in its transaction too, which separates
-what NOTIFY itself costs from what the rest of the stack costs.
+what NOTIFY itself costs from what the rest of the stack costs. Votes that arrive while
+every lane of the group commit is busy share a commit (`adapters/postgres/commits.py`);
+the last line says how many did.
 
 The kinds take turns in `--rounds` rounds (five by default), so each ratio compares
 figures measured within the same second or two; the figures printed are medians.
@@ -41,6 +43,7 @@ from agiletoolbox.adapters.postgres import (
     PostgresEventBus,
     open_pool,
 )
+from agiletoolbox.adapters.postgres.commits import GroupCommit
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
@@ -134,7 +137,9 @@ async def _upserts(pool: asyncpg.Pool, *, notify: bool) -> Callable[[int, int], 
     return upsert
 
 
-async def run(url: str, seconds: float, concurrency: int, rounds: int) -> dict[str, list[float]]:
+async def run(
+    url: str, seconds: float, concurrency: int, rounds: int
+) -> tuple[dict[str, list[float]], GroupCommit]:
     """Operations per second of each measurement against `url`, round by round.
 
     Each round measures every kind once, one after the other, for `seconds / rounds`
@@ -183,7 +188,7 @@ async def run(url: str, seconds: float, concurrency: int, rounds: int) -> dict[s
                     rates[name].append(await _measure(concurrency, span, step))
     finally:
         await plain_pool.close()
-    return rates
+    return rates, database.commits
 
 
 def _ratios(top: list[float], bottom: list[float]) -> str:
@@ -202,7 +207,7 @@ async def main() -> None:
     with postgres_server() as server:
         url = await create_database(server)
         try:
-            rates = await run(url, options.seconds, options.concurrency, options.rounds)
+            rates, commits = await run(url, options.seconds, options.concurrency, options.rounds)
         finally:
             await drop_database(server, url)
     median = {name: statistics.median(each) for name, each in rates.items()}
@@ -214,13 +219,20 @@ async def main() -> None:
     print(f"votes/s (repo + UoW):            {median['repository']:8.0f}")
     print(f"ratio:                           {_ratios(rates['repository'], rates['bare'])}")
     print("  (target >= 0.50)")
-    # The whole use case adds the tenant check (one more round trip) and the voter's view.
+    # The whole use case adds the tenant check (its standing comes with the room) and the
+    # voter's view.
     print(f"votes/s (service + UoW + repo):  {median['votes']:8.0f}")
     print(f"  ratio to bare upserts:         {_ratios(rates['votes'], rates['bare'])}")
     # NOTIFY takes a cluster-wide lock held through the commit's WAL flush, so notifying
     # transactions commit one at a time; this line shows that cost on its own.
     print(f"bare upserts that NOTIFY, /s:    {median['bare+notify']:8.0f}")
     print(f"  repo + UoW votes to those:     {_ratios(rates['repository'], rates['bare+notify'])}")
+    # Votes that arrive while every lane of the group commit is busy share a commit.
+    average = commits.grouped / commits.batches if commits.batches else 0.0
+    print(
+        f"votes committed in batches:      {commits.grouped:8d}  "
+        f"({commits.batches} batches, {average:.1f} votes each on average)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,11 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for method in ("fetch", "fetchrow", "write", "write_alone"):
         original = getattr(Session, method)
 
-        def counted(self: Session, *args: Any, _m: str = method, _o: Any = original) -> Any:
+        def counted(
+            self: Session, *args: Any, _m: str = method, _o: Any = original, **options: Any
+        ) -> Any:
             sent.append(_m)
-            return _o(self, *args)
+            return _o(self, *args, **options)
 
         monkeypatch.setattr(Session, method, counted)
     return sent

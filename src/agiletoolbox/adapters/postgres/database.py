@@ -19,6 +19,7 @@ from typing import Self
 import asyncpg
 from asyncpg.pool import Pool
 
+from agiletoolbox.adapters.postgres.commits import GroupCommit
 from agiletoolbox.adapters.postgres.encryption import KeyRing
 from agiletoolbox.adapters.postgres.errors import StorageUnavailable, storage_errors
 from agiletoolbox.adapters.postgres.forge_tokens import PostgresSystemTokenRepository
@@ -114,10 +115,11 @@ class PostgresUnitOfWork:
     migrations: PostgresMigrationRepository
     arrivals: PostgresArrivalRepository
 
-    def __init__(self, pool: Pool, keys: KeyRing) -> None:
+    def __init__(self, pool: Pool, keys: KeyRing, commits: GroupCommit) -> None:
         self._pool = pool
         self._keys = keys
-        self._session = Session(pool)
+        self._commits = commits
+        self._session = Session(pool, commits)
         self._fresh = True
         self._begin()
 
@@ -136,7 +138,7 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> Self:
         if not self._fresh:
             # Entered again after an earlier block: start from a clean slate.
-            self._session = Session(self._pool)
+            self._session = Session(self._pool, self._commits)
             self._begin()
         self._fresh = False
         await self._session.acquire()
@@ -183,10 +185,13 @@ class PostgresDatabase:
         self.keys = keys
         self.url = url
         """Where the pool connects (for the listener's own connection), when known."""
+        self.commits = GroupCommit()
+        """The lone writes of this process's units of work, committed together when
+        they arrive together."""
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         """A new unit of work (the `UnitOfWorkFactory` the services take)."""
-        return PostgresUnitOfWork(self.pool, self.keys)
+        return PostgresUnitOfWork(self.pool, self.keys, self.commits)
 
     async def require_schema(self) -> int:
         """The schema version, when it is the one this app knows; `SchemaError` otherwise."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import cast
 
 import asyncpg
@@ -170,10 +171,16 @@ class PostgresRoomRepository:
         """Write every staged change.
 
         With `alone` the caller vouches that nothing else was written in this unit of work;
-        a single room write then runs as a transaction of its own (two round trips fewer).
+        a single room write then runs as a transaction of its own (two round trips fewer),
+        or in one shared with the process's other lone writes of the moment.
         """
-        run = self._session.write_alone if alone and self.staged() == 1 else self._session.write
+        lone = alone and self.staged() == 1
         for key, room in self._staged.items():
+            run = (
+                partial(self._session.write_alone, order=(key[0].value, key[1].value))
+                if lone
+                else self._session.write
+            )
             if room is None:
                 await self._delete(run, key)
             elif key in self._added:

@@ -5,7 +5,8 @@ Reads before the first write run outside an explicit transaction: under READ COM
 of committed data anyway, so a `BEGIN` in front of them would change nothing but cost a
 round trip. The first write begins the transaction, and everything written after it is
 committed or rolled back together. A unit of work whose only write is one statement at
-commit runs it on its own, which PostgreSQL makes atomic by itself.
+commit runs it on its own, which PostgreSQL makes atomic by itself, or in one commit with the
+lone writes of the process's other units of work (see `commits.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncpg
 from asyncpg.pool import Pool, PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
+from agiletoolbox.adapters.postgres.commits import GroupCommit
 from agiletoolbox.adapters.postgres.errors import (
     RETRYABLE,
     UNAVAILABLE,
@@ -38,8 +40,9 @@ RELEASE_ERRORS: tuple[type[BaseException], ...] = (
 class Session:
     """One pooled connection for one unit of work."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, commits: GroupCommit) -> None:
         self._pool = pool
+        self._commits = commits
         self._connection: PoolConnectionProxy | None = None
         self._transaction: Transaction | None = None
         self._used = False
@@ -95,14 +98,15 @@ class Session:
         rows: list[asyncpg.Record] = await self._call("fetch", query, args, begin=True)
         return rows
 
-    async def write_alone(self, query: str, *args: object) -> list[asyncpg.Record]:
-        """Run the unit of work's one and only write as a transaction of its own."""
+    async def write_alone(
+        self, query: str, *args: object, order: tuple[str, ...]
+    ) -> list[asyncpg.Record]:
+        """Run the unit of work's one and only write as a transaction of its own, or in a
+        commit shared with others' lone writes, ordered among them by `order`."""
         if self._transaction is not None or self._connection is None:
             raise RuntimeError("write_alone is for a unit of work with no other write")
-        # Never retried: the server may have committed it before the connection broke.
-        with storage_errors():
-            rows: list[asyncpg.Record] = await self._connection.fetch(query, *args)
-        return rows
+        self._used = True
+        return await self._commits.write(self._connection, query, args, order)
 
     async def commit(self) -> None:
         """Commit the open transaction, if any; the next write begins a new one."""
