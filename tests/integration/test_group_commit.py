@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import asyncpg
 import pytest
-from asyncpg.pool import PoolConnectionProxy
+from asyncpg.pool import Pool, PoolConnectionProxy
 
 from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.memory import MemoryJira
@@ -231,12 +232,14 @@ async def test_writes_run_at_once_while_a_lane_is_free() -> None:
 # -- on PostgreSQL -----------------------------------------------------------------------
 
 
-def _rooms(count: int) -> list[Room]:
+async def _opened(database: PostgresDatabase, count: int) -> list[Room]:
+    """`count` rooms of the site, stored."""
     rooms = []
     for n in range(count):
         opened = Room.open(SITE, RoomId.generate(), IssueKey(f"GC-{n + 1}"), ANA, RoomConfig(), T0)
         opened.drain_events()
         rooms.append(opened)
+    await _open_rooms(database, rooms)
     return rooms
 
 
@@ -247,94 +250,90 @@ async def _open_rooms(database: PostgresDatabase, rooms: list[Room]) -> None:
         await work.commit()
 
 
-@pytest.mark.postgres
-@pytest.mark.usefixtures("pool")  # it empties every table first
-async def test_votes_in_many_rooms_commit_together_and_each_notifies(
-    database_url: str, keys: KeyRing
-) -> None:
-    async with open_pool(database_url, min_size=2, max_size=10) as pool:
-        database = PostgresDatabase(pool, keys)
+@pytest.fixture
+async def one_lane(
+    database_url: str, keys: KeyRing, pool: Pool
+) -> AsyncIterator[tuple[PostgresDatabase, RoomService]]:
+    """A database whose group commit has one lane, over a pool of its own (the `pool`
+    fixture empties every table first), with the site installed, and its room service."""
+    async with open_pool(database_url, min_size=2, max_size=10) as opened:
+        database = PostgresDatabase(opened, keys)
         database.commits = GroupCommit(lanes=1)
         await install(database.unit_of_work)
-        rooms = _rooms(6)
-        await _open_rooms(database, rooms)
         service = RoomService(
             database.unit_of_work, PostgresEventBus("unused"), SystemClock(), MemoryJira()
         )
-        heard: list[dict[str, Any]] = []
-        listener = await asyncpg.connect(database_url)
-        admin = await asyncpg.connect(database_url)
-        try:
-            await listener.add_listener(CHANNEL, lambda *a: heard.append(json.loads(a[3])))
-            # Hold the first room's row: its vote takes the only lane and waits there.
-            holding = admin.transaction()
-            await holding.start()
-            await admin.execute(
-                "SELECT FROM rooms WHERE room_id = $1 FOR UPDATE", rooms[0].id.value
-            )
-            first = asyncio.create_task(service.vote(SITE, ANA, rooms[0].id, "5"))
+        yield database, service
+
+
+@asynccontextmanager
+async def lane_held(
+    database_url: str, database: PostgresDatabase, service: RoomService, held: Room
+) -> AsyncIterator[asyncio.Task[Any]]:
+    """A vote in `held` that takes the only lane and waits there for the room's row,
+    which another connection holds until the block ends."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        async with admin.transaction():
+            await admin.execute("SELECT FROM rooms WHERE room_id = $1 FOR UPDATE", held.id.value)
+            first = asyncio.create_task(service.vote(SITE, ANA, held.id, "5"))
             await until_async(lambda: database.commits.running == 1)
+            yield first
+    finally:
+        await admin.close()
+
+
+@pytest.mark.postgres
+async def test_votes_in_many_rooms_commit_together_and_each_notifies(
+    database_url: str, one_lane: tuple[PostgresDatabase, RoomService]
+) -> None:
+    database, service = one_lane
+    rooms = await _opened(database, 6)
+    heard: list[dict[str, Any]] = []
+    listener = await asyncpg.connect(database_url)
+    try:
+        await listener.add_listener(CHANNEL, lambda *a: heard.append(json.loads(a[3])))
+        async with lane_held(database_url, database, service, rooms[0]) as first:
             rest = [
                 asyncio.create_task(service.vote(SITE, ANA, each.id, "8")) for each in rooms[1:]
             ]
             await until_async(lambda: database.commits.waiting == len(rest))
-            await holding.rollback()
-            await asyncio.gather(first, *rest)
-            await until_async(lambda: len(heard) == len(rooms))
-        finally:
-            await listener.close()
-            await admin.close()
-        assert (database.commits.batches, database.commits.grouped) == (1, len(rest))
-        async with database.unit_of_work() as work:
-            for each in rooms:
-                stored = await work.rooms.get(SITE, each.id)
-                assert stored.votes == {ANA: "5" if each is rooms[0] else "8"}
-                assert stored.version == each.version + 1
-        assert sorted((h["r"], h["v"]) for h in heard) == sorted(
-            (each.id.value, each.version + 1) for each in rooms
-        )
+        await asyncio.gather(first, *rest)
+        await until_async(lambda: len(heard) == len(rooms))
+    finally:
+        await listener.close()
+    assert (database.commits.batches, database.commits.grouped) == (1, len(rest))
+    async with database.unit_of_work() as work:
+        for each in rooms:
+            stored = await work.rooms.get(SITE, each.id)
+            assert stored.votes == {ANA: "5" if each is rooms[0] else "8"}
+            assert stored.version == each.version + 1
+    assert sorted((h["r"], h["v"]) for h in heard) == sorted(
+        (each.id.value, each.version + 1) for each in rooms
+    )
 
 
 @pytest.mark.postgres
-@pytest.mark.usefixtures("pool")  # it empties every table first
 async def test_a_write_the_database_refuses_in_a_batch_fails_alone(
-    database_url: str, keys: KeyRing
+    database_url: str, one_lane: tuple[PostgresDatabase, RoomService]
 ) -> None:
-    async with open_pool(database_url, min_size=2, max_size=10) as pool:
-        database = PostgresDatabase(pool, keys)
-        database.commits = GroupCommit(lanes=1)
-        await install(database.unit_of_work)
-        rooms = _rooms(4)
-        await _open_rooms(database, rooms[:3])
-        service = RoomService(
-            database.unit_of_work, PostgresEventBus("unused"), SystemClock(), MemoryJira()
-        )
-        admin = await asyncpg.connect(database_url)
-        try:
-            holding = admin.transaction()
-            await holding.start()
-            await admin.execute(
-                "SELECT FROM rooms WHERE room_id = $1 FOR UPDATE", rooms[0].id.value
-            )
-            first = asyncio.create_task(service.vote(SITE, ANA, rooms[0].id, "5"))
-            await until_async(lambda: database.commits.running == 1)
-            votes = [asyncio.create_task(service.vote(SITE, ANA, r.id, "3")) for r in rooms[1:3]]
-            # A room of a site that was never installed: its insert breaks a foreign key.
-            stray = Room.open(
-                TenantKey("jira:site/absent"), rooms[3].id, IssueKey("GC-9"), ANA, RoomConfig(), T0
-            )
-            refused = asyncio.create_task(_open_rooms(database, [stray]))
-            await until_async(lambda: database.commits.waiting == 3)
-            await holding.rollback()
-            outcomes = await asyncio.gather(first, *votes, refused, return_exceptions=True)
-        finally:
-            await admin.close()
-        assert isinstance(outcomes[-1], NotFound)
-        assert not any(isinstance(outcome, BaseException) for outcome in outcomes[:-1])
-        assert database.commits.batches == 0
-        async with database.unit_of_work() as work:
-            for each in rooms[1:3]:
-                assert (await work.rooms.get(SITE, each.id)).votes == {ANA: "3"}
+    database, service = one_lane
+    rooms = await _opened(database, 3)
+    # A room of a site that was never installed: its insert breaks a foreign key.
+    stray = Room.open(
+        TenantKey("jira:site/absent"), RoomId.generate(), IssueKey("GC-9"), ANA, RoomConfig(), T0
+    )
+    async with lane_held(database_url, database, service, rooms[0]) as first:
+        votes = [asyncio.create_task(service.vote(SITE, ANA, r.id, "3")) for r in rooms[1:]]
+        refused = asyncio.create_task(_open_rooms(database, [stray]))
+        await until_async(lambda: database.commits.waiting == 3)
+    outcomes = await asyncio.gather(first, *votes, refused, return_exceptions=True)
+    assert isinstance(outcomes[-1], NotFound)
+    assert not any(isinstance(outcome, BaseException) for outcome in outcomes[:-1])
+    assert database.commits.batches == 0
+    async with database.unit_of_work() as work:
+        for each in rooms[1:]:
+            assert (await work.rooms.get(SITE, each.id)).votes == {ANA: "3"}
 
 
 async def until_async(condition: Callable[[], bool], within: float = 10.0) -> None:
