@@ -16,6 +16,8 @@ from typing import Any, cast
 import asyncpg
 import pytest
 from asyncpg.pool import Pool, PoolConnectionProxy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.memory import MemoryJira
@@ -343,3 +345,103 @@ async def until_async(condition: Callable[[], bool], within: float = 10.0) -> No
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the condition never held")
+
+
+# -- any schedule ------------------------------------------------------------------------
+
+
+class Ledger(ScriptedConnection):
+    """A scripted connection that books what it committed: statements run alone, and
+    those of a transaction that reached its commit."""
+
+    def __init__(self, name: str, script: Script, dead: bool, pauses: int) -> None:
+        super().__init__(name, script)
+        self.dead = dead
+        self.pauses = pauses
+        self.pending: list[str] | None = None
+
+    def transaction(self) -> ScriptedTransaction:
+        ledger = self
+
+        class Booked(ScriptedTransaction):
+            async def start(self) -> None:
+                ledger.pending = []
+
+            async def commit(self) -> None:
+                ledger.script.log.extend(("committed", query) for query in ledger.pending or ())
+                ledger.pending = None
+
+            async def rollback(self) -> None:
+                ledger.pending = None
+
+        return Booked(self)
+
+    async def fetch(self, query: str, *args: object) -> list[Any]:
+        for _ in range(self.pauses):
+            await asyncio.sleep(0)
+        if self.dead:
+            raise asyncpg.InterfaceError("connection is closed")
+        if query in self.script.refused:
+            raise asyncpg.UniqueViolationError("duplicate key value")
+        if self.pending is None:
+            self.script.log.append(("committed", query))
+        else:
+            self.pending.append(query)
+        return [(query, *args)]
+
+
+WRITE = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["ok", "ok", "ok", "refused", "dead"]),
+        "pauses": st.integers(0, 3),
+        "arrives_after": st.integers(0, 3),
+        "cancel_after": st.none() | st.integers(0, 6),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(writes=st.lists(WRITE, min_size=1, max_size=10), lanes=st.integers(1, 3))
+def test_every_write_gets_its_own_answer_whatever_the_schedule(
+    writes: list[dict[str, Any]], lanes: int
+) -> None:
+    """Whatever arrives when, fails or is cancelled: a write on a live connection that
+    the server accepts and nobody cancels commits exactly once; a refused one fails with
+    the server's error and commits nothing; nothing hangs, and the lanes end idle."""
+
+    async def scenario() -> None:
+        commits, script = GroupCommit(lanes=lanes), Script()
+        tasks: list[asyncio.Task[Any]] = []
+        for n, write in enumerate(writes):
+            name = f"w{n}"
+            if write["kind"] == "refused":
+                script.refused.add(name)
+            ledger = Ledger(name, script, write["kind"] == "dead", write["pauses"])
+            for _ in range(write["arrives_after"]):
+                await asyncio.sleep(0)
+            written = commits.write(cast(PoolConnectionProxy, ledger), name, (), (name,))
+            tasks.append(asyncio.create_task(written))
+        for tick in range(7):
+            for task, write in zip(tasks, writes, strict=True):
+                if write["cancel_after"] == tick:
+                    task.cancel()
+            await asyncio.sleep(0)
+        outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+        committed = [query for what, query in script.log if what == "committed"]
+        for n, (write, outcome) in enumerate(zip(writes, outcomes, strict=True)):
+            name = f"w{n}"
+            if isinstance(outcome, asyncio.CancelledError):
+                assert committed.count(name) <= 1
+            elif write["kind"] == "refused":
+                assert isinstance(outcome, asyncpg.UniqueViolationError)
+                assert name not in committed
+            elif isinstance(outcome, StorageUnavailable):
+                # Its own connection died while it ran alone or led a batch.
+                assert write["kind"] == "dead"
+                assert name not in committed
+            else:
+                assert outcome == [(name,)]
+                assert committed.count(name) == 1
+        assert (commits.running, commits.waiting) == (0, 0)
+
+    asyncio.run(scenario())
