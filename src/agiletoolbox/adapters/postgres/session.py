@@ -5,8 +5,8 @@ Reads before the first write run outside an explicit transaction: under READ COM
 of committed data anyway, so a `BEGIN` in front of them would change nothing but cost a
 round trip. The first write begins the transaction, and everything written after it is
 committed or rolled back together. A unit of work whose only write is one statement at
-commit runs it on its own, which PostgreSQL makes atomic by itself, or in one commit with the
-lone writes of the process's other units of work (see `commits.py`).
+commit runs it on its own, which PostgreSQL makes atomic by itself, or in one commit
+with the lone writes of the process's other units of work (see `commits.py`).
 """
 
 from __future__ import annotations
