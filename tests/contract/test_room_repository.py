@@ -237,6 +237,40 @@ async def test_idle_rooms(uow: UnitOfWorkFactory) -> None:
         )
 
 
+async def test_an_idle_room_that_changes_before_its_deletion_commits_is_kept(
+    uow: UnitOfWorkFactory,
+) -> None:
+    await install(uow)
+    idle = room()
+    await add(uow, idle)
+    async with uow() as purge:
+        assert await purge.rooms.idle_before(at(50)) == [(SITE, idle.id)]
+        async with uow() as voter:  # a vote lands after the listing
+            revived = await voter.rooms.get(SITE, idle.id)
+            revived.vote(ANA, "5", at(60))
+            await voter.rooms.save(revived)
+            await voter.commit()
+        await purge.rooms.delete(SITE, idle.id)
+        with pytest.raises(ConcurrentChange):
+            await purge.commit()
+    kept = await load(uow, SITE, DEMO_1)
+    assert kept is not None
+    assert kept.votes == {ANA: "5"}
+
+
+async def test_an_idle_room_unchanged_since_it_was_listed_is_deleted(
+    uow: UnitOfWorkFactory,
+) -> None:
+    await install(uow)
+    idle = room()
+    await add(uow, idle)
+    async with uow() as purge:
+        assert await purge.rooms.idle_before(at(50)) == [(SITE, idle.id)]
+        await purge.rooms.delete(SITE, idle.id)
+        await purge.commit()
+    assert await load(uow, SITE, DEMO_1) is None
+
+
 async def test_accounts_of_a_tenant(uow: UnitOfWorkFactory) -> None:
     await install(uow, tenant(SITE), tenant(OTHER_SITE))
     first, second, elsewhere = room(), room(DEMO_2), room(site=OTHER_SITE)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 
 from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
+from agiletoolbox.adapters.memory.store import MemoryRoomRepository, RoomKey
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.ids import IssueKey, IssueTypeId, TenantKey
@@ -199,6 +201,34 @@ async def test_a_room_used_after_the_purge_read_its_list_is_kept() -> None:
 
     assert removed == 1
     assert {key[1] for key in world.store.rooms} == {used.id}
+
+
+async def test_a_room_used_between_the_purges_check_and_its_commit_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = World()
+    used = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-1"), RoomConfig())
+    idle = await world.rooms.open(TENANT, ANA, IssueKey("DEMO-2"), RoomConfig())
+    world.clock.advance(timedelta(days=91))
+    listed = MemoryRoomRepository.idle_before
+    raced: list[bool] = []
+
+    async def idle_before(self: MemoryRoomRepository, cutoff: datetime) -> Sequence[RoomKey]:
+        found = await listed(self, cutoff)
+        if not raced:  # the first check only: somebody votes right after it
+            raced.append(True)
+            await world.rooms.vote(TENANT, ANA, used.id, "5")
+        return found
+
+    monkeypatch.setattr(MemoryRoomRepository, "idle_before", idle_before)
+    removed = await world.privacy._purge_rooms(
+        [(TENANT, used.id), (TENANT, idle.id)], world.clock.now() - timedelta(days=90)
+    )
+
+    assert raced
+    assert removed == 1
+    assert {key[1] for key in world.store.rooms} == {used.id}
+    assert world.store.rooms[(TENANT, used.id)].votes == {ANA: "5"}
 
 
 async def test_a_site_moving_to_another_region_keeps_its_rooms_for_the_region_that_serves_it(

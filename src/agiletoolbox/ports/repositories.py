@@ -43,7 +43,9 @@ class RoomRepository(Protocol):
         ...
 
     async def delete(self, tenant: TenantKey, room_id: RoomId) -> None:
-        """Delete the room and everything in it."""
+        """Delete the room and everything in it. A room this unit of work read, or listed
+        with `idle_before`, is deleted only as it was then: a change committed since makes
+        the commit raise `ConcurrentChange`."""
         ...
 
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, RoomId]]:

@@ -120,15 +120,23 @@ class PrivacyService:
     async def _purge_rooms(
         self, rooms: Sequence[tuple[TenantKey, RoomId]], cutoff: datetime
     ) -> int:
-        async with self._uow() as uow:
-            still_idle = set(await uow.rooms.idle_before(cutoff))
-            removed = 0
-            for tenant, room_id in rooms:
-                if (tenant, room_id) in still_idle:
-                    await uow.rooms.delete(tenant, room_id)
-                    removed += 1
-            await uow.commit()
-        return removed
+        """Delete those of `rooms` that are still idle. A room used meanwhile is kept, even
+        when the use lands between this check and the commit: each deletion is guarded by
+        the version the check saw, and a lost race checks the batch again."""
+        for _ in range(MAX_ATTEMPTS):
+            async with self._uow() as uow:
+                still_idle = set(await uow.rooms.idle_before(cutoff))
+                removed = 0
+                for tenant, room_id in rooms:
+                    if (tenant, room_id) in still_idle:
+                        await uow.rooms.delete(tenant, room_id)
+                        removed += 1
+                try:
+                    await uow.commit()
+                except ConcurrentChange:
+                    continue
+                return removed
+        raise ConcurrentChange("rooms kept changing while purging idle ones")
 
     async def purge_if_first(
         self, lock: JobLock, as_of: datetime | None = None

@@ -72,6 +72,7 @@ class MemoryRoomRepository:
         self._store = store
         self._staged: dict[RoomKey, Room | None] = {}
         self._expected: dict[RoomKey, int | None] = {}
+        self._listed: dict[RoomKey, int] = {}
         self._saved: list[Room] = []
 
     def _visible(self) -> dict[RoomKey, Room]:
@@ -122,8 +123,10 @@ class MemoryRoomRepository:
         self._saved.append(room)
 
     async def delete(self, tenant: TenantKey, room_id: RoomId) -> None:
-        """Stage the room's deletion."""
+        """Stage the room's deletion (guarded by the version it was read or listed at)."""
         key = (tenant, room_id)
+        if key in self._listed:
+            self._expected.setdefault(key, self._listed[key])
         room = self._visible().get(key)
         if room is not None:
             self._load(key, room)
@@ -134,12 +137,16 @@ class MemoryRoomRepository:
         return sorted(k for k, room in self._visible().items() if room.mentions(account))
 
     async def idle_before(self, cutoff: datetime) -> Sequence[RoomKey]:
-        """Non-persistent rooms unchanged since `cutoff`."""
-        return sorted(
-            k
+        """Non-persistent rooms unchanged since `cutoff` (each one's version is kept, to
+        guard its deletion)."""
+        idle = {
+            k: room.version
             for k, room in self._visible().items()
             if not room.config.persistent and room.updated_at < cutoff
-        )
+        }
+        for key, version in idle.items():
+            self._listed.setdefault(key, version)
+        return sorted(idle)
 
     async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
         """Account ids the tenant's rooms and saved defaults hold, each with the last time

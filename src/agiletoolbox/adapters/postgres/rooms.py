@@ -78,6 +78,8 @@ class PostgresRoomRepository:
         self._standings = standings
         self._loaded: dict[RoomKey, Snapshot] = {}
         self._added: set[RoomKey] = set()
+        # The versions `idle_before` listed rooms at: what a deletion of one is checked by.
+        self._listed: dict[RoomKey, int] = {}
         self._staged: dict[RoomKey, Room | None] = {}
         self._saved: list[Room] = []
 
@@ -131,7 +133,8 @@ class PostgresRoomRepository:
         self._saved.append(room)
 
     async def delete(self, tenant: TenantKey, room_id: RoomId) -> None:
-        """Stage the deletion of the room and everything in it."""
+        """Stage the deletion of the room and everything in it (guarded by the version it
+        was read or listed at)."""
         self._staged[(tenant, room_id)] = None
 
     async def with_account(self, account: AccountId) -> Sequence[RoomKey]:
@@ -140,12 +143,19 @@ class PostgresRoomRepository:
         return sorted((TenantKey(r["tenant_key"]), RoomId(r["room_id"])) for r in rows)
 
     async def idle_before(self, cutoff: datetime) -> Sequence[RoomKey]:
-        """Rooms that are not persistent and have not changed since `cutoff`."""
+        """Rooms that are not persistent and have not changed since `cutoff` (each one's
+        version is kept, to guard its deletion)."""
         rows = await self._session.fetch(
-            "SELECT tenant_key, room_id FROM rooms WHERE NOT persistent AND updated_at < $1",
+            "SELECT tenant_key, room_id, version FROM rooms "
+            "WHERE NOT persistent AND updated_at < $1",
             cutoff,
         )
-        return sorted((TenantKey(r["tenant_key"]), RoomId(r["room_id"])) for r in rows)
+        listed = []
+        for row in rows:
+            key = (TenantKey(row["tenant_key"]), RoomId(row["room_id"]))
+            self._listed.setdefault(key, row["version"])
+            listed.append(key)
+        return sorted(listed)
 
     async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
         """Every account id the tenant's rooms and saved defaults hold, each with the last
@@ -233,7 +243,7 @@ class PostgresRoomRepository:
         if key in self._added:
             return
         snapshot = self._loaded.get(key)
-        expected = None if snapshot is None else snapshot.version
+        expected = self._listed.get(key) if snapshot is None else snapshot.version
         gone = await run(DELETE, key[0].value, key[1].value, expected)
         if not gone and expected is not None:
             raise ConcurrentChange("the room changed meanwhile")
