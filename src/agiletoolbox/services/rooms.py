@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -53,6 +52,16 @@ class ChangeObserver(Protocol):
         one committed, changed nothing or failed)."""
 
 
+class _Turn:
+    """A room's changes in this process, taking turns: kept while any is under way."""
+
+    __slots__ = ("lock", "writers")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.writers = 0
+
+
 class RoomService:
     """Every action a person takes in a room."""
 
@@ -66,8 +75,7 @@ class RoomService:
         self._uow = unit_of_work
         self._events = events
         self._observers: list[ChangeObserver] = []
-        self._writing: Counter[tuple[TenantKey, RoomId]] = Counter()
-        self._turns: dict[tuple[TenantKey, RoomId], asyncio.Lock] = {}
+        self._turns: dict[tuple[TenantKey, RoomId], _Turn] = {}
         self._clock = clock
         self._jira = jira
 
@@ -98,7 +106,7 @@ class RoomService:
         to the use case that made it; an observer can wait for `settled` instead of
         reading the room at once.
         """
-        return (tenant, room_id) in self._writing
+        return (tenant, room_id) in self._turns
 
     async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
         """The viewer's view of a room."""
@@ -275,15 +283,16 @@ class RoomService:
         With `delete`, the room is deleted instead of saved once the action allowed it.
         """
         key = (tenant, room_id)
-        self._writing[key] += 1
-        turn = self._turns.setdefault(key, asyncio.Lock())
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = _Turn()
+        turn.writers += 1
         try:
-            async with turn:
+            async with turn.lock:
                 return await self._attempt(tenant, room_id, action, delete=delete)
         finally:
-            self._writing[key] -= 1
-            if not self._writing[key]:
-                del self._writing[key]
+            turn.writers -= 1
+            if not turn.writers:
                 del self._turns[key]
                 for observer in list(self._observers):
                     observer.settled(tenant, room_id)
