@@ -132,10 +132,9 @@ class GroupCommit:
                 raise outcome
             if outcome is not LEAD:
                 return cast(Rows, outcome)
-            batch = [ticket, *self._take()]
         else:
             self._running += 1
-            batch = [ticket, *self._take()]
+        batch = [ticket, *self._take()]
         try:
             if len(batch) == 1:
                 return await _alone(connection, ticket)
