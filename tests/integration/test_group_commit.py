@@ -31,6 +31,7 @@ from agiletoolbox.domain.ids import IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.services.rooms import RoomService
 from tests.contract.kit import ANA, SITE, T0, install
+from tests.reliability.kit import eventually
 
 # -- scripted connections --------------------------------------------------------------
 
@@ -279,7 +280,7 @@ async def lane_held(
         async with admin.transaction():
             await admin.execute("SELECT FROM rooms WHERE room_id = $1 FOR UPDATE", held.id.value)
             first = asyncio.create_task(service.vote(SITE, ANA, held.id, "5"))
-            await until_async(lambda: database.commits.running == 1)
+            assert await eventually(lambda: database.commits.running == 1, within=10)
             yield first
     finally:
         await admin.close()
@@ -299,9 +300,9 @@ async def test_votes_in_many_rooms_commit_together_and_each_notifies(
             rest = [
                 asyncio.create_task(service.vote(SITE, ANA, each.id, "8")) for each in rooms[1:]
             ]
-            await until_async(lambda: database.commits.waiting == len(rest))
+            assert await eventually(lambda: database.commits.waiting == len(rest), within=10)
         await asyncio.gather(first, *rest)
-        await until_async(lambda: len(heard) == len(rooms))
+        assert await eventually(lambda: len(heard) == len(rooms), within=10)
     finally:
         await listener.close()
     assert (database.commits.batches, database.commits.grouped) == (1, len(rest))
@@ -328,7 +329,7 @@ async def test_a_write_the_database_refuses_in_a_batch_fails_alone(
     async with lane_held(database_url, database, service, rooms[0]) as first:
         votes = [asyncio.create_task(service.vote(SITE, ANA, r.id, "3")) for r in rooms[1:]]
         refused = asyncio.create_task(_open_rooms(database, [stray]))
-        await until_async(lambda: database.commits.waiting == 3)
+        assert await eventually(lambda: database.commits.waiting == 3, within=10)
     outcomes = await asyncio.gather(first, *votes, refused, return_exceptions=True)
     assert isinstance(outcomes[-1], NotFound)
     assert not any(isinstance(outcome, BaseException) for outcome in outcomes[:-1])
@@ -336,15 +337,6 @@ async def test_a_write_the_database_refuses_in_a_batch_fails_alone(
     async with database.unit_of_work() as work:
         for each in rooms[1:]:
             assert (await work.rooms.get(SITE, each.id)).votes == {ANA: "3"}
-
-
-async def until_async(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait, polling, until `condition` holds (real I/O runs meanwhile)."""
-    for _ in range(int(within / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
 
 
 # -- any schedule ------------------------------------------------------------------------
