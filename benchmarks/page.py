@@ -1,10 +1,11 @@
 """Room page benchmark: time to interactive and bytes transferred, in headless Chromium.
 
-Run by hand: `.venv/bin/python benchmarks/page.py [--runs 10]` (needs Debian's Chromium
-and Playwright, the `test` extra). The database server is chosen as for the tests; a fresh
-database is created and dropped. The app runs as `serve` runs it, on loopback, with the
-Jira simulator hosting the page; a room with two teammates is opened first, so the page
-measured is a live room, not the set-up form.
+Run by hand: `.venv/bin/python benchmarks/page.py [--runs 10]`. Unlike the other
+benchmarks it needs more than `pip install -e .`: Playwright (`pip install playwright`, or
+the `test` extra) and Debian's Chromium (`apt-get install chromium`). The database server
+is chosen as for the tests; a fresh database is created and dropped. The app runs as
+`serve` runs it, on loopback, with the Jira simulator hosting the page; a room with two
+teammates is opened first, so the page measured is a live room, not the set-up form.
 
 Each run is a cold load in a new browser context (empty cache) of the simulated issue
 view; the room page is its iframe. Measured inside the iframe, from its navigation start:
@@ -30,13 +31,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import aiohttp
 from aiohttp import web
 from playwright.async_api import async_playwright
-from tests.integration.database import create_database, drop_database, postgres_server
 
+from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
 from agiletoolbox.containers import Container
 from agiletoolbox.settings import Environment, Settings
 from agiletoolbox.simulator import ALICE, BOB, STORY_POINTS_FIELD, JiraSimulator

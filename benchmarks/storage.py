@@ -10,11 +10,9 @@ and concurrency; each worker writes its own row (bare) or votes in its own room 
 neither measures lock waits. Bare: one single-row upsert in its own transaction. Stack:
 the repository and unit of work - read the room, apply the domain, write the change with
 its version check and NOTIFY, commit - with a target ratio of at least 0.5; and the whole
-use case, `RoomService.vote`, which also checks the tenant and renders the voter's view.
+use case, `RoomService.vote`, which also checks the tenant.
 A last line runs the bare upsert with a NOTIFY in its transaction too, which separates
-what NOTIFY itself costs from what the rest of the stack costs. Votes that arrive while
-every lane of the group commit is busy share a commit (`adapters/postgres/commits.py`);
-the last line says how many did.
+what NOTIFY itself costs from what the rest of the stack costs.
 
 The kinds take turns in `--rounds` rounds (five by default), so each ratio compares
 figures measured within the same second or two; the figures printed are medians.
@@ -26,14 +24,12 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
-from tests.integration.database import create_database, drop_database, postgres_server
+from benchmarks.upserts import measure, upserts
 
 from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.memory import MemoryJira
@@ -43,7 +39,7 @@ from agiletoolbox.adapters.postgres import (
     PostgresEventBus,
     open_pool,
 )
-from agiletoolbox.adapters.postgres.commits import GroupCommit
+from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
@@ -51,39 +47,7 @@ from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.services.rooms import RoomService
 
 SITE = TenantKey("bench:site/one")
-UPSERT = (
-    "INSERT INTO bench_upserts (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v"
-)
-# The same upsert that also NOTIFYs in its transaction, as every room change does.
-UPSERT_NOTIFY = (
-    "WITH up AS (" + UPSERT + " RETURNING k, v) "  # noqa: S608 - constant SQL
-    "SELECT pg_notify('bench', json_build_object('k', k, 'v', v)::text) FROM up"
-)
 BENCH_SECRET = "bench-secret"  # noqa: S105 - a throwaway tenant of a throwaway database
-
-
-async def _measure(
-    workers: int, seconds: float, step: Callable[[int, int], Awaitable[object]]
-) -> float:
-    """Operations per second of `workers` loops calling `step(worker, n)` for `seconds`."""
-    done = 0
-    deadline = 0.0
-
-    async def loop(worker: int) -> None:
-        nonlocal done
-        n = 0
-        while time.perf_counter() < deadline:
-            await step(worker, n)
-            n += 1
-            done += 1
-
-    deadline = time.perf_counter() + seconds / 5  # warm-up: prepared statements, caches
-    await asyncio.gather(*(loop(w) for w in range(workers)))
-    done = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-    await asyncio.gather(*(loop(w) for w in range(workers)))
-    return done / (time.perf_counter() - started)
 
 
 async def _rooms(database: PostgresDatabase, count: int) -> list[tuple[RoomId, AccountId]]:
@@ -113,33 +77,7 @@ async def _rooms(database: PostgresDatabase, count: int) -> list[tuple[RoomId, A
     return rooms
 
 
-async def bare(url: str, seconds: float, concurrency: int, *, notify: bool = False) -> float:
-    """Upserts/s through a plain asyncpg pool (asyncpg's defaults), optionally notifying."""
-    pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
-    try:
-        return await _measure(concurrency, seconds, await _upserts(pool, notify=notify))
-    finally:
-        await pool.close()
-
-
-async def _upserts(pool: asyncpg.Pool, *, notify: bool) -> Callable[[int, int], Awaitable[object]]:
-    """One bare upsert per call, in its own transaction, on a pooled connection."""
-    async with pool.acquire() as connection:
-        await connection.execute(
-            "CREATE TABLE IF NOT EXISTS bench_upserts (k int PRIMARY KEY, v int)"
-        )
-    statement = UPSERT_NOTIFY if notify else UPSERT
-
-    async def upsert(worker: int, n: int) -> None:
-        async with pool.acquire() as connection, connection.transaction():
-            await connection.execute(statement, worker, n)
-
-    return upsert
-
-
-async def run(
-    url: str, seconds: float, concurrency: int, rounds: int
-) -> tuple[dict[str, list[float]], GroupCommit]:
+async def run(url: str, seconds: float, concurrency: int, rounds: int) -> dict[str, list[float]]:
     """Operations per second of each measurement against `url`, round by round.
 
     Each round measures every kind once, one after the other, for `seconds / rounds`
@@ -177,18 +115,18 @@ async def run(
                     await work.commit()
 
             steps = {
-                "bare": await _upserts(plain_pool, notify=False),
+                "bare": await upserts(plain_pool, notify=False),
                 "repository": vote_in_unit_of_work,
                 "votes": vote,
-                "bare+notify": await _upserts(plain_pool, notify=True),
+                "bare+notify": await upserts(plain_pool, notify=True),
             }
             rates: dict[str, list[float]] = {name: [] for name in steps}
             for _ in range(rounds):
                 for name, step in steps.items():
-                    rates[name].append(await _measure(concurrency, span, step))
+                    rates[name].append(await measure(concurrency, span, step))
     finally:
         await plain_pool.close()
-    return rates, database.commits
+    return rates
 
 
 def _ratios(top: list[float], bottom: list[float]) -> str:
@@ -207,7 +145,7 @@ async def main() -> None:
     with postgres_server() as server:
         url = await create_database(server)
         try:
-            rates, commits = await run(url, options.seconds, options.concurrency, options.rounds)
+            rates = await run(url, options.seconds, options.concurrency, options.rounds)
         finally:
             await drop_database(server, url)
     median = {name: statistics.median(each) for name, each in rates.items()}
@@ -219,20 +157,13 @@ async def main() -> None:
     print(f"votes/s (repo + UoW):            {median['repository']:8.0f}")
     print(f"ratio:                           {_ratios(rates['repository'], rates['bare'])}")
     print("  (target >= 0.50)")
-    # The whole use case adds the tenant check (its standing comes with the room) and the
-    # voter's view.
+    # The whole use case adds the tenant check (its standing comes with the room).
     print(f"votes/s (service + UoW + repo):  {median['votes']:8.0f}")
     print(f"  ratio to bare upserts:         {_ratios(rates['votes'], rates['bare'])}")
     # NOTIFY takes a cluster-wide lock held through the commit's WAL flush, so notifying
     # transactions commit one at a time; this line shows that cost on its own.
     print(f"bare upserts that NOTIFY, /s:    {median['bare+notify']:8.0f}")
     print(f"  repo + UoW votes to those:     {_ratios(rates['repository'], rates['bare+notify'])}")
-    # Votes that arrive while every lane of the group commit is busy share a commit.
-    average = commits.grouped / commits.batches if commits.batches else 0.0
-    print(
-        f"votes committed in batches:      {commits.grouped:8d}  "
-        f"({commits.batches} batches, {average:.1f} votes each on average)"
-    )
 
 
 if __name__ == "__main__":
