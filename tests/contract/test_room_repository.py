@@ -365,3 +365,75 @@ async def test_a_site_that_is_moving_takes_no_room_writes_staged_before_the_move
     stored = await load(uow, SITE, DEMO_1)
     assert stored is not None
     assert CAI in stored.participants
+
+
+# -- rooms adopted as last seen committed ----------------------------------------------------
+
+
+async def test_an_adopted_room_saves_what_changed_since(uow: UnitOfWorkFactory) -> None:
+    await install(uow)
+    opened = room()
+    opened.join(BEN, Role.VOTER, at(1))
+    await add(uow, opened)
+    seen = await load(uow, SITE, DEMO_1)
+    assert seen is not None
+    changed = seen.copy()
+    async with uow() as work:
+        await work.rooms.adopt(changed)
+        changed.vote(BEN, "5", at(2))
+        changed.join(CAI, Role.OBSERVER, at(3))
+        await work.rooms.save(changed)
+        await work.commit()
+    assert await load(uow, SITE, DEMO_1) == changed
+
+
+async def test_an_adopted_room_that_changed_meanwhile_is_refused(uow: UnitOfWorkFactory) -> None:
+    await install(uow)
+    opened = room()
+    opened.join(BEN, Role.VOTER, at(1))
+    await add(uow, opened)
+    seen = await load(uow, SITE, DEMO_1)
+    assert seen is not None
+    async with uow() as work:  # someone else votes first
+        current = await work.rooms.get(SITE, opened.id)
+        current.vote(ANA, "3", at(2))
+        await work.rooms.save(current)
+        await work.commit()
+    stale = seen.copy()
+    async with uow() as work:
+        await work.rooms.adopt(stale)
+        stale.vote(BEN, "8", at(3))
+        await work.rooms.save(stale)
+        with pytest.raises(ConcurrentChange):
+            await work.commit()
+    assert (await load(uow, SITE, DEMO_1)) == current
+
+
+@pytest.mark.parametrize("standing", ["disabled", "uninstalled", "moving"])
+async def test_an_adopted_room_of_a_site_that_may_not_be_served_is_refused(
+    uow: UnitOfWorkFactory, standing: str
+) -> None:
+    site = tenant()
+    await install(uow, site)
+    await add(uow, room())
+    seen = await load(uow, SITE, DEMO_1)
+    assert seen is not None
+    async with uow() as work:
+        current = await work.tenants.get(SITE)
+        assert current is not None
+        if standing == "disabled":
+            current.disable(at(5))
+        elif standing == "uninstalled":
+            current.uninstall(at(5))
+        else:
+            current.begin_move(Region.EU, at(5))
+        await work.tenants.save(current)
+        await work.commit()
+    adopted = seen.copy()
+    async with uow() as work:
+        await work.rooms.adopt(adopted)
+        adopted.vote(ANA, "8", at(6))
+        await work.rooms.save(adopted)
+        with pytest.raises(ConcurrentChange):
+            await work.commit()
+    assert (await load(uow, SITE, DEMO_1)) == seen

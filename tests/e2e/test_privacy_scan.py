@@ -16,6 +16,7 @@ from agiletoolbox.simulator import ALICE, BOB, STORY_POINTS_FIELD, JiraSimulator
 from agiletoolbox.simulator.sample import CHITRA, sample_users
 from tests.e2e.conftest import Deployment
 from tests.integration.database import every_row_as_text
+from tests.livekit import reader
 
 pytestmark = pytest.mark.postgres
 
@@ -60,7 +61,7 @@ async def test_a_session_leaves_ids_only(
             async with session.ws_connect(f"{base}/live?ticket={ticket['ticket']}") as socket:
                 await socket.receive_json(timeout=5)
                 await socket.send_json({"op": "vote", "card": "5", "id": "c1"})
-                while (await socket.receive_json(timeout=5)).get("id") != "c1":
+                while (await reader(socket).receive()).get("id") != "c1":
                     pass
             await call(session, "PUT", f"{base}/vote", tokens[ALICE], json={"card": "3"})
             await call(session, "POST", f"{base}/reveal", tokens[ALICE])

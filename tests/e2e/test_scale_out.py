@@ -23,6 +23,7 @@ from agiletoolbox.adapters.postgres import open_pool
 from agiletoolbox.simulator import ALICE, BOB, CHITRA, JiraSimulator
 from tests.e2e.conftest import ServeProcess, free_port
 from tests.integration.database import clean
+from tests.livekit import next_of, reader
 
 pytestmark = pytest.mark.postgres
 
@@ -80,10 +81,7 @@ async def view_where(
     last = 0
     async with asyncio.timeout(WAIT):
         while True:
-            message = await ws.receive_json()
-            if message["type"] != "room":
-                continue
-            room: dict[str, Any] = message["room"]
+            room: dict[str, Any] = (await next_of(ws, "room", within=WAIT))["room"]
             assert room["version"] > last, "versions a client sees only grow"
             last = room["version"]
             if check(room):
@@ -93,7 +91,7 @@ async def view_where(
 async def ack_of(ws: aiohttp.ClientWebSocketResponse, request_id: str) -> None:
     async with asyncio.timeout(WAIT):
         while True:
-            message = await ws.receive_json()
+            message = await reader(ws).receive(WAIT)
             if message["type"] in ("ack", "error") and message["id"] == request_id:
                 assert message["type"] == "ack", message
                 return

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from agiletoolbox.adapters.http.web_settings import FORGE_UI_ORIGINS, WebSettings
 from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
+from tests.livekit import next_of
 from tests.unit.roomkit import ANA, BEN
 
 ANA_A = auth(TENANT_A, ANA)
@@ -30,13 +31,6 @@ async def connect(
     return await client.ws_connect(
         f"/api/rooms/{room_id}/live", params={"ticket": ticket["ticket"]}
     )
-
-
-async def next_of(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    while True:
-        message = await asyncio.wait_for(ws.receive_json(), timeout=5)
-        if message["type"] == kind:
-            return message
 
 
 async def view_where(ws: aiohttp.ClientWebSocketResponse, check: Any) -> dict[str, Any]:
@@ -271,13 +265,13 @@ async def test_presence_follows_the_sockets_of_every_process(
 def count_room_reads(backend: Backend, monkeypatch: Any) -> list[str]:
     """Every read the live rooms make of a room to refresh its sockets, from now on."""
     reads: list[str] = []
-    views = backend.rooms.views
+    get = backend.rooms.get
 
     async def counted(*args: Any) -> Any:
-        reads.append("views")
-        return await views(*args)
+        reads.append("get")
+        return await get(*args)
 
-    monkeypatch.setattr(backend.rooms, "views", counted)
+    monkeypatch.setattr(backend.rooms, "get", counted)
     return reads
 
 
@@ -334,28 +328,62 @@ async def test_the_signal_of_a_change_made_here_is_not_read_back_even_when_it_co
 async def test_a_change_from_elsewhere_during_a_failed_change_here_still_arrives(
     backend: Backend, client: TestClient, monkeypatch: Any
 ) -> None:
+    from agiletoolbox.adapters.memory.store import MemoryRoomRepository
     from agiletoolbox.ports import RoomChange
-    from agiletoolbox.services import rooms as room_service
 
     room_id = await open_room(client)
     ana = await connect(client, room_id, ANA_A)
     ws_ben = await connect(client, room_id, BEN_A)
     first = await view_where(ana, lambda r: all(p["online"] for p in r["participants"]))
-    check = room_service.require_access
+    get_served = MemoryRoomRepository.get_served
 
-    async def meanwhile(uow: Any, tenant: Any) -> None:
+    async def meanwhile(repository: MemoryRoomRepository, *key: Any) -> Any:
         # While Ben's refused command is under way, another process records Ana's vote.
-        await check(uow, tenant)
-        ((key, room),) = backend.store.rooms.items()
+        monkeypatch.setattr(MemoryRoomRepository, "get_served", get_served)
+        read = await get_served(repository, *key)
+        ((stored_key, room),) = backend.store.rooms.items()
         room.vote(ANA, "13", backend.clock.now())
         room.drain_events()
-        backend.bus._deliver(RoomChange(key[0], key[1], room.version))
-        monkeypatch.setattr(room_service, "require_access", check)
+        backend.bus._deliver(RoomChange(stored_key[0], stored_key[1], room.version))
+        return read
 
-    monkeypatch.setattr(room_service, "require_access", meanwhile)
+    monkeypatch.setattr(MemoryRoomRepository, "get_served", meanwhile)
     await ws_ben.send_json({"op": "reveal", "id": 1})  # Ben is not the owner: refused
     assert (await next_of(ws_ben, "error"))["id"] == 1
     seen = await view_where(ana, lambda r: r["version"] > first["version"] and cards(r)[ANA.value])
     assert cards(seen)[ANA.value] == "13"
     await ana.close()
     await ws_ben.close()
+
+
+async def test_a_process_never_races_itself_for_a_room(
+    backend: Backend, client: TestClient, monkeypatch: Any
+) -> None:
+    from agiletoolbox.adapters.memory.store import MemoryUnitOfWork
+    from agiletoolbox.domain.errors import ConcurrentChange
+    from tests.unit.roomkit import CAI
+
+    room_id = await open_room(client)
+    await client.post(f"/api/rooms/{room_id}/join", json={}, headers=auth(TENANT_A, CAI))
+    commit = MemoryUnitOfWork.commit
+    outcomes: list[str] = []
+
+    async def slow(self: MemoryUnitOfWork) -> None:
+        await asyncio.sleep(0)  # let every other vote reach its own commit
+        try:
+            await commit(self)
+        except ConcurrentChange:
+            outcomes.append("lost")
+            raise
+        outcomes.append("committed")
+
+    monkeypatch.setattr(MemoryUnitOfWork, "commit", slow)
+    people = (ANA_A, BEN_A, auth(TENANT_A, CAI))
+    answers = await asyncio.gather(
+        *(
+            client.put(f"/api/rooms/{room_id}/vote", json={"card": card}, headers=who)
+            for who, card in zip(people, "358", strict=True)
+        )
+    )
+    assert [answer.status for answer in answers] == [200, 200, 200]
+    assert outcomes == ["committed"] * 3

@@ -15,23 +15,27 @@ from aiohttp.test_utils import TestClient
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.keys import LIVE
+from agiletoolbox.adapters.http.live import PATCH_BACKLOG
 from agiletoolbox.adapters.http.live_socket import CLOSE_TOO_SLOW, LiveSocket
 from agiletoolbox.adapters.http.web_settings import WebSettings
-from agiletoolbox.domain.view import view_of
 from tests.http.kit import TENANT_A, Backend, auth
 from tests.http.raw_socket import CLOSE, TEXT, RawWebSocket
-from tests.unit.roomkit import ANA, BEN, CAI, ROOM_ID, TENANT, new_room
+from tests.livekit import LiveReader, next_of
+from tests.unit.roomkit import ANA, BEN, CAI, ROOM_ID, TENANT
 
 ANA_A = auth(TENANT_A, ANA)
 BEN_A = auth(TENANT_A, BEN)
 CAI_A = auth(TENANT_A, CAI)
-# Long labels make every view a few kilobytes, so a reader that stops fills its TCP
-# buffers after hundreds of changes rather than thousands.
-BIG_DECK = {
-    "name": "big",
-    "cards": [{"label": f"card-{n:03d}-padding", "value": n} for n in range(39)],
-}
-CARDS = ("card-001-padding", "card-002-padding")
+# Long labels make a deck a few kilobytes; a room whose deck changes back and forth sends
+# it with every change, so a reader that stops fills its TCP buffers after hundreds of
+# changes rather than thousands.
+BIG_DECKS = tuple(
+    {
+        "name": f"big-{kind}",
+        "cards": [{"label": f"{kind}-{n:03d}-padding", "value": n} for n in range(39)],
+    }
+    for kind in ("a", "b")
+)
 
 Client = TestClient[web.Request, web.Application]
 AiohttpClient = Callable[..., Awaitable[Client]]
@@ -64,13 +68,6 @@ async def connect(
         **options,
     )
     return ws
-
-
-async def next_of(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    while True:
-        message: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), timeout=5)
-        if message["type"] == kind:
-            return message
 
 
 async def current(client: Client, headers: dict[str, str] = ANA_A) -> dict[str, Any]:
@@ -123,7 +120,7 @@ class Watcher:
     async def _read(self) -> None:
         async for message in self.ws:
             body = json.loads(message.data)
-            if body["type"] == "room":
+            if body["type"] in ("room", "patch"):
                 self.arrivals.setdefault(body["room"]["version"], time.perf_counter())
 
     def lags(self, changed_at: dict[int, float]) -> list[float]:
@@ -150,7 +147,7 @@ async def test_a_reader_that_stops_holds_back_no_one(
     # The silent reader never answers pings either; keep the heartbeat out of the picture.
     app = backend.app(WebSettings(heartbeat_seconds=60))
     client = await aiohttp_client(app)
-    room_id = await open_room(client, deck=BIG_DECK)
+    room_id = await open_room(client, deck=BIG_DECKS[0])
     ana = Watcher(await connect(client, room_id, ANA_A))
     ben = Watcher(await connect(client, room_id, BEN_A))
     target = f"/api/rooms/{room_id}/live?ticket={await ticket(client, room_id, CAI_A)}"
@@ -160,20 +157,18 @@ async def test_a_reader_that_stops_holds_back_no_one(
         changed_at: dict[int, float] = {}
         stalled_from: int | None = None
         for n in range(6000):
-            response = await client.put(
-                f"/api/rooms/{room_id}/vote", json={"card": CARDS[n % 2]}, headers=ANA_A
+            response = await client.patch(
+                f"/api/rooms/{room_id}", json={"deck": BIG_DECKS[(n + 1) % 2]}, headers=ANA_A
             )
             version: int = (await response.json())["version"]
             changed_at[version] = time.perf_counter()
-            if stalled_from is None and version - slow.version_sent > 50:
+            if stalled_from is None and slow.backlog >= PATCH_BACKLOG:
                 # Cai's kernel buffers are full and the pump waits for him to read.
                 stalled_from = version
             if stalled_from is not None:
-                queued = slow._view
                 assert not slow._replies
-                assert queued is None or queued["room"]["version"] == version, (
-                    "a stalled socket holds the newest view only"
-                )
+                assert slow.backlog <= PATCH_BACKLOG, "a stalled socket's queue stays short"
+                assert slow.version == version
                 if version - stalled_from >= 300:
                     break
         assert stalled_from is not None, "Cai never fell behind: the test did not test"
@@ -185,17 +180,21 @@ async def test_a_reader_that_stops_holds_back_no_one(
             waited = max(watcher.lags(changed_at))
             assert waited < 1.0, f"a fast reader waited {waited:.3f}s"
 
-        # Cai reads again: versions grow, and what piled up while he slept was coalesced.
+        # Cai reads again: versions grow, each message fits the view he has, and what piled
+        # up while he slept was coalesced into whole views.
+        page = LiveReader(cast(aiohttp.ClientWebSocketResponse, None))
         versions: list[int] = []
         async with asyncio.timeout(10):
             while not versions or versions[-1] < latest:
                 opcode, payload = await cai.receive()
                 assert opcode != CLOSE
-                if opcode == TEXT and (body := json.loads(payload))["type"] == "room":
+                if opcode == TEXT and (body := json.loads(payload))["type"] in ("room", "patch"):
+                    page.take(body)
                     versions.append(body["room"]["version"])
         assert versions == sorted(set(versions))
         assert versions[-1] == latest
-        assert len(versions) < len(changed_at) - 250, "the views queued while stalled coalesced"
+        assert page.view == await current(client, CAI_A)
+        assert len(versions) < len(changed_at) - 250, "the changes queued while stalled coalesced"
     await ana.stop()
     await ben.stop()
 
@@ -219,40 +218,50 @@ class _GatedSocket:
         self.closed = True
 
 
-async def test_a_stalled_pump_keeps_one_view_and_a_bounded_number_of_replies() -> None:
-    room = new_room(None, BEN)
+def frame(kind: str, version: int) -> bytes:
+    return json.dumps({"type": kind, "room": {"version": version}}).encode()
+
+
+async def test_a_stalled_pump_keeps_the_newest_whole_view_and_a_bounded_number_of_replies() -> None:
     fake = _GatedSocket()
     socket = LiveSocket(
         cast(web.WebSocketResponse, fake), Caller(TENANT, BEN, None), ROOM_ID, limit=8
     )
     pump = asyncio.create_task(socket.pump())
-    socket.offer_view(view_of(room, BEN))
+    socket.show(frame("room", 1), 1, whole=True)
+    await socket.deliver()  # a peer whose buffer is full: the pump sends it
     await asyncio.sleep(0)  # the pump takes the first view and waits on the gate
-    first = room.version
-    for n in range(500):
-        room.vote(BEN, "3" if n % 2 else "5", room.updated_at)
-        socket.offer_view(view_of(room, BEN))
+    for version in range(2, 500):
+        whole = version % PATCH_BACKLOG == 0
+        socket.show(frame("room" if whole else "patch", version), version, whole=whole)
+        assert socket.backlog <= PATCH_BACKLOG
     for n in range(8):
         socket.reply({"type": "ack", "id": n})
-    assert len(socket._replies) == 8
+        await socket.deliver()
+    assert socket._replies == 8
     socket.reply({"type": "ack", "id": "one too many"})
-    assert len(socket._replies) == 8, "replies beyond the bound are not queued"
+    assert socket._replies == 8, "replies beyond the bound are not queued"
     fake.gate.set()
     await asyncio.wait_for(pump, timeout=5)
-    sent_versions = [m["room"]["version"] for m in fake.sent if m["type"] == "room"]
-    assert sent_versions == [first, room.version], "everything in between was coalesced"
+    sent = [(m["type"], m["room"]["version"]) for m in fake.sent if "room" in m]
+    last_whole = 499 - 499 % PATCH_BACKLOG
+    assert sent == [
+        ("room", 1),
+        ("room", last_whole),
+        *(("patch", v) for v in range(last_whole + 1, 500)),
+    ], "what a whole view makes needless is dropped"
     assert [m["id"] for m in fake.sent if m["type"] == "ack"] == list(range(8))
     assert fake.close_code == CLOSE_TOO_SLOW
 
 
 async def test_a_close_asked_for_mid_send_still_delivers_what_was_queued_with_it() -> None:
-    room = new_room(None, BEN)
     fake = _GatedSocket()
     socket = LiveSocket(
         cast(web.WebSocketResponse, fake), Caller(TENANT, BEN, None), ROOM_ID, limit=8
     )
     pump = asyncio.create_task(socket.pump())
-    socket.offer_view(view_of(room, BEN))
+    socket.show(frame("room", 1), 1, whole=True)
+    await socket.deliver()
     await asyncio.sleep(0)  # the pump is in the middle of sending that view
     socket.reply({"type": "removed"})
     socket.close_soon(4404)
@@ -327,8 +336,10 @@ async def test_heartbeats_close_a_peer_that_stops_answering(
     heard: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def read_ana() -> None:
+        page = LiveReader(ana)
         async for message in ana:
-            heard.put_nowait(json.loads(message.data))
+            for plain in page.take(json.loads(message.data)):
+                heard.put_nowait(plain)
 
     reader = asyncio.create_task(read_ana())
 
@@ -388,7 +399,9 @@ async def test_a_flood_of_commands_is_answered_in_order(client: Client) -> None:
                 message = await ws.receive()
                 assert message.type is aiohttp.WSMsgType.TEXT, (message, ws.close_code)
                 body = json.loads(message.data)
-                if body["type"] != "room":
+                if "ack" in body:
+                    answered.append(("ack", body["ack"]))
+                elif body["type"] not in ("room", "patch"):
                     answered.append((body["type"], body["id"]))
         return answered
 

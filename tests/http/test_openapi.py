@@ -304,7 +304,9 @@ async def play_over_the_socket(session: Session, contract: Contract, base: str) 
         while len(answers) < len(commands):
             answer = await asyncio.wait_for(ws.receive_json(), timeout=5)
             received.validate(answer)
-            if answer["type"] != "room":
+            if "ack" in answer:
+                answers[answer["ack"]] = answer
+            elif answer["type"] not in ("room", "patch"):
                 answers[answer["id"]] = answer
         assert answers[f"c{len(commands) - 1}"]["error"]["status"] == 422
         await ws.close()

@@ -216,7 +216,7 @@ async def test_unexpected_errors_show_an_incident_id_only(
     async def explode(*_args: object) -> None:
         raise RuntimeError(f"secret-token-abc leaked? {ANA.value} {'z' * 32}")
 
-    backend.rooms.view_by_issue = explode  # type: ignore[method-assign]
+    backend.rooms.find = explode  # type: ignore[method-assign]
     response = await client.get("/api/rooms", params={"issueKey": "DEMO-1"}, headers=ANA_A)
     error = await error_of(response, 500)
     assert "secret-token-abc" not in await response.text()

@@ -1,40 +1,115 @@
-"""The JSON of views: made together or one by one, the same objects."""
+"""The JSON of views: the public JSON with one's own cards is one's view, and what changed
+between two versions, applied to the older view, is the newer one."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+from typing import Any
+
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agiletoolbox.adapters.http.wire import Memo, room_view
+from agiletoolbox.adapters.http.room_json import (
+    changes,
+    has_own,
+    public_json,
+    view_json,
+    with_own,
+)
+from agiletoolbox.adapters.http.wire import unstructure
 from agiletoolbox.domain.config import Role
-from agiletoolbox.domain.view import view_of, views_of
-from tests.unit.roomkit import ANA, BEN, CAI, at, new_room
+from agiletoolbox.domain.errors import DomainError
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.view import own_cards, view_of
+from tests.livekit import apply_changes
+from tests.unit.roomkit import ANA, BEN, CAI, DEE, at, new_room
+
+PEOPLE = (ANA, BEN, CAI, DEE)
+CARDS = ("1", "3", "5", "8", "?")
 
 
-def test_views_rendered_with_one_memo_equal_views_rendered_alone() -> None:
+def act(room: Room, step: tuple[str, int, int], when: int) -> None:
+    """One thing a person does; refusals are part of play and change nothing."""
+    what, who, card = step
+    person = PEOPLE[who]
+    moves: dict[str, Any] = {
+        "join": lambda: room.join(person, Role.VOTER, at(when)),
+        "watch": lambda: room.join(person, Role.OBSERVER, at(when)),
+        "vote": lambda: room.vote(person, CARDS[card], at(when)),
+        "withdraw": lambda: room.withdraw(person, at(when)),
+        "leave": lambda: room.leave(person, at(when)),
+        "offline": lambda: room.set_presence(person, False, at(when)),
+        "reveal": lambda: room.reveal(ANA, at(when)),
+        "reset": lambda: room.reset(ANA, at(when)),
+    }
+    with contextlib.suppress(DomainError):
+        moves[what]()
+
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ("join", "watch", "vote", "withdraw", "leave", "offline", "reveal", "reset")
+        ),
+        st.integers(0, len(PEOPLE) - 1),
+        st.integers(0, len(CARDS) - 1),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps)
+def test_views_and_their_changes_agree_with_the_domain(plays: list[tuple[str, int, int]]) -> None:
     room = new_room(None, BEN)
-    room.join(CAI, Role.OBSERVER, at(2))
-    room.vote(ANA, "3", at(3))
-    room.vote(BEN, "5", at(4))
-    room.reset(ANA, at(5))  # a round that ended unrevealed: each voter sees their own card
-    room.vote(ANA, "8", at(6))
-    room.vote(BEN, "8", at(7))
-    room.reveal(ANA, at(8))
-    room.reset(ANA, at(9))
-    room.vote(BEN, "13", at(10))
-    viewers = (ANA, BEN, CAI)
-    memo: Memo = {}
-    together = {who: room_view(view, memo) for who, view in views_of(room, viewers).items()}
-    for who in viewers:
-        alone = room_view(view_of(room, who))
-        assert together[who] == alone
-        assert orjson.loads(orjson.dumps(together[who])) == alone
-    # Only each viewer's own card differs between them.
-    assert together[ANA]["deck"] is together[BEN]["deck"]
-    cards = {who: [p["card"] for p in together[who]["participants"]] for who in viewers}
-    assert cards == {ANA: [None, None, None], BEN: [None, "13", None], CAI: [None, None, None]}
-    history = {who: together[who]["history"] for who in viewers}
-    assert history[ANA][0]["votes"] == [
-        {"accountId": ANA.value, "card": "3"},
-        {"accountId": BEN.value, "card": None},
-    ]
-    assert history[CAI][1] is history[ANA][1]  # the revealed round is shared
+    before = {who: view_json(room, who) for who in PEOPLE}
+    own_before = {who: own_cards(room, who) for who in PEOPLE}
+    public_before = public_json(room)
+    for when, step in enumerate(plays, start=10):
+        act(room, step, when)
+        public = public_json(room)
+        for who in PEOPLE:
+            view = view_json(room, who)
+            # The adapter puts one's own cards in as the domain does.
+            assert view == unstructure(view_of(room, who))
+            assert with_own(public, own_cards(room, who)) == view
+            # What changed, applied to the older view, gives the newer one; as JSON too.
+            patch = orjson.loads(orjson.dumps(changes(before[who], view)))
+            assert apply_changes(copy.deepcopy(before[who]), patch) == view
+            # Someone with no hidden card of their own, before or after, may be sent the
+            # change of the public view that everyone else is sent.
+            own = own_cards(room, who)
+            if not has_own(own_before[who]) and not has_own(own):
+                assert apply_changes(before[who], changes(public_before, public)) == view
+            before[who], own_before[who] = view, own
+        public_before = public
+
+
+def test_a_peers_vote_changes_one_field_of_one_participant() -> None:
+    room = new_room(None, BEN, CAI)
+    old = view_json(room, CAI)
+    room.vote(BEN, "5", at(10))
+    patch = changes(old, view_json(room, CAI))
+    assert patch == {"version": room.version, "participants": {BEN.value: {"voted": True}}}
+    mine = changes(view_json(room, BEN) | {"version": 0}, view_json(room, BEN))
+    assert mine == {"version": room.version}
+
+
+def test_the_own_card_reaches_its_voter_only() -> None:
+    room = new_room(None, BEN, CAI)
+    olds = {who: view_json(room, who) for who in (BEN, CAI)}
+    room.vote(BEN, "8", at(10))
+    to_ben = changes(olds[BEN], view_json(room, BEN))
+    to_cai = changes(olds[CAI], view_json(room, CAI))
+    assert to_ben["participants"] == {BEN.value: {"voted": True, "card": "8"}}
+    assert b'"8"' not in orjson.dumps(to_cai)
+
+
+def test_joining_sends_the_participants_whole() -> None:
+    room = new_room(None, BEN)
+    old = view_json(room, BEN)
+    room.join(CAI, Role.OBSERVER, at(10))
+    patch = changes(old, view_json(room, BEN))
+    assert [p["accountId"] for p in patch["participants"]] == [ANA.value, BEN.value, CAI.value]

@@ -36,6 +36,7 @@ from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.simulator import JiraSimulator, User
 from tests.e2e.conftest import ServeProcess, free_port
+from tests.livekit import LiveReader
 
 T = TypeVar("T")
 
@@ -149,21 +150,13 @@ class Seat:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
+        page = LiveReader(self.ws)
         try:
             async for message in self.ws:
                 if message.type is not aiohttp.WSMsgType.TEXT:
                     continue
-                body = json.loads(message.data)
-                if body["type"] == "room":
-                    version = body["room"]["version"]
-                    if version > self.version:
-                        self.version = version
-                        self.room = body["room"]
-                        self.seen_at[version] = time.perf_counter()
-                elif body["type"] in ("ack", "error"):
-                    waiting = self.answers.pop(body["id"], None)
-                    if waiting is not None and not waiting.done():
-                        waiting.set_result(body)
+                for body in page.take(json.loads(message.data)):
+                    self._note(body)
         except (aiohttp.ClientError, ConnectionError):
             pass
         finally:
@@ -172,6 +165,18 @@ class Seat:
             for waiting in self.answers.values():
                 if not waiting.done():
                     waiting.set_exception(ConnectionError("the socket closed"))
+
+    def _note(self, body: dict[str, Any]) -> None:
+        if body["type"] == "room":
+            version = body["room"]["version"]
+            if version > self.version:
+                self.version = version
+                self.room = body["room"]
+                self.seen_at[version] = time.perf_counter()
+        elif body["type"] in ("ack", "error"):
+            waiting = self.answers.pop(body["id"], None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(body)
 
     async def command(self, op: str, request_id: str, **body: object) -> dict[str, Any]:
         """Send a command and wait for its `ack` or `error`."""

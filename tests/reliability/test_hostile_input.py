@@ -21,6 +21,7 @@ from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.live_socket import CLOSE_TOO_SLOW
 from agiletoolbox.domain.ids import AccountId, RoomId
 from tests.http.raw_socket import CLOSE, TEXT, RawWebSocket
+from tests.livekit import answers_a_command
 from tests.reliability.conftest import Figures
 from tests.reliability.kit import Fleet, Seat, bounded, call, percentile, rss_kib, sized
 
@@ -161,7 +162,7 @@ async def socket_attacks(
                     outcomes[f"flood->closed {code}"] += 1
                     assert code in (None, CLOSE_TOO_SLOW)
                     break
-                if opcode == TEXT and json.loads(payload)["type"] in ("ack", "error"):
+                if opcode == TEXT and answers_a_command(json.loads(payload)):
                     answered += 1
             else:
                 outcomes["flood->all answered"] += 1

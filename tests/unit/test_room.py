@@ -476,3 +476,21 @@ def test_the_successor_is_the_earliest_online_voter_else_the_earliest_participan
     room.set_presence(BEN, False, at(6))
     room.erase_account(ANA, at(7))
     assert room.owner == CAI, "the earliest online voter comes first"
+
+
+def test_a_copy_changes_without_touching_the_original() -> None:
+    room = new_room(None, BEN)
+    room.vote(ANA, "3", at(1))
+    room.reset(ANA, at(2))
+    room.vote(BEN, "5", at(3))
+    room.drain_events()
+    copy = room.copy()
+    assert copy == room
+    copy.vote(ANA, "8", at(4))
+    copy.join(CAI, Role.OBSERVER, at(5))
+    copy.reset(ANA, at(6))
+    assert room.votes == {BEN: "5"}
+    assert set(room.participants) == {ANA, BEN}
+    assert len(room.history) == 1
+    assert room.pending_events == []
+    assert len(copy.pending_events) == 3

@@ -19,8 +19,9 @@ from agiletoolbox.domain.errors import (
     NotPermitted,
 )
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
-from agiletoolbox.domain.ids import IssueKey, IssueTypeId, RoomId, TenantKey
+from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.domain.view import RoomView, view_of
 from agiletoolbox.ports import ResyncAll, RoomChange, RoomSignal
 from agiletoolbox.services.rooms import RoomService
 from tests.unit.roomkit import ANA, BEN, CAI, ISSUE, STORY_POINTS, T0, TENANT
@@ -51,8 +52,12 @@ class World:
         self.bus.subscribe(self.signals.append)
 
     async def open(self, config: RoomConfig | None = None) -> RoomId:
-        view = await self.service.open(TENANT, ANA, ISSUE, config or RoomConfig())
-        return view.id
+        room = await self.service.open(TENANT, ANA, ISSUE, config or RoomConfig())
+        return room.id
+
+    async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
+        """The viewer's view of the room, read through the service."""
+        return view_of(await self.service.get(tenant, room_id), viewer)
 
 
 @pytest.fixture
@@ -62,12 +67,12 @@ def world() -> World:
 
 async def test_open_view_and_find_by_issue(world: World) -> None:
     room_id = await world.open()
-    view = await world.service.view_by_issue(TENANT, BEN, ISSUE)
-    assert view.id == room_id
-    assert view.owner == ANA
+    room = await world.service.find(TENANT, ISSUE)
+    assert room.id == room_id
+    assert room.owner == ANA
     assert world.signals == [RoomChange(TENANT, room_id, 1)]
     with pytest.raises(NotFound):
-        await world.service.view_by_issue(TENANT, BEN, IssueKey("DEMO-2"))
+        await world.service.find(TENANT, IssueKey("DEMO-2"))
     with pytest.raises(InvalidState, match="already has a room"):
         await world.service.open(TENANT, BEN, ISSUE, RoomConfig())
 
@@ -77,12 +82,10 @@ async def test_a_whole_round(world: World) -> None:
     await world.service.join(TENANT, BEN, room_id, Role.VOTER)
     await world.service.join(TENANT, CAI, room_id, Role.OBSERVER)
     await world.service.vote(TENANT, ANA, room_id, "3")
-    seen_by_cai = await world.service.vote(TENANT, BEN, room_id, "5")
-    assert {p.account_id: p.card for p in seen_by_cai.participants}[BEN] == "5"
-    assert all(
-        p.card is None for p in (await world.service.view(TENANT, CAI, room_id)).participants
-    )
-    revealed = await world.service.reveal(TENANT, ANA, room_id)
+    seen_by_ben = view_of(await world.service.vote(TENANT, BEN, room_id, "5"), BEN)
+    assert {p.account_id: p.card for p in seen_by_ben.participants}[BEN] == "5"
+    assert all(p.card is None for p in (await world.view(TENANT, CAI, room_id)).participants)
+    revealed = view_of(await world.service.reveal(TENANT, ANA, room_id), ANA)
     assert revealed.results is not None
     assert revealed.results.closest_card == "5"
     estimated = await world.service.accept_estimate(TENANT, ANA, room_id, "5")
@@ -107,7 +110,7 @@ async def test_a_failed_jira_write_leaves_the_estimate_unwritten_and_retry_works
     world.jira.fail_writes = 1
     with pytest.raises(JiraUnavailable):
         await world.service.accept_estimate(TENANT, ANA, room_id, "8")
-    view = await world.service.view(TENANT, ANA, room_id)
+    view = await world.view(TENANT, ANA, room_id)
     assert view.estimate is not None
     assert not view.estimate.written
     retried = await world.service.accept_estimate(TENANT, ANA, room_id, "8")
@@ -142,7 +145,7 @@ async def test_a_field_off_screen_is_reported_before_anything_changes(world: Wor
     before = await world.service.reveal(TENANT, ANA, room_id)
     with pytest.raises(FieldNotOnScreen, match="edit screen"):
         await world.service.accept_estimate(TENANT, ANA, room_id, "M")
-    assert (await world.service.view(TENANT, ANA, room_id)).version == before.version
+    assert (await world.view(TENANT, ANA, room_id)).version == before.version
 
 
 async def test_estimate_needs_a_field(world: World) -> None:
@@ -154,20 +157,20 @@ async def test_estimate_needs_a_field(world: World) -> None:
 async def test_tenants_do_not_see_each_other(world: World) -> None:
     room_id = await world.open()
     with pytest.raises(NotFound):
-        await world.service.view(OTHER, ANA, room_id)
+        await world.view(OTHER, ANA, room_id)
     with pytest.raises(NotFound):
         await world.service.vote(OTHER, ANA, room_id, "5")
-    assert await world.service.view(TENANT, ANA, room_id)
+    assert await world.view(TENANT, ANA, room_id)
 
 
 async def test_unknown_and_disabled_tenants_are_refused(world: World) -> None:
     room_id = await world.open()
     with pytest.raises(AccessRefused):
-        await world.service.view(TenantKey("stranger"), ANA, room_id)
+        await world.view(TenantKey("stranger"), ANA, room_id)
     tenant = world.store.tenants[TENANT]
     tenant.disable(T0)
     with pytest.raises(AccessRefused):
-        await world.service.view(TENANT, ANA, room_id)
+        await world.view(TENANT, ANA, room_id)
 
 
 async def test_remove_deletes_the_room(world: World) -> None:
@@ -178,7 +181,7 @@ async def test_remove_deletes_the_room(world: World) -> None:
     await world.service.remove(TENANT, ANA, room_id)
     assert world.store.rooms == {}
     with pytest.raises(NotFound):
-        await world.service.view(TENANT, ANA, room_id)
+        await world.view(TENANT, ANA, room_id)
     assert isinstance(world.signals[-1], RoomChange)
 
 
@@ -196,40 +199,8 @@ async def test_concurrent_votes_all_land(world: World) -> None:
     for person in people[1:]:
         await world.service.join(TENANT, person, room_id, Role.VOTER)
     await asyncio.gather(*(world.service.vote(TENANT, p, room_id, "5") for p in people))
-    view = await world.service.view(TENANT, ANA, room_id)
+    view = await world.view(TENANT, ANA, room_id)
     assert all(p.voted for p in view.participants)
-
-
-async def test_a_process_never_races_itself_for_a_room(world: World) -> None:
-    room_id = await world.open()
-    people = [ANA, BEN, CAI]
-    for person in people[1:]:
-        await world.service.join(TENANT, person, room_id, Role.VOTER)
-    store_unit_of_work = world.store.unit_of_work
-    outcomes: list[str] = []
-
-    def slow_unit_of_work() -> object:
-        uow = store_unit_of_work()
-        original = uow.commit
-
-        async def commit() -> None:
-            await asyncio.sleep(0)  # let every other vote reach its own commit
-            try:
-                await original()
-            except ConcurrentChange:
-                outcomes.append("lost")
-                raise
-            outcomes.append("committed")
-
-        uow.commit = commit  # type: ignore[method-assign]
-        return uow
-
-    service = RoomService(slow_unit_of_work, world.bus, world.clock, world.jira)  # type: ignore[arg-type]
-    await asyncio.gather(
-        *(service.vote(TENANT, p, room_id, card) for p, card in zip(people, "358", strict=True))
-    )
-    assert outcomes == ["committed"] * 3
-    assert not service.writing(TENANT, room_id)
 
 
 async def test_a_lost_race_is_retried_on_fresh_state(world: World) -> None:
@@ -257,8 +228,8 @@ async def test_a_lost_race_is_retried_on_fresh_state(world: World) -> None:
         return uow
 
     service = RoomService(racing_unit_of_work, world.bus, world.clock, world.jira)  # type: ignore[arg-type]
-    view = await service.vote(TENANT, ANA, room_id, "3")
-    assert {p.account_id: p.voted for p in view.participants} == {ANA: True, BEN: True}
+    room = await service.vote(TENANT, ANA, room_id, "3")
+    assert set(room.votes) == {ANA, BEN}
 
 
 async def test_an_endless_race_surfaces_as_a_conflict(world: World) -> None:
@@ -290,7 +261,44 @@ async def test_saved_defaults(world: World) -> None:
 
 async def test_presence_and_resync_signal(world: World) -> None:
     room_id = await world.open()
-    view = await world.service.set_presence(TENANT, ANA, room_id, False)
-    assert not view.owner_present
+    room = await world.service.set_presence(TENANT, ANA, room_id, False)
+    assert not room.owner_present
     world.bus.resync()
     assert world.signals[-1] == ResyncAll()
+
+
+async def test_a_known_room_spares_the_read_and_a_stale_one_costs_a_retry(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agiletoolbox.adapters.memory.store import MemoryRoomRepository
+
+    room_id = await world.open()
+    await world.service.join(TENANT, BEN, room_id, Role.VOTER)
+    reads: list[RoomId] = []
+    get_served = MemoryRoomRepository.get_served
+
+    async def counted(repository: MemoryRoomRepository, tenant: TenantKey, key: RoomId) -> object:
+        reads.append(key)
+        return await get_served(repository, tenant, key)
+
+    monkeypatch.setattr(MemoryRoomRepository, "get_served", counted)
+    known = await world.service.vote(TENANT, ANA, room_id, "3")
+    assert reads == [room_id]
+    after = await world.service.vote(TENANT, BEN, room_id, "5", known)
+    assert reads == [room_id], "the room as last committed needs no read"
+    assert set(after.votes) == {ANA, BEN}
+    assert known.votes == {ANA: "3"}, "what the caller holds is left as it was"
+    # A room that changed since the caller saw it: the write is refused, the retry reads.
+    stale = await world.service.vote(TENANT, ANA, room_id, "8", known)
+    assert reads == [room_id, room_id]
+    assert stale.votes == {ANA: "8", BEN: "5"}
+    assert [s.version for s in world.signals if isinstance(s, RoomChange)][-1] == stale.version
+
+
+async def test_a_known_room_of_a_site_that_may_not_be_served_is_refused(world: World) -> None:
+    room_id = await world.open()
+    known = await world.service.join(TENANT, BEN, room_id, Role.VOTER)
+    world.store.tenants[TENANT].disable(T0)
+    with pytest.raises(AccessRefused):
+        await world.service.vote(TENANT, BEN, room_id, "5", known)
+    assert world.store.rooms[(TENANT, room_id)].votes == {}

@@ -7,7 +7,7 @@ adds one to `version` and records events; a call that changes nothing records no
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from attrs import define, evolve, field, frozen
 
@@ -35,6 +35,8 @@ from agiletoolbox.domain.events import (
 )
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.timing import require_aware
+
+RoomState = Literal["voting", "revealed", "estimated"]
 
 
 @frozen
@@ -100,10 +102,21 @@ class Room:
         )
         return room
 
+    def copy(self) -> Room:
+        """A copy to change without touching this room (what it holds is immutable, so
+        copying its collections is enough); recorded events stay with the original."""
+        return evolve(
+            self,
+            participants=dict(self.participants),
+            votes=dict(self.votes),
+            history=list(self.history),
+            pending_events=[],
+        )
+
     # -- reading -----------------------------------------------------------------------
 
     @property
-    def state(self) -> str:
+    def state(self) -> RoomState:
         """`voting`, `revealed`, or `estimated` (an estimate was accepted for this round)."""
         if not self.revealed:
             return "voting"

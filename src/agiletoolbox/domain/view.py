@@ -1,12 +1,15 @@
 """What one person may see of a room.
 
 This is where the product keeps its promise of secret votes: before reveal, no view
-carries another voter's card. Every view the server sends is made by `view_of`.
+carries another voter's card. A view is made of two parts, both made here: the public
+view (`public_view`), which carries no card anyone could not see, and the viewer's own
+cards (`own_cards`), which only that viewer is shown. `view_of` puts them together.
+The classes are shaped like what the API sends, so the edge only renames their fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from datetime import datetime
 
 from attrs import evolve, frozen
 
@@ -15,7 +18,24 @@ from agiletoolbox.domain.consensus import Consensus, consensus
 from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.estimate import Estimate
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId
-from agiletoolbox.domain.room import Room, RoundRecord
+from agiletoolbox.domain.room import Room, RoomState, RoundRecord
+
+
+@frozen
+class CardView:
+    """A card of the room's deck; special cards (`?`, `☕`, ...) never count."""
+
+    label: str
+    value: float | None
+    special: bool
+
+
+@frozen
+class DeckView:
+    """The room's deck, in its order."""
+
+    name: str
+    cards: tuple[CardView, ...]
 
 
 @frozen
@@ -30,27 +50,49 @@ class ParticipantView:
 
 
 @frozen
+class VoteView:
+    """A vote of a finished round; `card` is None unless the viewer may see it."""
+
+    account_id: AccountId
+    card: str | None
+
+
+@frozen
 class RoundView:
     """A finished round as the viewer sees it."""
 
     number: int
-    votes: tuple[tuple[AccountId, str | None], ...]
     revealed: bool
+    votes: tuple[VoteView, ...]
     results: Consensus | None
     estimate: str | None
 
 
 @frozen
+class EstimateView:
+    """The estimate accepted in the room, and whether Jira holds it."""
+
+    value: str
+    number: float | None
+    field_id: FieldId
+    round: int
+    accepted_by: AccountId | None
+    accepted_at: datetime
+    written: bool
+
+
+@frozen
 class RoomView:
-    """A room as one viewer may see it."""
+    """A room as one viewer may see it (`viewer` None: the public view)."""
 
     id: RoomId
     issue_key: IssueKey
     version: int
-    state: str
+    state: RoomState
     owner: AccountId | None
     owner_present: bool
-    deck: Deck
+    viewer: AccountId | None
+    deck: DeckView
     field_id: FieldId | None
     question_card: bool
     offline_voting: bool
@@ -61,91 +103,130 @@ class RoomView:
     round: int
     participants: tuple[ParticipantView, ...]
     results: Consensus | None
-    estimate: Estimate | None
+    estimate: EstimateView | None
     history: tuple[RoundView, ...]
+
+
+@frozen
+class OwnCards:
+    """The cards only the viewer may see in a view: their own, in rounds not revealed."""
+
     viewer: AccountId
+    current: str | None
+    """The viewer's card in the open round, while it is not revealed."""
+    rounds: tuple[tuple[int, str], ...]
+    """(round number, card) of the viewer's votes in finished rounds never revealed."""
 
 
-def _round_view(record: RoundRecord, viewer: AccountId | None) -> RoundView:
-    """The round as `viewer` sees it; with no viewer, as someone who did not vote."""
-    votes = tuple(
-        (who, label if record.revealed or who == viewer else None) for who, label in record.votes
+def _deck(deck: Deck) -> DeckView:
+    return DeckView(deck.name, tuple(CardView(c.label, c.value, c.special) for c in deck.cards))
+
+
+def _estimate(estimate: Estimate | None) -> EstimateView | None:
+    if estimate is None:
+        return None
+    return EstimateView(
+        value=estimate.value.label,
+        number=estimate.value.number,
+        field_id=estimate.field_id,
+        round=estimate.round,
+        accepted_by=estimate.accepted_by,
+        accepted_at=estimate.accepted_at,
+        written=estimate.written,
     )
+
+
+def _round(record: RoundRecord) -> RoundView:
+    """A finished round as anyone sees it: cards only when it was revealed."""
     return RoundView(
         number=record.number,
-        votes=votes,
         revealed=record.revealed,
+        votes=tuple(
+            VoteView(who, label if record.revealed else None) for who, label in record.votes
+        ),
         results=consensus(record.deck, dict(record.votes)) if record.revealed else None,
         estimate=record.estimate.label if record.estimate else None,
     )
 
 
+def public_view(room: Room) -> RoomView:
+    """The room as anyone may see it: no card of a round that is not revealed."""
+    config = room.config
+    ordered = sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id.value))
+    shown = room.votes if room.revealed else {}
+    return RoomView(
+        id=room.id,
+        issue_key=room.issue_key,
+        version=room.version,
+        state=room.state,
+        owner=room.owner,
+        owner_present=room.owner_present,
+        viewer=None,
+        deck=_deck(config.cards),
+        field_id=config.field_id,
+        question_card=config.question_card,
+        offline_voting=config.offline_voting,
+        auto_reveal=config.auto_reveal,
+        allow_take_control=config.allow_take_control,
+        persistent=config.persistent,
+        value_map=config.value_map,
+        round=room.round,
+        participants=tuple(
+            ParticipantView(
+                account_id=p.account_id,
+                role=p.role,
+                online=p.online,
+                voted=p.account_id in room.votes,
+                card=shown.get(p.account_id),
+            )
+            for p in ordered
+        ),
+        results=consensus(config.cards, room.votes) if room.revealed else None,
+        estimate=_estimate(room.estimate),
+        history=tuple(_round(record) for record in room.history),
+    )
+
+
+def own_cards(room: Room, viewer: AccountId) -> OwnCards:
+    """The viewer's own cards that the public view does not show."""
+    return OwnCards(
+        viewer=viewer,
+        current=None if room.revealed else room.votes.get(viewer),
+        rounds=tuple(
+            (record.number, label)
+            for record in room.history
+            if not record.revealed
+            for who, label in record.votes
+            if who == viewer
+        ),
+    )
+
+
+def with_own(view: RoomView, own: OwnCards) -> RoomView:
+    """The public `view` as `own.viewer` sees it: with their own cards in it."""
+    participants = view.participants
+    if own.current is not None:
+        participants = tuple(
+            evolve(p, card=own.current) if p.account_id == own.viewer else p for p in participants
+        )
+    history = view.history
+    if own.rounds:
+        mine = dict(own.rounds)
+        history = tuple(
+            evolve(
+                record,
+                votes=tuple(
+                    evolve(v, card=mine[record.number]) if v.account_id == own.viewer else v
+                    for v in record.votes
+                ),
+            )
+            if record.number in mine
+            else record
+            for record in history
+        )
+    return evolve(view, viewer=own.viewer, participants=participants, history=history)
+
+
 def view_of(room: Room, viewer: AccountId) -> RoomView:
     """The room as `viewer` may see it: other voters' cards stay hidden until reveal."""
-    return views_of(room, (viewer,))[viewer]
-
-
-def views_of(room: Room, viewers: Iterable[AccountId]) -> dict[AccountId, RoomView]:
-    """Each viewer's view of the room, as `view_of` makes it.
-
-    What every view shows alike is made once: the ordered participants with the cards
-    anyone may see, the results, the history. A viewer's own cards are then put into
-    their copy, so a change costs little more for eight viewers than for one.
-    """
-    cards = room.config.cards
-    ordered = sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id.value))
-    seat = {p.account_id: n for n, p in enumerate(ordered)}
-    shown = room.votes if room.revealed else {}
-    anyone = tuple(
-        ParticipantView(
-            account_id=p.account_id,
-            role=p.role,
-            online=p.online,
-            voted=p.account_id in room.votes,
-            card=shown.get(p.account_id),
-        )
-        for p in ordered
-    )
-    history = tuple(_round_view(record, None) for record in room.history)
-    hidden = [n for n, record in enumerate(room.history) if not record.revealed]
-    results = consensus(cards, room.votes) if room.revealed else None
-
-    def own(viewer: AccountId) -> tuple[tuple[ParticipantView, ...], tuple[RoundView, ...]]:
-        participants = anyone
-        n = seat.get(viewer)
-        if not room.revealed and n is not None and viewer in room.votes:
-            mine = evolve(anyone[n], card=room.votes[viewer])
-            participants = (*anyone[:n], mine, *anyone[n + 1 :])
-        rounds = history
-        for index in hidden:
-            record = room.history[index]
-            if any(who == viewer for who, _ in record.votes):
-                rounds = (*rounds[:index], _round_view(record, viewer), *rounds[index + 1 :])
-        return participants, rounds
-
-    views: dict[AccountId, RoomView] = {}
-    for viewer in viewers:
-        participants, rounds = own(viewer)
-        views[viewer] = RoomView(
-            id=room.id,
-            issue_key=room.issue_key,
-            version=room.version,
-            state=room.state,
-            owner=room.owner,
-            owner_present=room.owner_present,
-            deck=cards,
-            field_id=room.config.field_id,
-            question_card=room.config.question_card,
-            offline_voting=room.config.offline_voting,
-            auto_reveal=room.config.auto_reveal,
-            allow_take_control=room.config.allow_take_control,
-            persistent=room.config.persistent,
-            value_map=room.config.value_map,
-            round=room.round,
-            participants=participants,
-            results=results,
-            estimate=room.estimate,
-            history=rounds,
-            viewer=viewer,
-        )
-    return views
+    return with_own(public_view(room), own_cards(room, viewer))

@@ -6,7 +6,7 @@ live in the other adapters. Services depend on these protocols only.
 
 from agiletoolbox.ports.clock import Clock
 from agiletoolbox.ports.events import ResyncAll, RoomChange, RoomEventBus, RoomSignal
-from agiletoolbox.ports.forge import SystemToken, SystemTokenRepository
+from agiletoolbox.ports.forge import SystemToken, SystemTokenRepository, UserToken
 from agiletoolbox.ports.jira import InstallKeyProvider, JiraClient
 from agiletoolbox.ports.jobs import JobLock
 from agiletoolbox.ports.personal_data import AccountReport, AccountStatus, PersonalDataReporter
@@ -41,4 +41,5 @@ __all__ = [
     "TenantRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UserToken",
 ]

@@ -37,6 +37,25 @@ class SystemToken:
         return utc(now) + margin < self.expires_at
 
 
+@frozen
+class UserToken:
+    """The token of the person whose request is being served (Forge's `x-forge-oauth-user`),
+    for their installation: a write made on that person's behalf uses it.
+
+    It travels with the request as an argument, from the Forge authenticator to the Jira
+    client, and is never stored.
+    """
+
+    installation_id: str
+    api_base_url: str
+    token: str = field(repr=False)
+    expires_at: datetime
+
+    def usable(self, installation_id: str | None, now: datetime, margin: timedelta) -> bool:
+        """Whether it may call Jira for `installation_id` and still works `margin` from now."""
+        return installation_id == self.installation_id and utc(now) + margin < self.expires_at
+
+
 class SystemTokenRepository(Protocol):
     """The latest system token of each tenant, encrypted at rest by the real adapter."""
 

@@ -7,6 +7,7 @@ from typing import Protocol
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec
 from agiletoolbox.domain.ids import FieldId, IssueKey
 from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.forge import UserToken
 
 
 class JiraClient(Protocol):
@@ -17,9 +18,16 @@ class JiraClient(Protocol):
         ...
 
     async def write_estimate(
-        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+        self,
+        tenant: Tenant,
+        issue_key: IssueKey,
+        target: FieldSpec,
+        value: EstimateValue,
+        *,
+        user_token: UserToken | None = None,
     ) -> None:
-        """Write the estimate, read it back, and return only once Jira holds it."""
+        """Write the estimate, read it back, and return only once Jira holds it; as the
+        person of `user_token` when one came with their request."""
         ...
 
     async def holds_estimate(

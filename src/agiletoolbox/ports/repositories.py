@@ -30,6 +30,19 @@ class RoomRepository(Protocol):
         """The room; `NotFound` when the tenant has no such room."""
         ...
 
+    async def get_served(self, tenant: TenantKey, room_id: RoomId) -> tuple[Room, TenantStanding]:
+        """The room and its tenant's standing, read at the same moment (what every change to
+        a room checks first); `NotFound` when the tenant has no such room."""
+        ...
+
+    async def adopt(self, room: Room) -> None:
+        """Take `room`, as this process last saw it committed, as if this unit of work had
+        read it: nothing is read, and saving it writes what changed since its version,
+        guarded by that version. Since no standing was read either, the save is also
+        refused unless the site may be served when it is written. Both refusals surface at
+        commit as `ConcurrentChange`, and the use case then reads the room afresh."""
+        ...
+
     async def find_by_issue(self, tenant: TenantKey, issue_key: IssueKey) -> Room | None:
         """The room of an issue, if one was opened."""
         ...

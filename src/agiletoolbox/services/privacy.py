@@ -10,12 +10,15 @@ from typing import TypeVar
 from attrs import evolve, frozen
 
 from agiletoolbox.domain.defaults import SavedDefaults
-from agiletoolbox.domain.errors import ConcurrentChange, NotFound
+from agiletoolbox.domain.errors import AccessRefused, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.subject import RoomTrace, trace_of
 from agiletoolbox.ports import Clock, JobLock, RoomEventBus, UnitOfWorkFactory
-from agiletoolbox.services.rooms import MAX_ATTEMPTS
+from agiletoolbox.services.retry import retrying
+from agiletoolbox.services.rooms import RoomChanges
 
 T = TypeVar("T")
 
@@ -50,7 +53,7 @@ class PrivacyService:
         retention: RetentionPolicy,
     ) -> None:
         self._uow = unit_of_work
-        self._events = events
+        self._changes = RoomChanges(unit_of_work, events, clock)
         self._clock = clock
         self._retention = retention
 
@@ -123,7 +126,8 @@ class PrivacyService:
         """Delete those of `rooms` that are still idle. A room used meanwhile is kept, even
         when the use lands between this check and the commit: each deletion is guarded by
         the version the check saw, and a lost race checks the batch again."""
-        for _ in range(MAX_ATTEMPTS):
+
+        async def attempt() -> int:
             async with self._uow() as uow:
                 still_idle = set(await uow.rooms.idle_before(cutoff))
                 removed = 0
@@ -131,12 +135,10 @@ class PrivacyService:
                     if (tenant, room_id) in still_idle:
                         await uow.rooms.delete(tenant, room_id)
                         removed += 1
-                try:
-                    await uow.commit()
-                except ConcurrentChange:
-                    continue
-                return removed
-        raise ConcurrentChange("rooms kept changing while purging idle ones")
+                await uow.commit()
+            return removed
+
+        return await retrying(attempt)
 
     async def purge_if_first(
         self, lock: JobLock, as_of: datetime | None = None
@@ -173,26 +175,27 @@ class PrivacyService:
         return changed
 
     async def _erase_in_room(self, account: AccountId, tenant: TenantKey, room_id: RoomId) -> int:
-        for _ in range(MAX_ATTEMPTS):
-            async with self._uow() as uow:
-                try:
-                    room = await uow.rooms.get(tenant, room_id)
-                except NotFound:
-                    return 0
-                standing = await uow.tenants.standing(tenant)
-                if standing is not None and standing.moving_to is not None:
-                    # The site is being copied to another region and takes no writes. The
-                    # account stays in the copy; the region that ends up serving the site
-                    # reports it again in its next cycle, and erases it then.
-                    log.info("left a room of %s to erase after its region move", tenant.value)
-                    return 0
-                if not room.erase_account(account, self._clock.now()):
-                    return 0
-                await uow.rooms.save(room)
-                try:
-                    await uow.commit()
-                except ConcurrentChange:
-                    continue
-                await self._events.publish(uow.rooms.collect_events())
-                return 1
-        raise ConcurrentChange("the room kept changing while erasing an account")
+        erased = False
+
+        def erase(room: Room, now: datetime) -> None:
+            nonlocal erased
+            erased = room.erase_account(account, now)
+
+        try:
+            await self._changes.apply(tenant, room_id, erase, admit=_staying)
+        except NotFound:
+            return 0
+        except AccessRefused:
+            # The site is being copied to another region and takes no writes. The account
+            # stays in the copy; the region that ends up serving the site reports it again
+            # in its next cycle, and erases it then.
+            log.info("left a room of %s to erase after its region move", tenant.value)
+            return 0
+        return int(erased)
+
+
+def _staying(standing: TenantStanding | None) -> None:
+    """Erasure reaches the rooms of any site this region holds, served or not, except one
+    whose rows are being copied to another region."""
+    if standing is not None and standing.moving_to is not None:
+        raise AccessRefused("the site is moving to another region")

@@ -31,7 +31,7 @@ from agiletoolbox.domain.residency import (
 from agiletoolbox.domain.tenant import Region, Tenant
 from agiletoolbox.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from agiletoolbox.ports.residency import RegionPeer, TenantArchive, TenantBundle
-from agiletoolbox.services.tenants import retrying
+from agiletoolbox.services.retry import retrying
 
 log = logging.getLogger(__name__)
 

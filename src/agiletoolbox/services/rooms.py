@@ -1,65 +1,123 @@
-"""Room use cases: open, join, vote, reveal, reset, take control, configure, estimate, remove."""
+"""Room use cases: open, join, vote, reveal, reset, take control, configure, estimate, remove.
+
+Each use case runs in one unit of work and returns the room as it committed it; the
+caller (an adapter) decides what to do with it, such as showing it to the sockets it holds.
+The use cases keep no state between calls: any process may serve any request.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol, TypeVar
 
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
-from agiletoolbox.domain.errors import ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import RoomView, view_of, views_of
-from agiletoolbox.ports import Clock, JiraClient, RoomEventBus, UnitOfWork, UnitOfWorkFactory
+from agiletoolbox.domain.standing import TenantStanding
+from agiletoolbox.ports import (
+    Clock,
+    JiraClient,
+    RoomEventBus,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserToken,
+)
+from agiletoolbox.services.retry import retrying
 from agiletoolbox.services.tenancy import require_access, require_tenant
 
-T = TypeVar("T")
+Action = Callable[[Room, datetime], object]
+"""What a use case does to a room (a method of the aggregate, with the time)."""
+Admission = Callable[[TenantStanding | None], None]
+"""Whether a change may be made for a tenant in this standing (raises when not)."""
+Known = Room | None
+"""The room as a caller last saw it committed, if it holds one (see `RoomChanges`)."""
 
-# Two people acting on one room at the same instant is common (everyone votes at once).
-# Within a process a room's changes take turns, so only another process can win a race;
-# a handful of retries on fresh state resolves that without surfacing a conflict.
-MAX_ATTEMPTS = 8
+
+def served(standing: TenantStanding | None) -> None:
+    """Room changes made for people: the site must be installed, enabled and not moving."""
+    if standing is None:
+        raise AccessRefused("this Jira site may not use the app")
+    standing.require_accessible()
 
 
-async def _served_room(uow: UnitOfWork, tenant: TenantKey, room_id: RoomId) -> Room:
-    """The room, when the site may be served now.
+class RoomChanges:
+    """How any change to a room is made: read it with its tenant's standing, admit the
+    change, run it, save or delete guarded by the version read, commit, publish its
+    events; on a lost race all of it again on fresh state. Room use cases, account erasure
+    and every other writer of rooms go through here.
 
-    The room is read first: a store may bring the tenant's standing along with it, which
-    spares the check a read of its own. A site that may not be served hears that before
-    it hears of a missing room.
+    A caller that holds the room as last committed (`known`, such as the live rooms of a
+    process that showed it) spares the first attempt its read: the change runs on a copy of
+    it, and the save's guards check what the read would have (the version, and that the
+    site may be served). If either fails, the next attempt reads the room.
     """
-    try:
-        room = await uow.rooms.get(tenant, room_id)
-    except NotFound:
-        await require_access(uow, tenant)
-        raise
-    await require_access(uow, tenant)
-    return room
 
+    def __init__(self, unit_of_work: UnitOfWorkFactory, events: RoomEventBus, clock: Clock):
+        self._uow = unit_of_work
+        self._events = events
+        self._clock = clock
 
-class ChangeObserver(Protocol):
-    """What this process's live sockets need to hear of the changes made here."""
+    async def apply(
+        self,
+        tenant: TenantKey,
+        room_id: RoomId,
+        action: Action,
+        *,
+        admit: Admission = served,
+        delete: bool = False,
+        known: Room | None = None,
+    ) -> Room:
+        """The room after `action`, committed (unchanged, and not written, when the action
+        changed nothing). With `delete` the room is deleted once the action allowed it.
+        `known` (only with the default admission) is the room as the caller last saw it
+        committed."""
+        attempts = iter((known,))
 
-    def committed(self, room: Room) -> None:
-        """A change to `room` was committed by this process (called before its signal is
-        published, so the sockets held here need not read the room back)."""
+        def attempt() -> Awaitable[Room]:
+            return self._attempt(tenant, room_id, action, admit, delete, next(attempts, None))
 
-    def settled(self, tenant: TenantKey, room_id: RoomId) -> None:
-        """No use case of this process is writing the room any more (whether the last
-        one committed, changed nothing or failed)."""
+        return await retrying(attempt)
 
+    async def _attempt(
+        self,
+        tenant: TenantKey,
+        room_id: RoomId,
+        action: Action,
+        admit: Admission,
+        delete: bool,
+        known: Room | None,
+    ) -> Room:
+        async with self._uow() as uow:
+            if known is not None and known.id == room_id and known.tenant == tenant:
+                room = known.copy()
+                await uow.rooms.adopt(room)
+            else:
+                room = await self._read(uow, tenant, room_id, admit)
+            before = room.version
+            action(room, self._clock.now())
+            if room.version == before:
+                return room
+            if delete:
+                await uow.rooms.delete(tenant, room_id)
+            else:
+                await uow.rooms.save(room)
+            await uow.commit()
+            events = room.drain_events() if delete else uow.rooms.collect_events()
+        await self._events.publish(events)
+        return room
 
-class _Turn:
-    """A room's changes in this process, taking turns: kept while any is under way."""
-
-    __slots__ = ("lock", "writers")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.writers = 0
+    @staticmethod
+    async def _read(uow: UnitOfWork, tenant: TenantKey, room_id: RoomId, admit: Admission) -> Room:
+        try:
+            room, standing = await uow.rooms.get_served(tenant, room_id)
+        except NotFound:
+            # A site that may not be served hears that before it hears of a missing room.
+            admit(await uow.tenants.standing(tenant))
+            raise
+        admit(standing)
+        return room
 
 
 class RoomService:
@@ -74,53 +132,31 @@ class RoomService:
     ) -> None:
         self._uow = unit_of_work
         self._events = events
-        self._observers: list[ChangeObserver] = []
-        self._turns: dict[tuple[TenantKey, RoomId], _Turn] = {}
+        self._changes = RoomChanges(unit_of_work, events, clock)
         self._clock = clock
         self._jira = jira
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def view_by_issue(
-        self, tenant: TenantKey, viewer: AccountId, issue_key: IssueKey
-    ) -> RoomView:
-        """The viewer's view of the room of an issue; `NotFound` when none was opened."""
+    async def find(self, tenant: TenantKey, issue_key: IssueKey) -> Room:
+        """The room of an issue; `NotFound` when none was opened."""
         async with self._uow() as uow:
             room = await uow.rooms.find_by_issue(tenant, issue_key)
             await require_access(uow, tenant)
         if room is None:
             raise NotFound(f"{issue_key} has no room yet")
-        return view_of(room, viewer)
+        return room
 
-    def observe(self, observer: ChangeObserver) -> Callable[[], None]:
-        """Tell `observer` of every room this process changes, once committed, and when
-        its writes settle; returns the function that stops it. Other processes learn of
-        changes from the event bus."""
-        self._observers.append(observer)
-        return lambda: self._observers.remove(observer)
-
-    def writing(self, tenant: TenantKey, room_id: RoomId) -> bool:
-        """Whether a use case of this process is changing the room right now.
-
-        A room's signal may arrive while the change it announces is still on its way back
-        to the use case that made it; an observer can wait for `settled` instead of
-        reading the room at once.
-        """
-        return (tenant, room_id) in self._turns
-
-    async def view(self, tenant: TenantKey, viewer: AccountId, room_id: RoomId) -> RoomView:
-        """The viewer's view of a room."""
+    async def get(self, tenant: TenantKey, room_id: RoomId) -> Room:
+        """The room, when its site may be served."""
         async with self._uow() as uow:
-            room = await _served_room(uow, tenant, room_id)
-        return view_of(room, viewer)
-
-    async def views(
-        self, tenant: TenantKey, room_id: RoomId, viewers: Iterable[AccountId]
-    ) -> dict[AccountId, RoomView]:
-        """One read of the room, one masked view per viewer (for live sockets)."""
-        async with self._uow() as uow:
-            room = await _served_room(uow, tenant, room_id)
-        return views_of(room, viewers)
+            try:
+                room, standing = await uow.rooms.get_served(tenant, room_id)
+            except NotFound:
+                await require_access(uow, tenant)
+                raise
+        served(standing)
+        return room
 
     async def saved_defaults(
         self, tenant: TenantKey, account: AccountId, issue_key: IssueKey, issue_type: IssueTypeId
@@ -134,6 +170,11 @@ class RoomService:
 
     # -- changing --------------------------------------------------------------------------
 
+    async def _apply(
+        self, tenant: TenantKey, room_id: RoomId, action: Action, known: Known
+    ) -> Room:
+        return await self._changes.apply(tenant, room_id, action, known=known)
+
     async def open(
         self,
         tenant: TenantKey,
@@ -141,7 +182,7 @@ class RoomService:
         issue_key: IssueKey,
         config: RoomConfig,
         save_default_for: IssueTypeId | None = None,
-    ) -> RoomView:
+    ) -> Room:
         """Open the issue's room with the caller as owner; `InvalidState` if it exists."""
         now = self._clock.now()
         async with self._uow() as uow:
@@ -156,47 +197,65 @@ class RoomService:
             except ConcurrentChange:
                 raise InvalidState(f"{issue_key} already has a room") from None
             await self._events.publish(uow.rooms.collect_events())
-        return view_of(room, owner)
+        return room
+
+    # Each change takes `known`: the room as the caller last saw it committed, if it holds
+    # one (see `RoomChanges`).
 
     async def join(
-        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, role: Role
-    ) -> RoomView:
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, role: Role, known: Known = None
+    ) -> Room:
         """Join as voter or observer (or switch role)."""
-        return await self._change(tenant, actor, room_id, lambda r, now: r.join(actor, role, now))
+        return await self._apply(tenant, room_id, lambda r, now: r.join(actor, role, now), known)
 
-    async def leave(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+    async def leave(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+    ) -> Room:
         """Leave the room."""
-        return await self._change(tenant, actor, room_id, lambda r, now: r.leave(actor, now))
+        return await self._apply(tenant, room_id, lambda r, now: r.leave(actor, now), known)
 
     async def set_presence(
-        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, online: bool
-    ) -> RoomView:
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        online: bool,
+        known: Known = None,
+    ) -> Room:
         """Mark the person online (a socket opened) or offline (their last socket closed)."""
-        return await self._change(
-            tenant, actor, room_id, lambda r, now: r.set_presence(actor, online, now)
+        return await self._apply(
+            tenant, room_id, lambda r, now: r.set_presence(actor, online, now), known
         )
 
     async def vote(
-        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, card: str
-    ) -> RoomView:
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, card: str, known: Known = None
+    ) -> Room:
         """Pick a card (picking it again withdraws it)."""
-        return await self._change(tenant, actor, room_id, lambda r, now: r.vote(actor, card, now))
+        return await self._apply(tenant, room_id, lambda r, now: r.vote(actor, card, now), known)
 
-    async def withdraw(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+    async def withdraw(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+    ) -> Room:
         """Withdraw the caller's vote."""
-        return await self._change(tenant, actor, room_id, lambda r, now: r.withdraw(actor, now))
+        return await self._apply(tenant, room_id, lambda r, now: r.withdraw(actor, now), known)
 
-    async def reveal(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+    async def reveal(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+    ) -> Room:
         """Reveal the votes."""
-        return await self._change(tenant, actor, room_id, lambda r, now: r.reveal(actor, now))
+        return await self._apply(tenant, room_id, lambda r, now: r.reveal(actor, now), known)
 
-    async def reset(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+    async def reset(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+    ) -> Room:
         """Start a new round."""
-        return await self._change(tenant, actor, room_id, lambda r, now: r.reset(actor, now))
+        return await self._apply(tenant, room_id, lambda r, now: r.reset(actor, now), known)
 
-    async def take_control(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> RoomView:
+    async def take_control(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+    ) -> Room:
         """Become the owner while the owner is away."""
-        return await self._change(tenant, actor, room_id, lambda r, now: r.take_control(actor, now))
+        return await self._apply(tenant, room_id, lambda r, now: r.take_control(actor, now), known)
 
     async def configure(
         self,
@@ -204,25 +263,32 @@ class RoomService:
         actor: AccountId,
         room_id: RoomId,
         update: Callable[[RoomConfig], RoomConfig],
-    ) -> RoomView:
+        known: Known = None,
+    ) -> Room:
         """Change the room's configuration to `update(current configuration)`.
 
         The update runs on the state it changes, so concurrent edits never undo each other.
         """
-        return await self._change(
-            tenant, actor, room_id, lambda r, now: r.configure(actor, update(r.config), now)
+        return await self._apply(
+            tenant, room_id, lambda r, now: r.configure(actor, update(r.config), now), known
         )
 
     async def accept_estimate(
-        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, value: str
-    ) -> RoomView:
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        value: str,
+        user_token: UserToken | None = None,
+    ) -> Room:
         """Accept the estimate, write it to the room's Jira field, and confirm it landed.
 
-        The Jira calls happen outside any transaction. When the write fails the estimate
-        stays accepted and unwritten, and the error tells the owner what to do; accepting
-        again retries the write. A retry after a failure between Jira's answer and our
-        commit finds the same estimate accepted already: Jira is asked first, so a write
-        that landed is not made twice.
+        The Jira calls happen outside any transaction, as the person of `user_token` when
+        their request brought one. When the write fails the estimate stays accepted and
+        unwritten, and the error tells the owner what to do; accepting again retries the
+        write. A retry after a failure between Jira's answer and our commit finds the same
+        estimate accepted already: Jira is asked first, so a write that landed is not made
+        twice.
         """
         async with self._uow() as uow:
             tenant_row = await require_tenant(uow, tenant)
@@ -231,9 +297,13 @@ class RoomService:
             raise InvalidState("choose the Jira field for estimates first")
         target = await self._jira.field_spec(tenant_row, room.issue_key, room.config.field_id)
         earlier = room.estimate
-        accepted = await self._apply(
-            tenant, room_id, lambda r, now: r.accept_estimate(actor, value, target, now)
-        )
+        accepted = (
+            await self._changes.apply(
+                tenant, room_id, lambda r, now: r.accept_estimate(actor, value, target, now)
+            )
+        ).estimate
+        if accepted is None:  # pragma: no cover - accept_estimate always leaves one
+            raise InvalidState("the estimate was not accepted")
         retried = earlier is not None and (earlier.value, earlier.field_id, earlier.round) == (
             accepted.value,
             accepted.field_id,
@@ -243,93 +313,17 @@ class RoomService:
             retried
             and await self._jira.holds_estimate(tenant_row, room.issue_key, target, accepted.value)
         ):
-            await self._jira.write_estimate(tenant_row, room.issue_key, target, accepted.value)
-        return await self._change(
-            tenant, actor, room_id, lambda r, now: r.mark_estimate_written(accepted, now)
+            await self._jira.write_estimate(
+                tenant_row, room.issue_key, target, accepted.value, user_token=user_token
+            )
+        return await self._changes.apply(
+            tenant, room_id, lambda r, now: r.mark_estimate_written(accepted, now)
         )
 
-    async def remove(self, tenant: TenantKey, actor: AccountId, room_id: RoomId) -> None:
-        """Remove the room and everything in it."""
-        await self._apply(tenant, room_id, lambda r, now: r.remove(actor, now), delete=True)
-
-    # -- internals -------------------------------------------------------------------------
-
-    async def _change(
-        self,
-        tenant: TenantKey,
-        actor: AccountId,
-        room_id: RoomId,
-        action: Callable[[Room, datetime], object],
-    ) -> RoomView:
-        def act(room: Room, now: datetime) -> Room:
-            action(room, now)
-            return room
-
-        return view_of(await self._apply(tenant, room_id, act), actor)
-
-    async def _apply(
-        self,
-        tenant: TenantKey,
-        room_id: RoomId,
-        action: Callable[[Room, datetime], T],
-        *,
-        delete: bool = False,
-    ) -> T:
-        """Run `action` on fresh state in one unit of work, retrying lost races.
-
-        The room's changes made by this process take turns, first come first served:
-        racing each other would only waste reads and writes on changes bound to be
-        retried, and could outlast the retries when many people act at once.
-        With `delete`, the room is deleted instead of saved once the action allowed it.
-        """
-        key = (tenant, room_id)
-        turn = self._turns.get(key)
-        if turn is None:
-            turn = self._turns[key] = _Turn()
-        turn.writers += 1
-        try:
-            async with turn.lock:
-                return await self._attempt(tenant, room_id, action, delete=delete)
-        finally:
-            turn.writers -= 1
-            if not turn.writers:
-                del self._turns[key]
-                for observer in list(self._observers):
-                    observer.settled(tenant, room_id)
-
-    async def _attempt(
-        self,
-        tenant: TenantKey,
-        room_id: RoomId,
-        action: Callable[[Room, datetime], T],
-        *,
-        delete: bool,
-    ) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            async with self._uow() as uow:
-                room = await _served_room(uow, tenant, room_id)
-                before = room.version
-                result = action(room, self._clock.now())
-                if room.version == before:
-                    return result
-                if delete:
-                    await uow.rooms.delete(tenant, room_id)
-                else:
-                    await uow.rooms.save(room)
-                try:
-                    await uow.commit()
-                except ConcurrentChange:
-                    if attempt == MAX_ATTEMPTS:
-                        raise
-                    continue
-                events = room.drain_events() if delete else uow.rooms.collect_events()
-            # Outside the unit of work, whose exit may yield: what a caller does with the
-            # result (answer a socket's command) comes before what the sockets are sent.
-            # The sockets held here hear of the change first, from the room itself; the
-            # signal then finds them up to date.
-            if not delete:
-                for observer in list(self._observers):
-                    observer.committed(room)
-            await self._events.publish(events)
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
+    async def remove(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+    ) -> Room:
+        """Remove the room and everything in it; returns it as it was, marked removed."""
+        return await self._changes.apply(
+            tenant, room_id, lambda r, now: r.remove(actor, now), delete=True, known=known
+        )

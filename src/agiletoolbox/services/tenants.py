@@ -7,21 +7,17 @@ idempotent and order-safe because the tenant aggregate is.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 from attrs import field, frozen
 
-from agiletoolbox.domain.errors import ConcurrentChange
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.site import installation_ari
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant, TenantState
 from agiletoolbox.ports import Clock, UnitOfWorkFactory
-from agiletoolbox.services.rooms import MAX_ATTEMPTS
-
-T = TypeVar("T")
+from agiletoolbox.services.retry import retrying
 
 
 @frozen
@@ -48,16 +44,6 @@ class ForgeInstallation:
     base_url: str
     cloud_id: str | None = None
     site_url_known: bool = False
-
-
-async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
-    """Run `attempt` again on fresh state when it lost a race, a bounded number of times."""
-    for _ in range(MAX_ATTEMPTS - 1):
-        try:
-            return await attempt()
-        except ConcurrentChange:
-            continue
-    return await attempt()
 
 
 class TenantService:

@@ -8,7 +8,8 @@ tokens never reach a log line, an error report or a response.
 
 A Jira call for a tenant with a Forge installation goes to the invocation's
 `app.apiBaseUrl` with `Authorization: Bearer`: the user's token for a write made on that
-person's behalf while their request is being served, else the kept system token. A
+person's behalf (it travels with their request, as an argument), else the kept system
+token. A
 tenant that Forge alone installed has no other way in; a Connect tenant falls back to
 its signed Connect calls.
 """
@@ -18,13 +19,13 @@ from __future__ import annotations
 import binascii
 import json
 from base64 import urlsafe_b64decode
-from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from attrs import field, frozen
 
 from agiletoolbox.domain.errors import JiraUnavailable
 from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.forge import UserToken
 from agiletoolbox.services.forge import USABLE_MARGIN, OfferedToken, SystemTokens
 
 SYSTEM_TOKEN_HEADER = "x-forge-oauth-system"  # noqa: S105 - a header name, not a secret
@@ -42,20 +43,6 @@ class Bearer:
 
     api_base_url: str
     token: str = field(repr=False)
-
-
-@frozen
-class UserToken:
-    """The token of the person whose request is being served, for their installation."""
-
-    installation_id: str
-    api_base_url: str
-    token: str = field(repr=False)
-    expires_at: datetime
-
-
-CURRENT_USER_TOKEN: ContextVar[UserToken | None] = ContextVar("forge_user_token", default=None)
-"""Set by the Forge authenticator for the duration of one request's handling."""
 
 
 def token_expiry(token: str, now: datetime) -> datetime:
@@ -87,21 +74,18 @@ class ForgeCredentials:
 
     tokens: SystemTokens
 
-    async def bearer_for(self, tenant: Tenant, *, on_behalf: bool, now: datetime) -> Bearer | None:
-        """The bearer of a call for `tenant`; None to call it the Connect way.
+    async def bearer_for(
+        self, tenant: Tenant, *, user_token: UserToken | None, now: datetime
+    ) -> Bearer | None:
+        """The bearer of a call for `tenant`; None to call it the Connect way. A call made
+        on a person's behalf passes their `user_token`, used while it is good.
 
         `JiraUnavailable` for a Forge-only tenant whose kept token has run out.
         """
         if tenant.installation_id is None:
             return None
-        user = CURRENT_USER_TOKEN.get()
-        if (
-            on_behalf
-            and user is not None
-            and user.installation_id == tenant.installation_id
-            and now + USABLE_MARGIN < user.expires_at
-        ):
-            return Bearer(user.api_base_url, user.token)
+        if user_token is not None and user_token.usable(tenant.installation_id, now, USABLE_MARGIN):
+            return Bearer(user_token.api_base_url, user_token.token)
         kept = await self.tokens.current(tenant.key)
         if kept is not None and kept.installation_id == tenant.installation_id:
             return Bearer(kept.api_base_url, kept.token)

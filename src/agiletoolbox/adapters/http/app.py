@@ -79,7 +79,7 @@ def create_app(
     app[SOCKETS] = weakref.WeakSet()
     app[DRAINING] = [False]
     app.add_routes(health.routes)
-    app.add_routes(rooms.routes)
+    rooms.add_room_routes(app)
     app.add_routes(pages.routes)
     pages.add_static_routes(app)
     app.router.add_get("/api/openapi.json", openapi_json)

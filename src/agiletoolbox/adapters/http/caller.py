@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from aiohttp import web
-from attrs import frozen
+from attrs import field, frozen
 
 from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
+from agiletoolbox.ports.forge import UserToken
 
 
 @frozen
@@ -15,12 +16,14 @@ class Caller:
     """A verified caller: the tenant and the person, from the token only, never the body.
 
     `issue_key` is the issue the token's context names, when it names one; a request that
-    acts on a room of another issue is refused.
+    acts on a room of another issue is refused. `user_token` is the person's own token for
+    Jira when the request brought one (Forge): a write made on their behalf uses it.
     """
 
     tenant: TenantKey
     account: AccountId
     issue_key: IssueKey | None = None
+    user_token: UserToken | None = field(default=None, repr=False)
 
 
 class NotAuthenticated(Exception):

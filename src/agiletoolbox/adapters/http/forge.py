@@ -26,10 +26,8 @@ from attrs import frozen
 
 from agiletoolbox.adapters.forge.claims import InvocationContext
 from agiletoolbox.adapters.forge.credentials import (
-    CURRENT_USER_TOKEN,
     SYSTEM_TOKEN_HEADER,
     USER_TOKEN_HEADER,
-    UserToken,
     offered_token,
 )
 from agiletoolbox.adapters.forge.errors import ForgeAuthError, ForgeAuthFailure
@@ -40,7 +38,7 @@ from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.site import installation_ari, parse_cloud_id
-from agiletoolbox.ports import Clock, UnitOfWorkFactory
+from agiletoolbox.ports import Clock, UnitOfWorkFactory, UserToken
 from agiletoolbox.services.forge import ForgeService, SystemTokens
 from agiletoolbox.services.tenants import ForgeInstallation
 
@@ -111,12 +109,12 @@ class ForgeAuthenticator:
         if system is not None:
             await self._tokens.keep(tenant.key, invocation.installation_id, system)
         user = offered_token(request.headers.get(USER_TOKEN_HEADER), api, now)
-        CURRENT_USER_TOKEN.set(
+        user_token = (
             None
             if user is None
             else UserToken(invocation.installation_id, api, user.token, user.expires_at)
         )
-        return Caller(tenant.key, invocation.principal, invocation.issue_key)
+        return Caller(tenant.key, invocation.principal, invocation.issue_key, user_token)
 
 
 @frozen

@@ -1,45 +1,43 @@
-"""Live rooms: one socket per open room page, one masked view per recipient.
+"""Live rooms: the sockets of this process, grouped by room, and what each is shown.
 
-Every process subscribes to the room event bus. When a room it holds sockets for reaches
-a new version elsewhere, it reads the room once, renders each recipient's own view and
-queues it on that socket (see `live_socket.py`); a change made in this process reaches
-its sockets from the saved room, without a read. Socket commands run the room use cases
-and are answered with `ack` or `error`.
+A change made in this process (a socket command or a REST call, both through `change`)
+returns the committed room, which is shown to the sockets held here at once. A change
+made elsewhere arrives as a signal from the event bus: the room is read once and shown.
+Showing a room renders its public JSON once, then sends each socket what changed since
+the version it has, with the viewer's own cards put in (`room_json.py`); a socket at any
+other version gets its whole view. Signals that bring nothing newer are dropped by
+version alone.
+
+A process's changes to one room take turns here (first come, first served): racing each
+other would only waste reads and writes on changes bound to be retried. A signal that
+arrives while the room is being changed here is most likely that change's own, and waits
+for the turn to end before it is looked at.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
-from attrs import define
+from attrs import define, field
 
 from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.adapters.http.commands import BY_OP
 from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, CLOSE_REMOVED, LiveSocket
-from agiletoolbox.adapters.http.seats import Seats, takes_part
+from agiletoolbox.adapters.http.room_json import Json, changes, has_own, public_json, with_own
+from agiletoolbox.adapters.http.seats import Seats
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
-from agiletoolbox.adapters.http.wire import (
-    BodyError,
-    ConfigBody,
-    EstimateBody,
-    JoinBody,
-    Memo,
-    VoteBody,
-    estimate_text,
-    room_config,
-    structure,
-)
-from agiletoolbox.domain.config import Role
+from agiletoolbox.adapters.http.wire import BodyError, structure
 from agiletoolbox.domain.errors import AccessRefused, DomainError, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import RoomView, views_of
+from agiletoolbox.domain.view import OwnCards, own_cards
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
@@ -47,11 +45,38 @@ from agiletoolbox.services.rooms import RoomService
 log = logging.getLogger("agiletoolbox.live")
 
 RoomKey = tuple[TenantKey, RoomId]
-Command = Callable[["LiveSocket", dict[str, Any]], Awaitable[RoomView | None]]
+
+PATCH_BACKLOG = 8
+"""A socket with this many changes still unsent gets its whole view instead of one more."""
+
+
+@define
+class _Shown:
+    """What this process last showed of a room: the room, its public JSON, and the own
+    cards of each person it holds a socket for."""
+
+    room: Room
+    public: Json
+    own: dict[AccountId, OwnCards]
+
+    @property
+    def version(self) -> int:
+        """The version shown."""
+        return self.room.version
+
+
+@define
+class _Turn:
+    """A room's changes in this process, taking turns, and the newest signal that came
+    while one was under way."""
+
+    lock: asyncio.Lock = field(factory=asyncio.Lock)
+    writers: int = 0
+    signalled: int = 0
 
 
 class LiveRooms:
-    """The sockets this process holds, grouped by room, fed from the event bus."""
+    """The sockets this process holds, grouped by room, fed by its changes and the bus."""
 
     def __init__(
         self,
@@ -66,28 +91,24 @@ class LiveRooms:
         self._seats = Seats(presence)
         self._keeper: asyncio.Task[None] | None = None
         self._rooms: dict[RoomKey, set[LiveSocket]] = {}
+        self._shown: dict[RoomKey, _Shown] = {}
+        self._turns: dict[RoomKey, _Turn] = {}
         self._running: dict[RoomKey, asyncio.Task[None]] = {}
         self._dirty: set[RoomKey] = set()
-        # Signals of rooms this process was writing when they came: the newest version.
-        self._deferred: dict[RoomKey, int] = {}
+        self._leases: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] | None = None
-        self._stop_commits: Callable[[], None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Listen to the event bus; keep this process's presence leases alive."""
         self._unsubscribe = self._bus.subscribe(self._on_signal)
-        self._stop_commits = self._service.observe(self)
         self._keeper = asyncio.get_running_loop().create_task(self._seats.keep(self._offline))
 
     async def close(self) -> None:
         """Stop listening and close every socket with 1001 (going away)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        if self._stop_commits is not None:
-            self._stop_commits()
-            self._stop_commits = None
         if self._keeper is not None:
             self._keeper.cancel()
         sockets = [socket for group in self._rooms.values() for socket in group]
@@ -95,7 +116,7 @@ class LiveRooms:
             *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
             return_exceptions=True,
         )
-        for task in list(self._running.values()):
+        for task in [*self._running.values(), *self._leases]:
             task.cancel()
 
     @property
@@ -106,9 +127,109 @@ class LiveRooms:
     async def _offline(self, seat: Seat) -> None:
         tenant, room_id, account = seat
         with contextlib.suppress(DomainError):
-            await self._service.set_presence(tenant, account, room_id, False)
+            await self.change(
+                (tenant, room_id),
+                lambda known: self._service.set_presence(tenant, account, room_id, False, known),
+            )
 
-    # -- signals --------------------------------------------------------------------------
+    # -- changes made here ------------------------------------------------------------------
+
+    async def change(
+        self,
+        key: RoomKey,
+        run: Callable[[Room | None], Awaitable[Room]],
+        answer: tuple[LiveSocket, object] | None = None,
+    ) -> Room:
+        """Run a use case that changes the room, in its turn, and show what it committed
+        to the sockets held here; `answer` (a socket and a command id) gets its `ack`
+        along with what it is shown. The use case is given the room as last shown here,
+        if it was and no newer version was announced since, which spares it a read."""
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = _Turn()
+        turn.writers += 1
+        try:
+            async with turn.lock:
+                shown = self._shown.get(key)
+                fresh = shown is not None and shown.version >= turn.signalled
+                room = await run(shown.room if fresh and shown is not None else None)
+                await self.show(room, answer)
+                return room
+        finally:
+            turn.writers -= 1
+            if not turn.writers:
+                del self._turns[key]
+                if self._behind(key, turn.signalled):
+                    self._refresh_soon(key)
+
+    # -- showing ----------------------------------------------------------------------------
+
+    async def show(self, room: Room, answer: tuple[LiveSocket, object] | None = None) -> None:
+        """Bring every socket held here for the room up to `room`; sockets that have that
+        version already are left alone. `answer` (a socket and a command id) gets its
+        `ack` on the message it is sent, or on its own when it is sent none."""
+        key = (room.tenant, room.id)
+        group = self._rooms.get(key, set())
+        acked = self._show(key, group, room, answer) if group else False
+        if answer is not None and not acked:
+            answer[0].reply({"type": "ack", "id": answer[1]})
+        # Everything is queued before anything is sent: the order of each socket's
+        # messages is settled even if a send lets other work run.
+        for socket in list(group):
+            if self._seats.wanted(socket.seat, room):
+                self._take_lease(socket.seat, room)
+            await socket.deliver()
+        if answer is not None and answer[0] not in group:
+            await answer[0].deliver()
+
+    def _show(
+        self,
+        key: RoomKey,
+        group: set[LiveSocket],
+        room: Room,
+        answer: tuple[LiveSocket, object] | None,
+    ) -> bool:
+        """Queue what each socket needs; whether `answer`'s ack went along."""
+        if room.removed:
+            return _removed(group, answer)
+        if all(s.version >= room.version for s in group):
+            return False  # a stale or duplicate signal, or a change that changed nothing
+        shown = self._shown.get(key)
+        public = public_json(room)
+        own = {account: own_cards(room, account) for account in {s.caller.account for s in group}}
+        shared: bytes | None = None
+        acked = False
+        for socket in list(group):
+            if socket.version >= room.version:
+                continue
+            mine = own[socket.caller.account]
+            answered = answer is not None and socket is answer[0]
+            before = _base(socket, shown)
+            if shown is not None and before is not None:
+                if not answered and not has_own(before) and not has_own(mine):
+                    # Nothing of this person's own: the change is the same for all of them.
+                    shared = shared or _patch(shown.version, changes(shown.public, public))
+                    socket.show(shared, room.version, whole=False)
+                    continue
+                old, new = with_own(shown.public, before), with_own(public, mine)
+                message: Json = {"type": "patch", "from": shown.version, "room": changes(old, new)}
+            else:
+                message = {"type": "room", "room": with_own(public, mine)}
+            if answered:
+                assert answer is not None  # noqa: S101 - `answered` says so
+                message["ack"] = answer[1]
+                acked = True
+            socket.show(orjson.dumps(message), room.version, whole=message["type"] == "room")
+        if shown is None or room.version > shown.version:
+            self._shown[key] = _Shown(room, public, own)
+        return acked
+
+    def _take_lease(self, seat: Seat, room: Room) -> None:
+        task = asyncio.get_running_loop().create_task(self._seats.hold(seat, room))
+        self._leases.add(task)
+        task.add_done_callback(self._leases.discard)
+
+    # -- changes made elsewhere ---------------------------------------------------------------
 
     def _on_signal(self, signal: RoomSignal) -> None:
         if isinstance(signal, ResyncAll):
@@ -118,43 +239,17 @@ class LiveRooms:
         key = (signal.tenant, signal.room_id)
         if not self._behind(key, signal.version):
             return
-        if self._service.writing(*key):
-            # Most likely the signal of a change this process is making, which reaches
-            # the sockets from the saved room (`committed`); if not, `settled` reads it.
-            self._deferred[key] = max(signal.version, self._deferred.get(key, 0))
+        turn = self._turns.get(key)
+        if turn is not None:
+            # Most likely this turn's own change, which its sockets are about to be shown;
+            # what it does not cover is read when the turn ends.
+            turn.signalled = max(turn.signalled, signal.version)
         else:
             self._refresh_soon(key)
 
     def _behind(self, key: RoomKey, version: int) -> bool:
         group = self._rooms.get(key)
-        return group is not None and any(s.version_known < version for s in group)
-
-    def settled(self, tenant: TenantKey, room_id: RoomId) -> None:
-        """This process stopped writing the room: a signal it put off and that its own
-        changes did not cover is read now."""
-        key = (tenant, room_id)
-        version = self._deferred.pop(key, None)
-        if version is not None and self._behind(key, version):
-            self._refresh_soon(key)
-
-    def committed(self, room: Room) -> None:
-        """A change made in this process: its sockets get their views from the saved room
-        at once, and the change's own signal, when it comes back, finds nothing new."""
-        key = (room.tenant, room.id)
-        if self._deferred.get(key, room.version + 1) <= room.version:
-            del self._deferred[key]
-        group = self._rooms.get(key)
-        if not group:
-            return
-        seats_missing = False
-        views = views_of(room, {socket.caller.account for socket in group})
-        memo: Memo = {}
-        for socket in list(group):
-            view = views[socket.caller.account]
-            socket.offer_view(view, memo=memo)
-            seats_missing |= self._seats.wanted(socket.seat, view)
-        if seats_missing:
-            self._refresh_soon(key)  # the refresh takes the presence lease
+        return group is not None and any(s.version < version for s in group)
 
     def _refresh_soon(self, key: RoomKey) -> None:
         if key in self._running:
@@ -164,39 +259,36 @@ class LiveRooms:
 
     async def _refresh(self, key: RoomKey) -> None:
         try:
-            await self._refresh_until_clean(key)
+            while True:
+                self._dirty.discard(key)
+                if not self._rooms.get(key):
+                    return
+                if not await self._read_and_show(key) or key not in self._dirty:
+                    return
         finally:
             # Left in the same step as the last dirty check: a signal arriving later
             # starts a new refresh instead of marking a finished one dirty.
             self._running.pop(key, None)
 
-    async def _refresh_until_clean(self, key: RoomKey) -> None:
-        while True:
-            self._dirty.discard(key)
-            group = self._rooms.get(key)
-            if not group:
-                return
-            try:
-                views = await self._service.views(key[0], key[1], {s.caller.account for s in group})
-            except NotFound:
-                for socket in list(group):
-                    socket.reply({"type": "removed"})
-                    socket.close_soon(CLOSE_REMOVED)
-                return
-            except AccessRefused:
-                for socket in list(group):
-                    socket.close_soon(CLOSE_REFUSED)
-                return
-            except Exception as error:  # noqa: BLE001 - the next signal tries again
-                log.warning("could not refresh a live room: %s", type(error).__name__)
-                return
-            memo: Memo = {}
+    async def _read_and_show(self, key: RoomKey) -> bool:
+        """Read the room and show it; False when there is nothing more to show."""
+        group = self._rooms.get(key, set())
+        try:
+            room = await self._service.get(*key)
+        except NotFound:
             for socket in list(group):
-                view = views[socket.caller.account]
-                socket.offer_view(view, memo=memo)
-                await self._seats.hold(socket.seat, view)
-            if key not in self._dirty:
-                return
+                socket.reply({"type": "removed"})
+                socket.close_soon(CLOSE_REMOVED)
+            return False
+        except AccessRefused:
+            for socket in list(group):
+                socket.close_soon(CLOSE_REFUSED)
+            return False
+        except Exception as error:  # noqa: BLE001 - the next signal tries again
+            log.warning("could not refresh a live room: %s", type(error).__name__)
+            return False
+        await self.show(room)
+        return True
 
     # -- one socket -----------------------------------------------------------------------
 
@@ -204,29 +296,32 @@ class LiveRooms:
         self, request: web.Request, caller: Caller, room_id: RoomId
     ) -> web.StreamResponse:
         """Run one socket from handshake to close."""
-        view = await self._service.view(caller.tenant, caller.account, room_id)
+        room = await self._service.get(caller.tenant, room_id)
         ws = web.WebSocketResponse(
             heartbeat=self._settings.heartbeat_seconds,
             max_msg_size=self._settings.max_socket_message_bytes,
-            # Views are a few KB; permessage-deflate (which browsers offer) would keep a
-            # zlib context of ~100 KB per socket and compress every view once per socket.
+            # Messages are small; permessage-deflate (which browsers offer) would keep a
+            # zlib context of ~100 KB per socket and compress every message once per socket.
             compress=False,
         )
         await ws.prepare(request)
-        socket = LiveSocket(ws, caller, room_id, self._settings.socket_queue_limit)
+        socket = LiveSocket(
+            ws, caller, room_id, self._settings.socket_queue_limit, transport=request.transport
+        )
         key = (caller.tenant, room_id)
         self._rooms.setdefault(key, set()).add(socket)
         pump = asyncio.get_running_loop().create_task(socket.pump())
         try:
-            socket.offer_view(view)
-            await self._presence(socket, online=True)
+            self._whole(socket, room)
+            await socket.deliver()
+            await self._arrive(socket, room)
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
                     await self._command(socket, message.data)
-                    # Let the pump send the answer before the next command: a command
+                    # The answer goes out before the next command is read: a command
                     # refused before any I/O never yields, and a burst of them would
                     # otherwise fill the reply queue of a client that reads promptly.
-                    await asyncio.sleep(0)
+                    await socket.deliver()
                 elif message.type is WSMsgType.BINARY:
                     await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text only")
         finally:
@@ -234,6 +329,7 @@ class LiveRooms:
             group.discard(socket)
             if not group:
                 self._rooms.pop(key, None)
+                self._shown.pop(key, None)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
@@ -241,101 +337,91 @@ class LiveRooms:
                 await asyncio.shield(self._leave(socket))
         return ws
 
-    async def _presence(self, socket: LiveSocket, *, online: bool) -> None:
-        caller = socket.caller
+    def _whole(self, socket: LiveSocket, room: Room, ack: object = None) -> None:
+        """Send the socket its whole view of `room`."""
+        own = own_cards(room, socket.caller.account)
+        message: Json = {"type": "room", "room": with_own(public_json(room), own)}
+        if ack is not None:
+            message["ack"] = ack
+        socket.show(orjson.dumps(message), room.version, whole=True)
+        shown = self._shown.get((room.tenant, room.id))
+        if shown is not None and shown.version > room.version:
+            self._refresh_soon((room.tenant, room.id))  # read before what others were shown
+
+    async def _arrive(self, socket: LiveSocket, room: Room) -> None:
+        """A participant's socket opened: they are online (and leased to this process)."""
+        if socket.caller.account not in room.participants:
+            return
+        await self._seats.hold(socket.seat, room)
         with contextlib.suppress(DomainError):
-            view = await self._service.view(caller.tenant, caller.account, socket.room_id)
-            if takes_part(view, caller.account):
-                if online:
-                    await self._seats.hold(socket.seat, view)
-                await self._service.set_presence(
-                    caller.tenant, caller.account, socket.room_id, online
-                )
+            await self._set_presence(socket, online=True)
 
     async def _leave(self, socket: LiveSocket) -> None:
         """This process's last socket of the person closed: offline, unless another
         process still holds one."""
         if await self._seats.release(socket.seat):
-            await self._presence(socket, online=False)
+            with contextlib.suppress(DomainError):
+                await self._set_presence(socket, online=False)
+
+    async def _set_presence(self, socket: LiveSocket, *, online: bool) -> None:
+        c = socket.caller
+        await self.change(
+            (c.tenant, socket.room_id),
+            lambda known: self._service.set_presence(
+                c.tenant, c.account, socket.room_id, online, known
+            ),
+        )
 
     async def _command(self, socket: LiveSocket, text: str) -> None:
         request_id: object = None
         try:
-            message = json.loads(text)
+            message = orjson.loads(text)
             if not isinstance(message, dict):
                 raise BodyError(["a command is a JSON object @ message"])
             request_id = message.pop("id", None)
             op = message.pop("op", None)
-            action = self._commands().get(op) if isinstance(op, str) else None
-            if action is None:
+            if op == "sync":
+                structure(message, _Sync)
+                room = await self._service.get(socket.caller.tenant, socket.room_id)
+                self._whole(socket, room, ack=request_id)
+                return
+            command = BY_OP.get(op) if isinstance(op, str) else None
+            if command is None:
                 raise BodyError([f"unknown op {op!r} @ message.op"])
-            view = await action(socket, message)
+            body = structure(message, command.body or _Empty)
+            c = socket.caller
+            await self.change(
+                (c.tenant, socket.room_id),
+                lambda known: command.run(self._service, c, socket.room_id, body, known),
+                answer=(socket, request_id),
+            )
         except ValueError as error:
             details = error.details if isinstance(error, BodyError) else ["not JSON @ message"]
             socket.reply(_error(request_id, 422, "invalid_command", "; ".join(details)))
-            return
         except DomainError as error:
             socket.reply(_error(request_id, status_of(error), error.code, error.message))
-            return
-        socket.reply({"type": "ack", "id": request_id})
-        if view is not None:
-            socket.offer_view(view)
 
-    def _commands(self) -> dict[str, Command]:
-        service = self._service
 
-        def simple(method: Callable[[TenantKey, AccountId, RoomId], Awaitable[RoomView]]) -> Any:
-            async def run(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
-                structure(body, _Empty)
-                return await method(socket.caller.tenant, socket.caller.account, socket.room_id)
+def _base(socket: LiveSocket, shown: _Shown | None) -> OwnCards | None:
+    """The viewer's own cards in what the socket was last shown, when what changed since
+    can be sent to it (it has that version, and is keeping up); else None."""
+    if shown is None or socket.version != shown.version or socket.backlog >= PATCH_BACKLOG:
+        return None
+    return shown.own.get(socket.caller.account)
 
-            return run
 
-        async def vote(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
-            card = structure(body, VoteBody).card
-            c = socket.caller
-            return await service.vote(c.tenant, c.account, socket.room_id, card)
+def _removed(group: set[LiveSocket], answer: tuple[LiveSocket, object] | None) -> bool:
+    """Tell every socket the room is gone, and close it; whether `answer` was acked."""
+    for socket in list(group):
+        if answer is not None and socket is answer[0]:
+            socket.reply({"type": "ack", "id": answer[1]})
+        socket.reply({"type": "removed"})
+        socket.close_soon(CLOSE_REMOVED)
+    return answer is not None and answer[0] in group
 
-        async def join(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
-            role = Role(structure(body, JoinBody).role)
-            c = socket.caller
-            return await service.join(c.tenant, c.account, socket.room_id, role)
 
-        async def estimate(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
-            value = estimate_text(structure(body, EstimateBody))
-            c = socket.caller
-            return await service.accept_estimate(c.tenant, c.account, socket.room_id, value)
-
-        async def configure(socket: LiveSocket, body: dict[str, Any]) -> RoomView:
-            config = structure(body, ConfigBody)
-            c = socket.caller
-            return await service.configure(
-                c.tenant, c.account, socket.room_id, lambda current: room_config(config, current)
-            )
-
-        async def remove(socket: LiveSocket, body: dict[str, Any]) -> None:
-            structure(body, _Empty)
-            c = socket.caller
-            await service.remove(c.tenant, c.account, socket.room_id)
-
-        async def sync(socket: LiveSocket, body: dict[str, Any]) -> None:
-            structure(body, _Sync)
-            c = socket.caller
-            socket.offer_view(await service.view(c.tenant, c.account, socket.room_id), force=True)
-
-        return {
-            "vote": vote,
-            "withdraw": simple(service.withdraw),
-            "join": join,
-            "leave": simple(service.leave),
-            "reveal": simple(service.reveal),
-            "reset": simple(service.reset),
-            "take-control": simple(service.take_control),
-            "estimate": estimate,
-            "configure": configure,
-            "remove": remove,
-            "sync": sync,
-        }
+def _patch(base: int, room: Json) -> bytes:
+    return orjson.dumps({"type": "patch", "from": base, "room": room})
 
 
 def _error(request_id: object, status: int, code: str, message: str) -> dict[str, Any]:

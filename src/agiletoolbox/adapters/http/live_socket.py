@@ -1,8 +1,12 @@
 """One open live socket: who it shows the room to, and what waits to be sent to it.
 
-Each socket has its own pump: replies to commands go out in order, and of the views only
-the newest waits, so a slow reader never holds the others back and the versions a client
-sees only grow. A reader that lets replies pile up is closed.
+What is queued goes out in order, so answers and changes reach the client as they were
+made and the versions it sees only grow. A peer that keeps up is sent to at once, by the
+task that queued the message (`deliver`): the kernel takes the frame and nobody waits.
+Once the kernel's buffer holds unsent bytes, the socket's own pump takes over and waits
+for the peer, so a slow reader never holds the others back. A whole view supersedes the
+changes still queued before it, so a slow reader's queue stays short; a reader that lets
+answers pile up is closed.
 """
 
 from __future__ import annotations
@@ -15,9 +19,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from agiletoolbox.adapters.http.caller import Caller
-from agiletoolbox.adapters.http.wire import Memo, room_view
 from agiletoolbox.domain.ids import RoomId
-from agiletoolbox.domain.view import RoomView
 from agiletoolbox.ports.presence import Seat
 
 CLOSE_REMOVED = 4404
@@ -28,16 +30,27 @@ CLOSE_TOO_SLOW = 4408
 class LiveSocket:
     """One open socket: who it is for, and what is waiting to be sent to it."""
 
-    def __init__(self, ws: web.WebSocketResponse, caller: Caller, room_id: RoomId, limit: int):
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        caller: Caller,
+        room_id: RoomId,
+        limit: int,
+        transport: asyncio.BaseTransport | None = None,
+    ):
         self.ws = ws
+        self._transport = transport
         self.caller = caller
         self.room_id = room_id
-        self.version_sent = 0
-        self._view: dict[str, Any] | None = None
-        self._replies: deque[dict[str, Any]] = deque()
+        self.version = 0
+        """The room's version the client has, or will have once what is queued is sent."""
+        self._out: deque[tuple[bytes, bool]] = deque()  # (frame, whether it shows the room)
+        self._replies = 0
+        self._changes = 0
         self._limit = limit
         self._wake = asyncio.Event()
         self._closing: int | None = None
+        self._sending = False
 
     @property
     def seat(self) -> Seat:
@@ -45,51 +58,73 @@ class LiveSocket:
         return (self.caller.tenant, self.room_id, self.caller.account)
 
     @property
-    def version_known(self) -> int:
-        """The newest version the client has or will get with what is queued."""
-        queued = self._view["room"]["version"] if self._view else 0
-        return max(queued, self.version_sent)
+    def backlog(self) -> int:
+        """How many messages showing the room wait to be sent."""
+        return self._changes
 
-    def offer_view(self, view: RoomView, *, force: bool = False, memo: Memo | None = None) -> None:
-        """Queue the newest view, replacing an older one not yet sent.
-
-        A view no newer than what the client has or will get is dropped, unless the client
-        asked for the current view (`force`). Views made together share a `memo`.
-        """
-        if not force and view.version <= self.version_known:
-            return
-        self._view = {"type": "room", "room": room_view(view, memo)}
-        self._wake.set()
+    def show(self, frame: bytes, version: int, *, whole: bool) -> None:
+        """Queue a message that brings the client to `version`: its whole view (which
+        makes the changes queued before it needless), or what changed since `version`."""
+        if whole and self._changes:
+            self._out = deque(item for item in self._out if not item[1])
+            self._changes = 0
+        self._out.append((frame, True))
+        self._changes += 1
+        self.version = version
 
     def reply(self, message: dict[str, Any]) -> None:
         """Queue an answer to a command; a reader that lets them pile up is closed."""
-        if len(self._replies) >= self._limit:
+        if self._replies >= self._limit:
             self.close_soon(CLOSE_TOO_SLOW)
             return
-        self._replies.append(message)
-        self._wake.set()
+        self._out.append((orjson.dumps(message), False))
+        self._replies += 1
 
     def close_soon(self, code: int) -> None:
         """Close the socket after what is queued (used for removals and slow readers)."""
         self._closing = code
         self._wake.set()
 
+    async def deliver(self) -> None:
+        """Send what is queued, now, when the peer keeps up (nothing of ours waits in the
+        kernel's buffer, so no send can block); otherwise leave it to the pump."""
+        transport = self._transport
+        if (
+            self._sending
+            or self._closing is not None
+            or transport is None
+            or not isinstance(transport, asyncio.WriteTransport)
+            or transport.get_write_buffer_size()
+        ):
+            self._wake.set()
+            return
+        self._sending = True
+        try:
+            await self._send_queued()
+        finally:
+            self._sending = False
+
     async def pump(self) -> None:
-        """Send what is queued, newest view last, until the socket closes."""
+        """Send what `deliver` left, in order, until the socket closes."""
         while not self.ws.closed:
             await self._wake.wait()
             self._wake.clear()
             # A close asked for during this pass waits for the next one, which sends what
             # was queued with it (a removal's "removed" notice, say).
             closing = self._closing
-            while self._replies and not self.ws.closed:
-                await self._send(self._replies.popleft())
-            view, self._view = self._view, None
-            if view is not None and not self.ws.closed:
-                self.version_sent = max(self.version_sent, view["room"]["version"])
-                await self._send(view)
+            self._sending = True
+            try:
+                await self._send_queued()
+            finally:
+                self._sending = False
             if closing is not None:
                 await self.ws.close(code=closing)
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self.ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
+    async def _send_queued(self) -> None:
+        while self._out and not self.ws.closed:
+            frame, change = self._out.popleft()
+            if change:
+                self._changes -= 1
+            else:
+                self._replies -= 1
+            await self.ws.send_frame(frame, WSMsgType.TEXT)

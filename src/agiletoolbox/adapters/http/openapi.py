@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from agiletoolbox import __version__
+from agiletoolbox.adapters.http.commands import COMMANDS
 from agiletoolbox.adapters.http.openapi_schemas import (
     BODIES,
     ISSUE_KEY_PATTERN,
@@ -47,31 +48,21 @@ _BODY = (400, 413, 415, 422)
 _ROOM_PATH = "/api/rooms/{room_id}"
 
 # path, method, summary, (status, answer schema), failures, request body schema
-_ROUTES: tuple[tuple[str, str, str, tuple[int, str], tuple[int, ...], str | None], ...] = (
+Route = tuple[str, str, str, tuple[int, str], tuple[int, ...], str | None]
+_ROUTES: tuple[Route, ...] = (
     ("/api/rooms", "get", "The caller's view of an issue's room", (200, "Room"), (*_ROOM, 422),
      None),
     ("/api/rooms", "post", "Open an issue's room; the caller owns it", (201, "Room"),
      (*_AUTH, 409, *_BODY), "CreateRoom"),
     ("/api/defaults", "get", "The caller's saved settings for a project and issue type",
      (200, "Defaults"), (*_AUTH, 422), None),
-    (_ROOM_PATH, "patch", "Configure the room (owner only)", (200, "Room"), (*_CHANGE, *_BODY),
-     "Configure"),
-    (_ROOM_PATH, "delete", "Remove the room and everything in it (owner only)",
-     (200, "Removed"), _CHANGE, None),
-    (_ROOM_PATH + "/join", "post", "Join as voter or observer, or switch role", (200, "Room"),
-     (*_CHANGE, *_BODY), "Join"),
-    (_ROOM_PATH + "/leave", "post", "Leave the room", (200, "Room"), _CHANGE, None),
-    (_ROOM_PATH + "/vote", "put", "Pick a card (the held card again withdraws it)",
-     (200, "Room"), (*_CHANGE, *_BODY), "Vote"),
-    (_ROOM_PATH + "/vote", "delete", "Withdraw the caller's vote", (200, "Room"), _CHANGE, None),
-    (_ROOM_PATH + "/reveal", "post", "Reveal the votes (owner only)", (200, "Room"), _CHANGE,
-     None),
-    (_ROOM_PATH + "/reset", "post", "Start a new round (owner only)", (200, "Room"), _CHANGE,
-     None),
-    (_ROOM_PATH + "/take-control", "post", "Become the owner while the owner is away",
-     (200, "Room"), _CHANGE, None),
-    (_ROOM_PATH + "/estimate", "post", "Accept the estimate, write it to Jira, read it back",
-     (200, "Room"), (*_CHANGE, *_BODY), "Estimate"),
+    *(
+        (_ROOM_PATH + c.path, c.method.lower(), c.summary,
+         (200, "Removed" if c.op == "remove" else "Room"),
+         (*_CHANGE, *_BODY) if c.body is not None else _CHANGE,
+         None if c.body is None else BODIES[c.body])
+        for c in COMMANDS
+    ),
     (_ROOM_PATH + "/ticket", "post", "A one-minute ticket for the live socket",
      (200, "Ticket"), _ROOM, None),
 )  # fmt: skip
@@ -150,16 +141,20 @@ The room's live socket. Open it with `?ticket=` (from `POST /api/rooms/{room_id}
 valid one minute, bound to tenant, person and room) or, from Connect, `?jwt=` with the
 context token. After the upgrade every message is a JSON text frame.
 
-Server to client (`LiveMessage`): `{"type": "room", "room": Room}` - the caller's own masked
-view, on connect and after every change, whose `version` only grows;
-`{"type": "ack", "id": ...}` and `{"type": "error", "id": ..., "error": {"status", "code",
-"message"}}` answer a command with its `id`; `{"type": "removed"}` before the socket closes
-with 4404 when the room is removed.
+Server to client (`LiveMessage`): `{"type": "room", "room": Room}` - the caller's whole
+masked view, on connect, on `sync`, and whenever the client may have missed a change;
+`{"type": "patch", "from": n, "room": RoomChanges}` - after a change, what changed in the
+caller's view since version `n` (apply it only to the view at version `n`; otherwise
+`sync`): top-level fields replace theirs, and `participants`, when an object, maps account
+ids to the fields of theirs that changed. Versions only grow. `{"type": "ack", "id": ...}`
+and `{"type": "error", "id": ..., "error": {"status", "code", "message"}}` answer a command
+with its `id`; a `room` or `patch` message that carries `ack` answers that command too.
+`{"type": "removed"}` comes before the socket closes with 4404 when the room is removed.
 
 Client to server (`LiveCommand`): `{"op": ..., "id": ...}` plus the arguments of the REST
 route of the same name: `vote` (`card`), `withdraw`, `join` (`role`), `leave`, `reveal`,
 `reset`, `take-control`, `estimate` (`value`), `configure` (the `Configure` fields),
-`remove`, and `sync` (`version`: the last version seen; the current view follows).
+`remove`, and `sync` (`version`: the last version seen; the whole current view follows).
 
 Close codes: 1001 server shutdown, 1003 a binary frame, 1009 a message over the limit,
 4403 the tenant may no longer be served, 4404 the room was removed, 4408 a reader too slow

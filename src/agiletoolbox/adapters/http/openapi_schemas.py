@@ -1,15 +1,20 @@
-"""The JSON Schemas of the OpenAPI document: request bodies derived from the wire classes,
-and the answers (the room view, errors, live socket messages) as the handlers send them.
+"""The JSON Schemas of the OpenAPI document, derived from the classes the converter reads
+and writes: request bodies from the wire classes, views from the domain's view classes,
+socket commands from the command table. What the domain checks beyond the Python type (an
+id's shape, a deck's name, a label's length) is added per field.
 """
 
 from __future__ import annotations
 
 import types
 from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import attrs
 
+from agiletoolbox.adapters.http.commands import COMMANDS
 from agiletoolbox.adapters.http.wire import (
     CardBody,
     ConfigBody,
@@ -19,8 +24,20 @@ from agiletoolbox.adapters.http.wire import (
     JoinBody,
     VoteBody,
     camel,
+    wire_name,
 )
+from agiletoolbox.domain.consensus import Consensus, Spread
 from agiletoolbox.domain.deck import MAX_CARD_VALUE, MAX_CARDS, MAX_LABEL_LENGTH, STANDARD_DECKS
+from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId
+from agiletoolbox.domain.view import (
+    CardView,
+    DeckView,
+    EstimateView,
+    ParticipantView,
+    RoomView,
+    RoundView,
+    VoteView,
+)
 
 JsonSchema = dict[str, Any]
 
@@ -42,6 +59,19 @@ BODIES: Mapping[type, str] = {
 }
 """Every request body class and the name of its schema in the document."""
 
+VIEWS: Mapping[type, str] = {
+    RoomView: "Room",
+    ParticipantView: "Participant",
+    DeckView: "Deck",
+    CardView: "Card",
+    Consensus: "Results",
+    Spread: "Spread",
+    EstimateView: "AcceptedEstimate",
+    RoundView: "Round",
+    VoteView: "RoundVote",
+}
+"""Every class a view is made of and the name of its schema in the document."""
+
 _LABEL: JsonSchema = {"minLength": 1, "maxLength": MAX_LABEL_LENGTH}
 # What the domain checks beyond the Python type: (class, field) -> keywords per branch type.
 _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
@@ -54,6 +84,23 @@ _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
     (CreateRoomBody, "issue_key"): {str: {"pattern": ISSUE_KEY_PATTERN, "maxLength": 255}},
     (CreateRoomBody, "issue_type_id"): {str: {"pattern": ISSUE_TYPE_ID_PATTERN}},
     (VoteBody, "card"): {str: _LABEL},
+}
+_POSITIVE: JsonSchema = {"minimum": 1}
+_POSITIVE_INT: JsonSchema = {"type": "integer", **_POSITIVE}
+_VIEW_RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
+    (RoomView, "version"): {int: _POSITIVE},
+    (RoomView, "round"): {int: _POSITIVE},
+    (RoundView, "number"): {int: _POSITIVE},
+    (EstimateView, "round"): {int: _POSITIVE},
+    (Consensus, "count"): {int: {"minimum": 0}},
+    (Consensus, "agreement"): {float: {"minimum": 0, "maximum": 1}},
+    (Consensus, "specials"): {int: _POSITIVE},
+}
+_ID_PATTERNS: Mapping[type, str] = {
+    AccountId: ACCOUNT_ID_PATTERN,
+    FieldId: FIELD_ID_PATTERN,
+    IssueKey: ISSUE_KEY_PATTERN,
+    RoomId: ROOM_ID_PATTERN,
 }
 # Fields the class must default (attrs orders inherited defaults) but the API requires.
 _REQUIRED: Mapping[type, tuple[str, ...]] = {CreateRoomBody: ("issueKey",)}
@@ -72,26 +119,45 @@ def ref(name: str) -> JsonSchema:
 
 
 def _type_schema(  # noqa: PLR0911 - one answer per kind of type
-    kind: object, rules: Mapping[object, JsonSchema]
+    kind: object, rules: Mapping[object, JsonSchema], names: Mapping[type, str] = BODIES
 ) -> JsonSchema:
-    """The JSON Schema of a Python type as the HTTP converter structures it."""
+    """The JSON Schema of a Python type as the HTTP converter structures or unstructures
+    it; the classes of `names` are references to their schemas."""
     origin, args = get_origin(kind), get_args(kind)
     if kind in _SCALARS:
         return {"type": _SCALARS[kind], **rules.get(kind, {})}
+    if isinstance(kind, type) and kind in _ID_PATTERNS:
+        return {"type": "string", "pattern": _ID_PATTERNS[kind]}
+    if kind is datetime:
+        return {"type": "string", "format": "date-time"}
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return {"type": "string", "enum": [member.value for member in kind]}
     if origin is Literal:
         return {"type": "string", "enum": list(args)}
-    if origin is list:
-        return {"type": "array", "items": _type_schema(args[0], {}), **rules.get(list, {})}
+    if origin is tuple and get_origin(args[0]) is tuple:  # (name, number) pairs: an object
+        return {"type": "object", "additionalProperties": _type_schema(get_args(args[0])[1], rules)}
+    if origin in (list, tuple):
+        items = _type_schema(args[0], {}, names)
+        return {"type": "array", "items": items, **rules.get(list, {})}
     if origin is dict:
         return {"type": "object", "additionalProperties": _type_schema(args[1], {})}
     if origin in (Union, types.UnionType):
-        branches = [_type_schema(arg, rules) for arg in args]
-        if all(set(branch) == {"type"} for branch in branches):
-            return {"type": [branch["type"] for branch in branches]}
-        return {"anyOf": branches}
-    if isinstance(kind, type) and kind in BODIES:
-        return ref(BODIES[kind])
+        return _union([_type_schema(arg, rules, names) for arg in args])
+    if isinstance(kind, type) and kind in names:
+        return ref(names[kind])
     raise TypeError(f"no JSON Schema for {kind!r}")
+
+
+def _union(branches: list[JsonSchema]) -> JsonSchema:
+    """One of `branches`: a list of types where they differ in type alone."""
+    plain = [b for b in branches if set(b) == {"type"}]
+    if len(plain) == len(branches):
+        return {"type": [b["type"] for b in branches]}
+    if len(branches) == 2 and {"type": "null"} in branches:
+        (other,) = [b for b in branches if b != {"type": "null"}]
+        if "type" in other and "$ref" not in other:
+            return {**other, "type": [other["type"], "null"]}
+    return {"anyOf": branches}
 
 
 def body_schema(kind: type, *, refined: bool = True) -> JsonSchema:
@@ -114,6 +180,19 @@ def body_schema(kind: type, *, refined: bool = True) -> JsonSchema:
         schema["required"] = required
     schema["additionalProperties"] = False
     return schema
+
+
+def view_schema(kind: type) -> JsonSchema:
+    """The JSON Schema of a view class as the converter writes it: every field, under its
+    wire name, and nothing else."""
+    hints = get_type_hints(kind)
+    properties = {
+        wire_name(kind, field.name): _type_schema(
+            hints[field.name], _VIEW_RULES.get((kind, field.name), {}), VIEWS
+        )
+        for field in attrs.fields(kind)
+    }
+    return _closed(**properties)
 
 
 def _closed(**properties: JsonSchema) -> JsonSchema:
@@ -151,64 +230,8 @@ def view_schemas() -> dict[str, JsonSchema]:
         "persistent": _BOOL,
         "valueMap": _VALUE_MAP,
     }
-    results = _closed(
-        count=_INT,
-        mean=_NUMBER_OR_NULL,
-        median={"type": ["number", "string", "null"]},
-        modes={"type": "array", "items": TEXT},
-        agreement={"type": "number", "minimum": 0, "maximum": 1},
-        spread=_nullable(_closed(min=TEXT, max=TEXT)),
-        closestCard=TEXT_OR_NULL,
-        outliers={"type": "array", "items": _ACCOUNT},
-        unanimous=_BOOL,
-        specials={"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
-    )
     return {
-        "Card": _closed(label=TEXT, value=_NUMBER_OR_NULL, special=_BOOL),
-        "Deck": _closed(name=TEXT, cards={"type": "array", "items": ref("Card")}),
-        "Participant": _closed(
-            accountId=_ACCOUNT,
-            role={"type": "string", "enum": ["voter", "observer"]},
-            online=_BOOL,
-            voted=_BOOL,
-            card=TEXT_OR_NULL,
-        ),
-        "Results": results,
-        "AcceptedEstimate": _closed(
-            value=TEXT,
-            number=_NUMBER_OR_NULL,
-            fieldId={"type": "string", "pattern": FIELD_ID_PATTERN},
-            round={"type": "integer", "minimum": 1},
-            acceptedBy={"type": ["string", "null"], "pattern": ACCOUNT_ID_PATTERN},
-            acceptedAt={"type": "string", "format": "date-time"},
-            written=_BOOL,
-        ),
-        "Round": _closed(
-            round={"type": "integer", "minimum": 1},
-            revealed=_BOOL,
-            votes={
-                "type": "array",
-                "items": _closed(accountId=_ACCOUNT, card=TEXT_OR_NULL),
-            },
-            results=_nullable(ref("Results")),
-            estimate=TEXT_OR_NULL,
-        ),
-        "Room": _closed(
-            id={"type": "string", "pattern": ROOM_ID_PATTERN},
-            issueKey={"type": "string", "pattern": ISSUE_KEY_PATTERN},
-            version={"type": "integer", "minimum": 1},
-            state={"type": "string", "enum": ["voting", "revealed", "estimated"]},
-            owner={"type": ["string", "null"], "pattern": ACCOUNT_ID_PATTERN},
-            ownerPresent=_BOOL,
-            you=_ACCOUNT,
-            deck=ref("Deck"),
-            **settings,
-            round={"type": "integer", "minimum": 1},
-            participants={"type": "array", "items": ref("Participant")},
-            results=_nullable(ref("Results")),
-            estimate=_nullable(ref("AcceptedEstimate")),
-            history={"type": "array", "items": ref("Round")},
-        ),
+        **{name: view_schema(kind) for kind, name in VIEWS.items()},
         "RoomDefaults": _closed(
             deck=_closed(
                 name=TEXT,
@@ -245,6 +268,22 @@ def view_schemas() -> dict[str, JsonSchema]:
     }
 
 
+def _changes_schema() -> JsonSchema:
+    """What a `patch` message's `room` holds: any of the room's fields (its version
+    always), and the participants whole or as the changed fields of each account id."""
+    room = view_schema(RoomView)
+    participant = view_schema(ParticipantView)
+    changed = {**participant, "required": []}
+    properties = dict(room["properties"])
+    properties["participants"] = {
+        "anyOf": [
+            properties["participants"],
+            {"type": "object", "additionalProperties": changed},
+        ]
+    }
+    return {**room, "properties": properties, "required": ["version"]}
+
+
 def _live_schemas() -> dict[str, JsonSchema]:
     """The messages of the live socket (documented here, exchanged after the upgrade)."""
     any_id: JsonSchema = {"description": "any JSON value; echoed in the answer"}
@@ -258,23 +297,29 @@ def _live_schemas() -> dict[str, JsonSchema]:
             "additionalProperties": False,
         }
 
-    simple = ("withdraw", "leave", "reveal", "reset", "take-control", "remove")
     sync = command("sync")
     sync["properties"]["version"] = _INT
+    acked: JsonSchema = {**any_id, "description": "the id of the command this answers too"}
+
+    def shows(kind: str, **properties: JsonSchema) -> JsonSchema:
+        return {
+            "type": "object",
+            "properties": {"type": {"const": kind}, **properties, "ack": acked},
+            "required": ["type", *properties],
+            "additionalProperties": False,
+        }
+
     return {
+        "RoomChanges": _changes_schema(),
         "LiveCommand": {
-            "oneOf": [
-                command("vote", VoteBody),
-                command("join", JoinBody),
-                command("estimate", EstimateBody),
-                command("configure", ConfigBody),
-                sync,
-                *(command(op) for op in simple),
-            ]
+            "oneOf": [*(command(c.op, c.body) for c in COMMANDS), sync],
         },
         "LiveMessage": {
             "oneOf": [
-                _closed(type={"const": "room"}, room=ref("Room")),
+                shows("room", room=ref("Room")),
+                shows(
+                    "patch", **{"from": {"type": "integer", "minimum": 1}}, room=ref("RoomChanges")
+                ),
                 _closed(type={"const": "ack"}, id=any_id),
                 _closed(
                     type={"const": "error"},

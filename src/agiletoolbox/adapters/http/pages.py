@@ -35,7 +35,7 @@ from agiletoolbox.adapters.connect.tokens import ConnectCaller
 from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
 from agiletoolbox.adapters.http.connect import CONNECT, verify
 from agiletoolbox.adapters.http.keys import ROOMS, TICKETS, WEB
-from agiletoolbox.adapters.http.wire import room_view
+from agiletoolbox.adapters.http.room_json import view_json
 from agiletoolbox.domain.errors import InvalidValue, NotFound
 from agiletoolbox.domain.ids import IssueKey
 
@@ -172,8 +172,11 @@ async def _first_view(request: web.Request, connect: ConnectCaller, issue_key: I
         return ""
     caller = Caller(connect.client_key, connect.account_id, issue_key)
     with contextlib.suppress(NotFound):
-        view = await request.app[ROOMS].view_by_issue(caller.tenant, caller.account, issue_key)
-        first = {"room": room_view(view), "ticket": request.app[TICKETS].issue(caller, view.id)}
+        room = await request.app[ROOMS].find(caller.tenant, issue_key)
+        first = {
+            "room": view_json(room, caller.account),
+            "ticket": request.app[TICKETS].issue(caller, room.id),
+        }
         # `<` never appears raw, so nothing in the JSON can close the script element.
         text = json.dumps(first, separators=(",", ":")).replace("<", "\\u003c")
         return f'<script type="application/json" id="first-view">{text}</script>\n'

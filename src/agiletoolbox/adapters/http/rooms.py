@@ -1,33 +1,35 @@
-"""The room API: each handler structures its body, calls one use case, renders the view."""
+"""The room API: each handler structures its body, calls one use case, renders the view.
+
+The commands that change a room (`commands.COMMANDS`) get their routes from that table:
+each runs through the live rooms, so the sockets held here see the change at once.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import hdrs, web
 
 from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.adapters.http.commands import COMMANDS, Command
 from agiletoolbox.adapters.http.keys import LIVE, ROOMS, TICKETS, WEB, caller_of
+from agiletoolbox.adapters.http.room_json import view_json
 from agiletoolbox.adapters.http.wire import (
     BodyError,
-    ConfigBody,
     CreateRoomBody,
-    EstimateBody,
-    JoinBody,
-    VoteBody,
-    estimate_text,
     room_config,
-    room_view,
     structure,
 )
-from agiletoolbox.domain.config import Role, RoomConfig
+from agiletoolbox.domain.config import RoomConfig
 from agiletoolbox.domain.errors import InvalidValue, NotPermitted
 from agiletoolbox.domain.ids import IssueKey, IssueTypeId, RoomId
-from agiletoolbox.domain.view import RoomView
+from agiletoolbox.domain.room import Room
 
 B = TypeVar("B")
 
+ROOM_PATH = "/api/rooms/{room_id}"
 routes = web.RouteTableDef()
 
 
@@ -52,9 +54,9 @@ def room_id_of(request: web.Request) -> RoomId:
         raise web.HTTPNotFound(reason="no such room") from None
 
 
-def answer(view: RoomView, status: int = 200) -> web.Response:
-    """A room view as JSON."""
-    return web.json_response(room_view(view), status=status)
+def answer(room: Room, caller: Caller, status: int = 200) -> web.Response:
+    """The caller's view of the room as JSON."""
+    return web.json_response(view_json(room, caller.account), status=status)
 
 
 def check_issue(caller: Caller, issue_key: IssueKey) -> None:
@@ -67,8 +69,8 @@ async def checked_room(request: web.Request) -> tuple[Caller, RoomId]:
     """The caller and the path's room, after checking the token's issue context."""
     caller, room_id = caller_of(request), room_id_of(request)
     if caller.issue_key is not None:
-        view = await request.app[ROOMS].view(caller.tenant, caller.account, room_id)
-        check_issue(caller, view.issue_key)
+        room = await request.app[ROOMS].get(caller.tenant, room_id)
+        check_issue(caller, room.issue_key)
     return caller, room_id
 
 
@@ -78,7 +80,7 @@ async def find_room(request: web.Request) -> web.Response:
     caller = caller_of(request)
     issue_key = _issue_key(request.query.get("issueKey", ""))
     check_issue(caller, issue_key)
-    return answer(await request.app[ROOMS].view_by_issue(caller.tenant, caller.account, issue_key))
+    return answer(await request.app[ROOMS].find(caller.tenant, issue_key), caller)
 
 
 @routes.get("/api/defaults")
@@ -108,99 +110,42 @@ async def create_room(request: web.Request) -> web.Response:
         if body.issue_type_id is None:
             raise BodyError(["issueTypeId is needed to save a default @ body.issueTypeId"])
         issue_type = IssueTypeId(body.issue_type_id)
-    view = await request.app[ROOMS].open(
+    room = await request.app[ROOMS].open(
         caller.tenant, caller.account, issue_key, room_config(body, RoomConfig()), issue_type
     )
-    return answer(view, status=201)
+    return answer(room, caller, status=201)
 
 
-@routes.patch("/api/rooms/{room_id}")
-async def configure_room(request: web.Request) -> web.Response:
-    """Change the room's configuration (owner only); absent fields stay as they are."""
-    caller, room_id = await checked_room(request)
-    body = await read_body(request, ConfigBody)
-    view = await request.app[ROOMS].configure(
-        caller.tenant, caller.account, room_id, lambda current: room_config(body, current)
-    )
-    return answer(view)
+def command_handler(command: Command) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The REST handler of a room command: structure the body, run it, answer the view."""
+
+    async def handle(request: web.Request) -> web.Response:
+        caller, room_id = await checked_room(request)
+        body = None if command.body is None else await read_body(request, command.body)
+        room = await request.app[LIVE].change(
+            (caller.tenant, room_id),
+            lambda known: command.run(request.app[ROOMS], caller, room_id, body, known),
+        )
+        if room.removed:
+            return web.json_response({"removed": str(room_id)})
+        return answer(room, caller)
+
+    handle.__doc__ = command.summary
+    return handle
 
 
-@routes.delete("/api/rooms/{room_id}")
-async def remove_room(request: web.Request) -> web.Response:
-    """Remove the room and everything in it (owner only)."""
-    caller, room_id = await checked_room(request)
-    await request.app[ROOMS].remove(caller.tenant, caller.account, room_id)
-    return web.json_response({"removed": str(room_id)})
-
-
-@routes.post("/api/rooms/{room_id}/join")
-async def join_room(request: web.Request) -> web.Response:
-    """Join as voter or observer, or switch role."""
-    caller, room_id = await checked_room(request)
-    body = await read_body(request, JoinBody)
-    role = Role(body.role)
-    return answer(await request.app[ROOMS].join(caller.tenant, caller.account, room_id, role))
-
-
-@routes.post("/api/rooms/{room_id}/leave")
-async def leave_room(request: web.Request) -> web.Response:
-    """Leave the room."""
-    caller, room_id = await checked_room(request)
-    return answer(await request.app[ROOMS].leave(caller.tenant, caller.account, room_id))
-
-
-@routes.put("/api/rooms/{room_id}/vote")
-async def vote(request: web.Request) -> web.Response:
-    """Pick a card (picking the held card again withdraws it)."""
-    caller, room_id = await checked_room(request)
-    body = await read_body(request, VoteBody)
-    return answer(await request.app[ROOMS].vote(caller.tenant, caller.account, room_id, body.card))
-
-
-@routes.delete("/api/rooms/{room_id}/vote")
-async def withdraw(request: web.Request) -> web.Response:
-    """Withdraw the caller's vote."""
-    caller, room_id = await checked_room(request)
-    return answer(await request.app[ROOMS].withdraw(caller.tenant, caller.account, room_id))
-
-
-@routes.post("/api/rooms/{room_id}/reveal")
-async def reveal(request: web.Request) -> web.Response:
-    """Reveal the votes (owner only)."""
-    caller, room_id = await checked_room(request)
-    return answer(await request.app[ROOMS].reveal(caller.tenant, caller.account, room_id))
-
-
-@routes.post("/api/rooms/{room_id}/reset")
-async def reset(request: web.Request) -> web.Response:
-    """Start a new round (owner only)."""
-    caller, room_id = await checked_room(request)
-    return answer(await request.app[ROOMS].reset(caller.tenant, caller.account, room_id))
-
-
-@routes.post("/api/rooms/{room_id}/take-control")
-async def take_control(request: web.Request) -> web.Response:
-    """Become the owner while the owner is away."""
-    caller, room_id = await checked_room(request)
-    return answer(await request.app[ROOMS].take_control(caller.tenant, caller.account, room_id))
-
-
-@routes.post("/api/rooms/{room_id}/estimate")
-async def accept_estimate(request: web.Request) -> web.Response:
-    """Accept the estimate, write it to the Jira field and confirm Jira holds it."""
-    caller, room_id = await checked_room(request)
-    body = await read_body(request, EstimateBody)
-    view = await request.app[ROOMS].accept_estimate(
-        caller.tenant, caller.account, room_id, estimate_text(body)
-    )
-    return answer(view)
+def add_room_routes(app: web.Application) -> None:
+    """Mount the room API: the routes above and one per room command."""
+    app.add_routes(routes)
+    for command in COMMANDS:
+        app.router.add_route(command.method, ROOM_PATH + command.path, command_handler(command))
 
 
 @routes.post("/api/rooms/{room_id}/ticket")
 async def ticket(request: web.Request) -> web.Response:
     """A one-minute ticket that opens the room's live socket."""
     caller, room_id = await checked_room(request)
-    await request.app[ROOMS].view(caller.tenant, caller.account, room_id)
+    await request.app[ROOMS].get(caller.tenant, room_id)
     answer = {"ticket": request.app[TICKETS].issue(caller, room_id)}
     base_url = request.app[WEB].base_url
     if base_url is not None:

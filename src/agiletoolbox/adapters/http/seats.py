@@ -12,19 +12,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from agiletoolbox.domain.ids import AccountId
-from agiletoolbox.domain.view import RoomView
+from agiletoolbox.domain.room import Room
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 
 log = logging.getLogger("agiletoolbox.live")
 
 PRESENCE_RENEW_SECONDS = 30.0
 """How often a process renews its presence leases and looks for expired ones."""
-
-
-def takes_part(view: RoomView, account: AccountId) -> bool:
-    """Whether the person is a participant of the room the view shows."""
-    return any(p.account_id == account for p in view.participants)
 
 
 class Seats:
@@ -34,14 +28,14 @@ class Seats:
         self._board = board
         self._held: set[Seat] = set()
 
-    def wanted(self, seat: Seat, view: RoomView) -> bool:
+    def wanted(self, seat: Seat, room: Room) -> bool:
         """Whether the seat is a participant's that this process holds no lease on yet."""
-        return seat not in self._held and takes_part(view, seat[2])
+        return seat not in self._held and seat[2] in room.participants
 
-    async def hold(self, seat: Seat, view: RoomView) -> None:
+    async def hold(self, seat: Seat, room: Room) -> None:
         """Take the lease once per seat, whether the person joined before connecting or
-        after; a database that is away leaves it for the next view."""
-        if not self.wanted(seat, view):
+        after; a database that is away leaves it for the next change."""
+        if not self.wanted(seat, room):
             return
         self._held.add(seat)
         try:

@@ -1,14 +1,14 @@
-"""The JSON wire format of the API: request bodies in, room views out.
+"""The JSON wire format of the API: request bodies in, views out.
 
-One private cattrs converter does the translation, camelCase on the wire and domain
-names inside; the domain classes carry no serialisation code.
+One private cattrs converter does the translation both ways, camelCase on the wire and
+domain names inside; the domain classes carry no serialisation code.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args, get_origin
 
@@ -17,10 +17,9 @@ from attrs import define, fields
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from agiletoolbox.domain.config import Role, RoomConfig
-from agiletoolbox.domain.consensus import Consensus
+from agiletoolbox.domain.consensus import Consensus, Spread
 from agiletoolbox.domain.deck import Card, Deck, standard_deck
 from agiletoolbox.domain.errors import InvalidValue
-from agiletoolbox.domain.estimate import Estimate
 from agiletoolbox.domain.ids import (
     AccountId,
     FieldId,
@@ -30,7 +29,15 @@ from agiletoolbox.domain.ids import (
     RoomId,
     TenantKey,
 )
-from agiletoolbox.domain.view import ParticipantView, RoomView, RoundView
+from agiletoolbox.domain.view import (
+    CardView,
+    DeckView,
+    EstimateView,
+    ParticipantView,
+    RoomView,
+    RoundView,
+    VoteView,
+)
 
 _SNAKE = re.compile(r"\.([a-z]+(?:_[a-z]+)+)")
 _IDS = (AccountId, FieldId, IssueKey, IssueTypeId, ProjectKey, RoomId, TenantKey)
@@ -134,12 +141,31 @@ def _structure_strict(kind: type) -> Any:
     return structure
 
 
+RENAMES: Mapping[tuple[type, str], str] = {
+    (RoomView, "viewer"): "you",
+    (RoundView, "number"): "round",
+}
+"""Fields whose name on the wire is not just their camelCase name."""
+
+
+def wire_name(kind: type, name: str) -> str:
+    """The JSON key of field `name` of the attrs class `kind`."""
+    return RENAMES.get((kind, name)) or camel(name)
+
+
 def _camel_overrides(kind: type) -> Any:
-    return {a.name: override(rename=camel(a.name)) for a in fields(kind)}
+    return {a.name: override(rename=wire_name(kind, a.name)) for a in fields(kind)}
+
+
+def _pairs(pairs: tuple[tuple[str, object], ...]) -> dict[str, object]:
+    return dict(pairs)
 
 
 def _make_converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
+    # Sequences go out as lists: what JSON has, and what a view's parts are compared as.
+    converter = cattrs.Converter(
+        forbid_extra_keys=True, unstruct_collection_overrides={tuple: list}
+    )
     converter.register_structure_hook(float, _structure_number)
     converter.register_structure_hook(str, _structure_strict(str))
     converter.register_structure_hook(bool, _structure_strict(bool))
@@ -158,7 +184,7 @@ def _make_converter() -> cattrs.Converter:
         return cards
 
     converter.register_structure_hook_func(lambda t: t == list[CardBody], structure_cards)
-    for body in (CardBody, DeckBody, ConfigBody, CreateRoomBody, JoinBody, VoteBody, EstimateBody):
+    for body in BODY_TYPES:
         converter.register_structure_hook(
             body,
             make_dict_structure_fn(
@@ -168,22 +194,19 @@ def _make_converter() -> cattrs.Converter:
                 **_camel_overrides(body),
             ),
         )
+    # Out: ids as their text, times in UTC, (name, number) pairs as objects, and every
+    # view class with its fields renamed to the wire's names.
     for id_type in _IDS:
         converter.register_unstructure_hook(id_type, str)
     converter.register_unstructure_hook(datetime, _timestamp)
     converter.register_unstructure_hook(Role, lambda role: role.value)
-    converter.register_unstructure_hook(Deck, _deck)
-    converter.register_unstructure_hook(Consensus, _results)
-    converter.register_unstructure_hook(Estimate, _estimate)
-    converter.register_unstructure_hook(RoundView, _round)
-    converter.register_unstructure_hook(
-        ParticipantView,
-        make_dict_unstructure_fn(
-            ParticipantView,
-            converter,
-            **_camel_overrides(ParticipantView),
-        ),
+    converter.register_unstructure_hook_func(
+        lambda t: t in (tuple[tuple[str, float], ...], tuple[tuple[str, int], ...]), _pairs
     )
+    for view in VIEW_TYPES:
+        converter.register_unstructure_hook(
+            view, make_dict_unstructure_fn(view, converter, **_camel_overrides(view))
+        )
     return converter
 
 
@@ -191,50 +214,26 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _deck(deck: Deck) -> dict[str, object]:
-    return {
-        "name": deck.name,
-        "cards": [{"label": c.label, "value": c.value, "special": c.special} for c in deck.cards],
-    }
+BODY_TYPES = (CardBody, DeckBody, ConfigBody, CreateRoomBody, JoinBody, VoteBody, EstimateBody)
+"""Every request body class."""
+VIEW_TYPES = (
+    CardView,
+    DeckView,
+    Spread,
+    Consensus,
+    VoteView,
+    RoundView,
+    ParticipantView,
+    EstimateView,
+    RoomView,
+)
+"""Every class a view is made of, each sent as an object with its fields renamed (parts
+before the wholes: a class's hook is made with the hooks of its parts)."""
 
 
-def _results(result: Consensus) -> dict[str, object]:
-    return {
-        "count": result.count,
-        "mean": result.mean,
-        "median": result.median,
-        "modes": list(result.modes),
-        "agreement": result.agreement,
-        "spread": None
-        if result.spread is None
-        else {"min": result.spread.min, "max": result.spread.max},
-        "closestCard": result.closest_card,
-        "outliers": [str(who) for who in result.outliers],
-        "unanimous": result.unanimous,
-        "specials": dict(result.specials),
-    }
-
-
-def _estimate(estimate: Estimate) -> dict[str, object]:
-    return {
-        "value": estimate.value.label,
-        "number": estimate.value.number,
-        "fieldId": str(estimate.field_id),
-        "round": estimate.round,
-        "acceptedBy": None if estimate.accepted_by is None else str(estimate.accepted_by),
-        "acceptedAt": _timestamp(estimate.accepted_at),
-        "written": estimate.written,
-    }
-
-
-def _round(record: RoundView) -> dict[str, object]:
-    return {
-        "round": record.number,
-        "revealed": record.revealed,
-        "votes": [{"accountId": str(who), "card": card} for who, card in record.votes],
-        "results": None if record.results is None else _results(record.results),
-        "estimate": record.estimate,
-    }
+def unstructure(value: object) -> Any:
+    """`value` (a view or a part of one) as JSON-ready Python values."""
+    return _converter.unstructure(value)
 
 
 _converter = _make_converter()
@@ -276,50 +275,6 @@ def _describe(error: BaseException, kind: type[Any] | None) -> str:
 def _readable(messages: list[str]) -> list[str]:
     # cattrs speaks of Python names; the wire speaks camelCase.
     return [_SNAKE.sub(lambda m: "." + camel(m.group(1)), message) for message in messages]
-
-
-Memo = dict[int, Any]
-"""Parts already rendered, by the identity of what they render (`room_view`)."""
-
-
-def room_view(view: RoomView, memo: Memo | None = None) -> dict[str, object]:
-    """The JSON object of a room as its viewer may see it.
-
-    Views made together (`views_of`) share their deck, results, history and most
-    participants; with one `memo` for all of them (and alive no longer than they are),
-    each shared part is rendered once and the JSON objects share it.
-    """
-
-    def once(part: Any, render: Callable[[Any], Any]) -> Any:
-        if memo is None:
-            return render(part)
-        key = id(part)
-        if key not in memo:
-            memo[key] = render(part)
-        return memo[key]
-
-    return {
-        "id": str(view.id),
-        "issueKey": str(view.issue_key),
-        "version": view.version,
-        "state": view.state,
-        "owner": None if view.owner is None else str(view.owner),
-        "ownerPresent": view.owner_present,
-        "you": str(view.viewer),
-        "deck": once(view.deck, _deck),
-        "fieldId": None if view.field_id is None else str(view.field_id),
-        "questionCard": view.question_card,
-        "offlineVoting": view.offline_voting,
-        "autoReveal": view.auto_reveal,
-        "allowTakeControl": view.allow_take_control,
-        "persistent": view.persistent,
-        "valueMap": dict(view.value_map),
-        "round": view.round,
-        "participants": [once(p, _converter.unstructure) for p in view.participants],
-        "results": None if view.results is None else once(view.results, _results),
-        "estimate": None if view.estimate is None else _estimate(view.estimate),
-        "history": [once(record, _round) for record in view.history],
-    }
 
 
 def room_config(body: ConfigBody, base: RoomConfig) -> RoomConfig:

@@ -45,6 +45,7 @@ from agiletoolbox.domain.errors import (
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec
 from agiletoolbox.domain.ids import FieldId, IssueKey
 from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.forge import UserToken
 
 ISSUE_PATH = "/rest/api/3/issue/{key}"
 EDITMETA_PATH = "/rest/api/3/issue/{key}/editmeta"
@@ -68,9 +69,10 @@ class ForgeBearers(Protocol):
     """Which Forge token, if any, a call for a tenant uses (`ForgeCredentials`)."""
 
     async def bearer_for(
-        self, tenant: Tenant, *, on_behalf: bool, now: datetime
+        self, tenant: Tenant, *, user_token: UserToken | None, now: datetime
     ) -> BearerToken | None:
-        """The bearer of the call; None to call the Connect way."""
+        """The bearer of the call (as the person of `user_token`, when given and good);
+        None to call the Connect way."""
         ...
 
 
@@ -116,12 +118,12 @@ class ConnectJiraClient:
         *,
         params: tuple[tuple[str, str], ...] = (),
         json_body: object = None,
-        on_behalf: bool = False,
+        user_token: UserToken | None = None,
     ) -> JiraResponse:
         bearer = None
         if self.forge is not None:
             now = self.transport.clock.now()
-            bearer = await self.forge.bearer_for(tenant, on_behalf=on_behalf, now=now)
+            bearer = await self.forge.bearer_for(tenant, user_token=user_token, now=now)
         # A bearer, when there is one, replaces the JWT signed with the shared secret.
         return await self.transport.request(
             method,
@@ -170,16 +172,23 @@ class ConnectJiraClient:
         return estimate_fields(await self._editable_fields(tenant, issue_key))
 
     async def write_estimate(
-        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+        self,
+        tenant: Tenant,
+        issue_key: IssueKey,
+        target: FieldSpec,
+        value: EstimateValue,
+        *,
+        user_token: UserToken | None = None,
     ) -> None:
-        """Write the estimate, read it back, and return only once Jira holds it."""
+        """Write the estimate, read it back, and return only once Jira holds it; as the
+        person of `user_token` (Forge) when their request brought one."""
         path = ISSUE_PATH.format(key=issue_key.value)
         response = await self._send(
             tenant,
             "PUT",
             path,
             json_body={"fields": {target.id.value: payload_value(target, value)}},
-            on_behalf=True,
+            user_token=user_token,
         )
         if response.status == 400:
             if refused_as_off_screen(response.body):

@@ -130,7 +130,7 @@ class ConnectPersonalDataReporter:
         bearer = None
         if forge_only and self.forge is not None:
             now = self.transport.clock.now()
-            bearer = await self.forge.bearer_for(tenant, on_behalf=False, now=now)
+            bearer = await self.forge.bearer_for(tenant, user_token=None, now=now)
         response = await self.transport.request(
             "POST",
             base_url=f"{parts.scheme}://{parts.netloc}",

@@ -16,6 +16,7 @@ from agiletoolbox.domain.errors import (
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec, FieldType
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, TenantKey
 from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.forge import UserToken
 from agiletoolbox.ports.personal_data import AccountReport, AccountStatus
 
 
@@ -35,6 +36,8 @@ class MemoryJira:
     fail_writes: int = 0
     ignore_writes: bool = False
     writes: list[tuple[TenantKey, IssueKey, FieldId, object]] = field(factory=list)
+    writers: list[UserToken | None] = field(factory=list)
+    """The person's token each write came with (None: as the app)."""
 
     def add_issue(self, tenant: TenantKey, issue_key: IssueKey, *fields: FieldSpec) -> None:
         """Create an issue whose edit screen offers `fields`."""
@@ -57,9 +60,15 @@ class MemoryJira:
         return spec
 
     async def write_estimate(
-        self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
+        self,
+        tenant: Tenant,
+        issue_key: IssueKey,
+        target: FieldSpec,
+        value: EstimateValue,
+        *,
+        user_token: UserToken | None = None,
     ) -> None:
-        """Set the field's value and read it back."""
+        """Set the field's value and read it back (`user_token` names who wrote it)."""
         issue = self._issue(tenant, issue_key)
         if target.id not in issue.fields:
             raise FieldNotOnScreen(f"the field {target.id} is not on the edit screen")
@@ -69,6 +78,7 @@ class MemoryJira:
         written = value.for_field(target.type)
         stored: object = {"value": written} if target.type is FieldType.OPTION else written
         self.writes.append((tenant.key, issue_key, target.id, stored))
+        self.writers.append(user_token)
         if not self.ignore_writes:
             issue.values[target.id] = stored
 

@@ -73,6 +73,7 @@ class MemoryRoomRepository:
         self._staged: dict[RoomKey, Room | None] = {}
         self._expected: dict[RoomKey, int | None] = {}
         self._listed: dict[RoomKey, int] = {}
+        self._adopted: set[RoomKey] = set()
         self._saved: list[Room] = []
 
     def _visible(self) -> dict[RoomKey, Room]:
@@ -97,6 +98,20 @@ class MemoryRoomRepository:
         if room is None:
             raise NotFound("no such room")
         return self._load(key, room)
+
+    async def get_served(self, tenant: TenantKey, room_id: RoomId) -> tuple[Room, TenantStanding]:
+        """The room and its tenant's standing; `NotFound` when the tenant has no such room."""
+        room = await self.get(tenant, room_id)
+        site = self._store.tenants.get(tenant)
+        if site is None:  # pragma: no cover - a room's tenant is deleted with its rooms
+            raise NotFound("no such room")
+        return room, site.standing
+
+    async def adopt(self, room: Room) -> None:
+        """Take a room this process saw committed as if read here (see the port)."""
+        key = (room.tenant, room.id)
+        self._expected.setdefault(key, room.version)
+        self._adopted.add(key)
 
     async def find_by_issue(self, tenant: TenantKey, issue_key: IssueKey) -> Room | None:
         """The room of an issue, if one was opened."""
@@ -185,6 +200,10 @@ class MemoryRoomRepository:
 
     def check(self) -> None:
         """Refuse the commit if anyone committed a staged room first."""
+        for key in self._adopted & set(self._staged):
+            site = self._store.tenants.get(key[0])
+            if site is None or not site.standing.accessible:
+                raise ConcurrentChange("the site may not be served")
         for key in list(self._staged):
             site = self._store.tenants.get(key[0])
             if site is None or site.moving_to is None:

@@ -19,7 +19,6 @@ from typing import Self
 import asyncpg
 from asyncpg.pool import Pool
 
-from agiletoolbox.adapters.postgres.commits import GroupCommit
 from agiletoolbox.adapters.postgres.encryption import KeyRing
 from agiletoolbox.adapters.postgres.errors import StorageUnavailable, storage_errors
 from agiletoolbox.adapters.postgres.forge_tokens import PostgresSystemTokenRepository
@@ -36,8 +35,6 @@ from agiletoolbox.adapters.postgres.residency import (
 from agiletoolbox.adapters.postgres.rooms import PostgresRoomRepository
 from agiletoolbox.adapters.postgres.schema import require_current
 from agiletoolbox.adapters.postgres.session import RELEASE_ERRORS, Session
-from agiletoolbox.domain.ids import TenantKey
-from agiletoolbox.domain.standing import TenantStanding
 
 CLOSE_TIMEOUT = 10.0
 READY_TIMEOUT = 2.0
@@ -115,19 +112,16 @@ class PostgresUnitOfWork:
     migrations: PostgresMigrationRepository
     arrivals: PostgresArrivalRepository
 
-    def __init__(self, pool: Pool, keys: KeyRing, commits: GroupCommit) -> None:
+    def __init__(self, pool: Pool, keys: KeyRing) -> None:
         self._pool = pool
         self._keys = keys
-        self._commits = commits
-        self._session = Session(pool, commits)
+        self._session = Session(pool)
         self._fresh = True
         self._begin()
 
     def _begin(self) -> None:
-        # The tenant's standing, read along with a room, answers the check that follows.
-        standings: dict[TenantKey, TenantStanding] = {}
-        self.rooms = PostgresRoomRepository(self._session, standings)
-        self.tenants = PostgresTenantRepository(self._session, self._keys, standings)
+        self.rooms = PostgresRoomRepository(self._session)
+        self.tenants = PostgresTenantRepository(self._session, self._keys)
         self.defaults = PostgresDefaultsRepository(self._session)
         self.error_reports = PostgresErrorReportRepository(self._session)
         self.report_cycles = PostgresReportCycleRepository(self._session)
@@ -138,7 +132,7 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> Self:
         if not self._fresh:
             # Entered again after an earlier block: start from a clean slate.
-            self._session = Session(self._pool, self._commits)
+            self._session = Session(self._pool)
             self._begin()
         self._fresh = False
         await self._session.acquire()
@@ -185,13 +179,10 @@ class PostgresDatabase:
         self.keys = keys
         self.url = url
         """Where the pool connects (for the listener's own connection), when known."""
-        self.commits = GroupCommit()
-        """The lone writes of this process's units of work, committed together when
-        they arrive together."""
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         """A new unit of work (the `UnitOfWorkFactory` the services take)."""
-        return PostgresUnitOfWork(self.pool, self.keys, self.commits)
+        return PostgresUnitOfWork(self.pool, self.keys)
 
     async def require_schema(self) -> int:
         """The schema version, when it is the one this app knows; `SchemaError` otherwise."""

@@ -117,25 +117,14 @@ class TenantRow:
 class PostgresTenantRepository:
     """Tenants of this deployment; shared secrets encrypted at rest."""
 
-    def __init__(
-        self, connection: Session, keys: KeyRing, standings: dict[TenantKey, TenantStanding]
-    ) -> None:
+    def __init__(self, connection: Session, keys: KeyRing) -> None:
         self._connection = connection
         self._keys = keys
-        # Standings read along with a room in this unit of work, each good for one check.
-        self._standings = standings
         # The version each tenant had when read here: a save must find it unchanged.
         self._loaded: dict[TenantKey, int] = {}
 
     async def standing(self, key: TenantKey) -> TenantStanding | None:
-        """Whether the tenant may be served: two columns, no secret decrypted.
-
-        When a room of the tenant was just read in this unit of work, its query brought
-        the standing along (the same statement, so the same moment): that answers, once.
-        """
-        known = self._standings.pop(key, None)
-        if known is not None:
-            return known
+        """Whether the tenant may be served: two columns, no secret decrypted."""
         row = await self._connection.fetchrow(
             "SELECT state, moving_to FROM tenants WHERE tenant_key = $1", key.value
         )
@@ -168,7 +157,6 @@ class PostgresTenantRepository:
     async def save(self, tenant: Tenant) -> None:
         """Insert or update the tenant, its secret encrypted; `ConcurrentChange` when the
         tenant changed (or appeared) since this unit of work read it."""
-        self._standings.pop(tenant.key, None)
         sealed = self._keys.encrypt(
             tenant.shared_secret, tenant=tenant.key.value, purpose=SHARED_SECRET
         )
@@ -195,7 +183,6 @@ class PostgresTenantRepository:
 
     async def delete(self, key: TenantKey) -> None:
         """Delete the tenant and every row it owns, in one statement."""
-        self._standings.pop(key, None)
         await self._connection.write(PURGE_TENANT, key.value)
         self._loaded.pop(key, None)
 

@@ -151,41 +151,52 @@ _VALUES = ", ".join(_placeholder(n, column) for n, column in enumerate(COLUMNS, 
 # the tenant in the statement's own snapshot, so a use case that checked the tenant just
 # before the move began cannot slip a write in after it.
 STILL_HERE = "NOT EXISTS (SELECT FROM tenants WHERE tenant_key = $1 AND moving_to IS NOT NULL)"
+# A room nobody read in the unit of work (adopted) had its tenant's standing read by nobody
+# either: its update checks, in its own snapshot, that the site may be served (installed or
+# enabled, and not moving), as `TenantStanding.accessible` says.
+SERVED = (
+    "EXISTS (SELECT FROM tenants WHERE tenant_key = $1 AND moving_to IS NULL "
+    "AND state IN ('installed', 'enabled'))"
+)
 _INSERT_ROOM = (
     f"INSERT INTO rooms ({ROOM_COLUMNS}) SELECT {_VALUES} "
     f"WHERE {STILL_HERE} RETURNING tenant_key, room_id, version"
 )
 
 
-def _update_room(columns: tuple[str, ...]) -> tuple[str, int]:
-    """The guarded update of `columns` (never the key), and the next parameter number."""
+def _update_room(columns: tuple[str, ...], guard: str) -> tuple[str, int]:
+    """The update of `columns` (never the key) guarded by the version and by `guard`, and
+    the next parameter number."""
     assignments = ", ".join(
         f"{column} = {_placeholder(n, column)}" for n, column in enumerate(columns, start=3)
     )
-    guard = len(columns) + 3
+    version = len(columns) + 3
     sql = (
         f"UPDATE rooms SET {assignments} "  # noqa: S608 - names from COLUMNS only
-        f"WHERE tenant_key = $1 AND room_id = $2 AND version = ${guard} AND {STILL_HERE} "
+        f"WHERE tenant_key = $1 AND room_id = $2 AND version = ${version} AND {guard} "
         "RETURNING tenant_key, room_id, version"
     )
-    return sql, guard + 1
+    return sql, version + 1
 
 
 @lru_cache(maxsize=256)
-def save_statement(*, columns: tuple[str, ...] | None, parts: tuple[str, ...]) -> str:
+def save_statement(
+    *, columns: tuple[str, ...] | None, parts: tuple[str, ...], served: bool = False
+) -> str:
     """The statement that writes a room row and the given parts, then notifies.
 
     `columns=None` inserts a new room: parameters are every column (`rows.room_columns`).
     Otherwise it updates only `columns` (those that changed; the version always does):
     parameters are the tenant key, the room id, those columns' values and the version
-    read. Then come each part's arrays in order. Each shape is one prepared statement per
-    connection; the shapes in use are few (a vote changes the version, `updated_at` and
-    one vote).
+    read. Then come each part's arrays in order. With `served` the update also checks that
+    the site may be served (`SERVED`), not only that it stays in this region. Each shape is
+    one prepared statement per connection; the shapes in use are few (a vote changes the
+    version, `updated_at` and one vote).
     """
     if columns is None:
         room, number = _INSERT_ROOM, N_ROOM + 1
     else:
-        room, number = _update_room(columns)
+        room, number = _update_room(columns, SERVED if served else STILL_HERE)
     sql = [f"WITH room AS ({room})"]
     for name in parts:
         template, arrays = _PARTS[name]

@@ -8,14 +8,15 @@ rounds that differ from what was read, then the NOTIFY of `(tenant, room, versio
 another writer committed first the guard matches no row, nothing else is written and no
 notification is sent. The same happens to any write while the site moves to another region
 (`room_sql.STILL_HERE`): an update or deletion then surfaces as `ConcurrentChange`, whose
-retry finds the site closed, and a new room as `AccessRefused`.
+retry finds the site closed, and a new room as `AccessRefused`. A unit of work whose only
+write is that statement runs it on its own, outside a transaction: PostgreSQL makes one
+statement atomic by itself, and it saves the `BEGIN` and `COMMIT` round trips.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from functools import partial
 from typing import cast
 
 import asyncpg
@@ -72,38 +73,52 @@ SELECT account_id, max(at) AS at FROM (
 class PostgresRoomRepository:
     """Rooms of one unit of work: reads go to the database, writes wait for the commit."""
 
-    def __init__(self, session: Session, standings: dict[TenantKey, TenantStanding]) -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
-        # Where the tenant's standing read with each room goes (see `PostgresUnitOfWork`).
-        self._standings = standings
         self._loaded: dict[RoomKey, Snapshot] = {}
         self._added: set[RoomKey] = set()
         # The versions `idle_before` listed rooms at: what a deletion of one is checked by.
         self._listed: dict[RoomKey, int] = {}
+        # Rooms taken as this process saw them (`adopt`): their saves check the standing.
+        self._adopted: set[RoomKey] = set()
         self._staged: dict[RoomKey, Room | None] = {}
         self._saved: list[Room] = []
 
-    async def _read(self, query: str, tenant: TenantKey, value: str) -> Room | None:
+    async def _read(
+        self, query: str, tenant: TenantKey, value: str
+    ) -> tuple[Room | None, TenantStanding | None]:
+        """The room the query finds, with its tenant's standing (read in the same statement,
+        so at the same moment); a room staged in this unit of work comes as staged."""
         row = await self._session.fetchrow(query, tenant.value, value)
         if row is None:
-            return None
+            return None, None
         stored = StoredRoom.from_row(row)
-        self._standings[stored.room.tenant] = standing_of(row["t_state"], row["t_moving_to"])
+        standing = standing_of(row["t_state"], row["t_moving_to"])
         key = (stored.room.tenant, stored.room.id)
         if key in self._staged:
-            staged = self._staged[key]
-            return staged
+            return self._staged[key], standing
         # The first read is what this unit of work's save is checked and diffed against.
         self._loaded.setdefault(key, stored.snapshot)
-        return stored.room
+        return stored.room, standing
+
+    async def get_served(self, tenant: TenantKey, room_id: RoomId) -> tuple[Room, TenantStanding]:
+        """The room and its tenant's standing; `NotFound` when the tenant has no such room."""
+        room, standing = await self._read(GET, tenant, room_id.value)
+        if room is None or standing is None:
+            raise NotFound("no such room")
+        return room, standing
+
+    async def adopt(self, room: Room) -> None:
+        """Take a room this process saw committed as if read here (see the port): its save
+        is diffed against it, guarded by its version and by the site being served."""
+        key = (room.tenant, room.id)
+        self._loaded.setdefault(key, Snapshot.of(room))
+        self._adopted.add(key)
 
     async def get(self, tenant: TenantKey, room_id: RoomId) -> Room:
         """The room; `NotFound` when the tenant has no such room."""
         key = (tenant, room_id)
-        if key in self._staged:
-            room = self._staged[key]
-        else:
-            room = await self._read(GET, tenant, room_id.value)
+        room = self._staged[key] if key in self._staged else (await self.get_served(*key))[0]
         if room is None:
             raise NotFound("no such room")
         return room
@@ -113,7 +128,7 @@ class PostgresRoomRepository:
         for (owner, _), room in self._staged.items():
             if owner == tenant and room is not None and room.issue_key == issue_key:
                 return room
-        return await self._read(BY_ISSUE, tenant, issue_key.value)
+        return (await self._read(BY_ISSUE, tenant, issue_key.value))[0]
 
     async def add(self, room: Room) -> None:
         """Stage a new room; `InvalidState` when the issue already has one."""
@@ -180,17 +195,12 @@ class PostgresRoomRepository:
     async def flush(self, *, alone: bool = False) -> None:
         """Write every staged change.
 
-        With `alone` the caller vouches that nothing else was written in this unit of work;
-        a single room write then runs as a transaction of its own (two round trips fewer),
-        or in one shared with the process's other lone writes of the moment.
+        With `alone` the caller vouches that nothing else was written in this unit of work:
+        a single room write then runs as a statement of its own, which PostgreSQL makes
+        a transaction by itself (no `BEGIN` and `COMMIT` round trips).
         """
-        lone = alone and self.staged() == 1
+        run = self._session.fetch if alone and self.staged() == 1 else self._session.write
         for key, room in self._staged.items():
-            run = (
-                partial(self._session.write_alone, order=(key[0].value, key[1].value))
-                if lone
-                else self._session.write
-            )
             if room is None:
                 await self._delete(run, key)
             elif key in self._added:
@@ -225,7 +235,8 @@ class PostgresRoomRepository:
         before: Snapshot,
     ) -> None:
         parts = changes(room, before)
-        statement = save_statement(columns=columns, parts=tuple(parts))
+        served = (room.tenant, room.id) in self._adopted
+        statement = save_statement(columns=columns, parts=tuple(parts), served=served)
         arrays = [array for part in parts.values() for array in part]
         try:
             notified = await run(statement, *parameters, *arrays)

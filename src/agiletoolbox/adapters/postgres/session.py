@@ -5,8 +5,7 @@ Reads before the first write run outside an explicit transaction: under READ COM
 of committed data anyway, so a `BEGIN` in front of them would change nothing but cost a
 round trip. The first write begins the transaction, and everything written after it is
 committed or rolled back together. A unit of work whose only write is one statement at
-commit runs it on its own, which PostgreSQL makes atomic by itself, or in one commit
-with the lone writes of the process's other units of work (see `commits.py`).
+commit runs it on its own, which PostgreSQL makes atomic by itself.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import asyncpg
 from asyncpg.pool import Pool, PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
-from agiletoolbox.adapters.postgres.commits import GroupCommit
 from agiletoolbox.adapters.postgres.errors import (
     RETRYABLE,
     UNAVAILABLE,
@@ -40,9 +38,8 @@ RELEASE_ERRORS: tuple[type[BaseException], ...] = (
 class Session:
     """One pooled connection for one unit of work."""
 
-    def __init__(self, pool: Pool, commits: GroupCommit) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
-        self._commits = commits
         self._connection: PoolConnectionProxy | None = None
         self._transaction: Transaction | None = None
         self._used = False
@@ -97,16 +94,6 @@ class Session:
         """Run a writing statement inside the transaction (begun now if need be)."""
         rows: list[asyncpg.Record] = await self._call("fetch", query, args, begin=True)
         return rows
-
-    async def write_alone(
-        self, query: str, *args: object, order: tuple[str, ...]
-    ) -> list[asyncpg.Record]:
-        """Run the unit of work's one and only write as a transaction of its own, or in a
-        commit shared with others' lone writes, ordered among them by `order`."""
-        if self._transaction is not None or self._connection is None:
-            raise RuntimeError("write_alone is for a unit of work with no other write")
-        self._used = True
-        return await self._commits.write(self._connection, query, args, order)
 
     async def commit(self) -> None:
         """Commit the open transaction, if any; the next write begins a new one."""

@@ -1,5 +1,9 @@
 // The room's live socket: views in, commands out, and nothing lost on a flaky network.
 //
+// The server sends the whole view on connect and on `sync`, and after each change only
+// what changed since a version (`patch`): applied to the view at exactly that version,
+// else the page asks for the whole view again.
+//
 // Every command waits in a queue until the server acknowledges it. When the socket drops,
 // the page reconnects with backoff (a fresh ticket each time), asks for the current view
 // (`sync` with the last version it saw), drops the queued commands that view shows as
@@ -35,6 +39,18 @@ const ALREADY_DONE = {
         String(view.estimate.value) === String(args.value),
     ),
 };
+
+/** The view `view` with a patch's changes applied (see the module comment). */
+export function applyChanges(view, changes) {
+  const next = { ...view, ...changes };
+  const people = changes.participants;
+  if (people && !Array.isArray(people)) {
+    next.participants = view.participants.map((p) =>
+      people[p.accountId] ? { ...p, ...people[p.accountId] } : p,
+    );
+  }
+  return next;
+}
 
 /** A command the server refused, with its answer. */
 export class CommandError extends Error {
@@ -118,6 +134,7 @@ export class LiveRoom {
   async connect() {
     if (this.stopped) return;
     this.synced = false;
+    this.resyncing = false;
     this.setStatus(this.attempts ? "reconnecting" : "connecting");
     let ticket = this.firstTicket;
     this.firstTicket = null;
@@ -137,9 +154,7 @@ export class LiveRoom {
       return this.retry();
     }
     this.socket = socket;
-    socket.onopen = () => {
-      this.transmit({ op: "sync", version: this.version, id: `sync-${++this.counter}` });
-    };
+    socket.onopen = () => this.resync();
     socket.onmessage = (event) => this.receive(event.data);
     socket.onclose = (event) => this.closed(socket, event.code);
     socket.onerror = () => {};
@@ -209,8 +224,19 @@ export class LiveRoom {
     } catch {
       return;
     }
-    if (message.type === "room") {
-      this.accept(message.room);
+    if (message.type === "room" || message.type === "patch") {
+      if ("ack" in message) this.settle(message.ack, null);
+      if (message.type === "patch") {
+        if (!this.view || message.from !== this.version) {
+          // A change to a view this page does not have: ask for the whole view.
+          if (message.room.version > this.version && !this.resyncing) this.resync();
+          return;
+        }
+        this.accept(applyChanges(this.view, message.room));
+      } else {
+        this.resyncing = false;
+        this.accept(message.room);
+      }
       if (!this.synced) {
         this.synced = true;
         this.attempts = 0;
@@ -225,6 +251,11 @@ export class LiveRoom {
     } else if (message.type === "removed") {
       this.removed();
     }
+  }
+
+  resync() {
+    this.resyncing = true;
+    this.transmit({ op: "sync", version: this.version, id: `sync-${++this.counter}` });
   }
 
   accept(view) {
