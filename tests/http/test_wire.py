@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from agiletoolbox.adapters.http.room_json import (
     changes,
-    has_own,
     public_json,
+    render,
     view_json,
     with_own,
 )
@@ -22,7 +22,7 @@ from agiletoolbox.adapters.http.wire import unstructure
 from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.errors import DomainError
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import own_cards, view_of
+from agiletoolbox.domain.view import own_cards, own_cards_of, view_of
 from tests.livekit import apply_changes
 from tests.unit.roomkit import ANA, BEN, CAI, DEE, at, new_room
 
@@ -65,26 +65,32 @@ steps = st.lists(
 def test_views_and_their_changes_agree_with_the_domain(plays: list[tuple[str, int, int]]) -> None:
     room = new_room(None, BEN)
     before = {who: view_json(room, who) for who in PEOPLE}
-    own_before = {who: own_cards(room, who) for who in PEOPLE}
-    public_before = public_json(room)
+    rendered, _ = render(room)
+    holders = own_cards_of(room)
     for when, step in enumerate(plays, start=10):
         act(room, step, when)
-        public = public_json(room)
+        now, changed = render(room, rendered)
+        # Rendering next to the version before renders what rendering afresh does.
+        assert now.json == public_json(room)
+        now_holders = own_cards_of(room)
         for who in PEOPLE:
             view = view_json(room, who)
-            # The adapter puts one's own cards in as the domain does.
+            # The adapter puts one's own cards in as the domain does; the public JSON with
+            # nothing of one's own is what one sees when one holds no hidden card.
             assert view == unstructure(view_of(room, who))
-            assert with_own(public, own_cards(room, who)) == view
+            assert with_own(now.json, who, now_holders.get(who)) == view
+            own = own_cards(room, who)
+            assert (who in now_holders) == (own.current is not None or bool(own.rounds))
             # What changed, applied to the older view, gives the newer one; as JSON too.
             patch = orjson.loads(orjson.dumps(changes(before[who], view)))
             assert apply_changes(copy.deepcopy(before[who]), patch) == view
             # Someone with no hidden card of their own, before or after, may be sent the
             # change of the public view that everyone else is sent.
-            own = own_cards(room, who)
-            if not has_own(own_before[who]) and not has_own(own):
-                assert apply_changes(before[who], changes(public_before, public)) == view
-            before[who], own_before[who] = view, own
-        public_before = public
+            if who not in holders and who not in now_holders:
+                shared = orjson.loads(orjson.dumps(changed))
+                assert apply_changes(before[who], shared) == view
+            before[who] = view
+        rendered, holders = now, now_holders
 
 
 def test_a_peers_vote_changes_one_field_of_one_participant() -> None:

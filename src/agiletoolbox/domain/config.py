@@ -40,8 +40,12 @@ class RoomConfig:
     persistent: bool = False
     # label -> number for decks whose cards are not numbers (T-shirt sizes to story points).
     value_map: tuple[tuple[str, float], ...] = field(default=(), converter=_sorted_pairs)
+    cards: Deck = field(init=False, eq=False, repr=False)
+    """The deck as played: with the `?` card when the room wants it (made once, here: every
+    vote and every view asks for it)."""
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "cards", self.deck.with_question_card(self.question_card))
         for label, number in self.value_map:
             card = self.deck.card(label)
             if card.special:
@@ -50,11 +54,6 @@ class RoomConfig:
                 raise InvalidValue(f"the card {label} already is a number")
             if not 0 <= number <= MAX_CARD_VALUE:
                 raise InvalidValue(f"the number for {label} is out of range")
-
-    @property
-    def cards(self) -> Deck:
-        """The deck as played: with the `?` card when the room wants it."""
-        return self.deck.with_question_card(self.question_card)
 
     @property
     def numbers(self) -> dict[str, float]:

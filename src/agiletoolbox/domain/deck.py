@@ -11,7 +11,6 @@ import itertools
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 
 from attrs import field, frozen
 
@@ -143,15 +142,9 @@ class Deck:
         """The deck with the `?` card added at the end, or taken out."""
         if enabled == self.has(QUESTION):
             return self
-        return _toggled_question_card(self, enabled)
-
-
-@lru_cache(maxsize=512)
-def _toggled_question_card(deck: Deck, enabled: bool) -> Deck:
-    # Asked on every vote; building and checking a deck costs more than the vote itself.
-    if enabled:
-        return Deck(deck.name, (*deck.cards, Card(QUESTION)))
-    return Deck(deck.name, tuple(card for card in deck.cards if card.label != QUESTION))
+        if enabled:
+            return Deck(self.name, (*self.cards, Card(QUESTION)))
+        return Deck(self.name, tuple(card for card in self.cards if card.label != QUESTION))
 
 
 def _numbered(

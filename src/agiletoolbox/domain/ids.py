@@ -36,7 +36,7 @@ def _checked(
     return check
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class TenantKey:
     """A tenant: the Connect clientKey of a Jira site, or its Forge installation id."""
 
@@ -46,7 +46,7 @@ class TenantKey:
         return self.value
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class AccountId:
     """An Atlassian account id: opaque printable ASCII, at most 128 characters, no spaces."""
 
@@ -56,7 +56,7 @@ class AccountId:
         return self.value
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class IssueKey:
     """A Jira issue key such as `DEMO-12`."""
 
@@ -71,7 +71,7 @@ class IssueKey:
         return self.value
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class ProjectKey:
     """A Jira project key such as `DEMO`."""
 
@@ -81,7 +81,7 @@ class ProjectKey:
         return self.value
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class IssueTypeId:
     """A Jira issue type id (numeric string)."""
 
@@ -91,7 +91,7 @@ class IssueTypeId:
         return self.value
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class RoomId:
     """A room's id: random, URL-safe, unguessable."""
 
@@ -108,7 +108,7 @@ class RoomId:
         return self.value
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class FieldId:
     """A Jira field id: `customfield_N` or a system field id such as `timeoriginalestimate`."""
 

@@ -22,23 +22,6 @@ from agiletoolbox.domain.room import Room, RoomState, RoundRecord
 
 
 @frozen
-class CardView:
-    """A card of the room's deck; special cards (`?`, `☕`, ...) never count."""
-
-    label: str
-    value: float | None
-    special: bool
-
-
-@frozen
-class DeckView:
-    """The room's deck, in its order."""
-
-    name: str
-    cards: tuple[CardView, ...]
-
-
-@frozen
 class ParticipantView:
     """A participant as the viewer sees them; `card` is None unless the viewer may see it."""
 
@@ -92,7 +75,7 @@ class RoomView:
     owner: AccountId | None
     owner_present: bool
     viewer: AccountId | None
-    deck: DeckView
+    deck: Deck
     field_id: FieldId | None
     question_card: bool
     offline_voting: bool
@@ -116,10 +99,6 @@ class OwnCards:
     """The viewer's card in the open round, while it is not revealed."""
     rounds: tuple[tuple[int, str], ...]
     """(round number, card) of the viewer's votes in finished rounds never revealed."""
-
-
-def _deck(deck: Deck) -> DeckView:
-    return DeckView(deck.name, tuple(CardView(c.label, c.value, c.special) for c in deck.cards))
 
 
 def _estimate(estimate: Estimate | None) -> EstimateView | None:
@@ -162,7 +141,7 @@ def public_view(room: Room) -> RoomView:
         owner=room.owner,
         owner_present=room.owner_present,
         viewer=None,
-        deck=_deck(config.cards),
+        deck=config.cards,
         field_id=config.field_id,
         question_card=config.question_card,
         offline_voting=config.offline_voting,
@@ -200,6 +179,15 @@ def own_cards(room: Room, viewer: AccountId) -> OwnCards:
             if who == viewer
         ),
     )
+
+
+def own_cards_of(room: Room) -> dict[AccountId, OwnCards]:
+    """The own cards of everyone who holds any the public view does not show."""
+    holders = set() if room.revealed else set(room.votes)
+    for record in room.history:
+        if not record.revealed:
+            holders.update(who for who, _ in record.votes)
+    return {who: own_cards(room, who) for who in holders}
 
 
 def with_own(view: RoomView, own: OwnCards) -> RoomView:

@@ -29,7 +29,14 @@ from attrs import define, field
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import BY_OP
 from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, CLOSE_REMOVED, LiveSocket
-from agiletoolbox.adapters.http.room_json import Json, changes, has_own, public_json, with_own
+from agiletoolbox.adapters.http.room_json import (
+    Json,
+    Rendered,
+    changes,
+    public_json,
+    render,
+    with_own,
+)
 from agiletoolbox.adapters.http.seats import Seats
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
@@ -37,7 +44,7 @@ from agiletoolbox.adapters.http.wire import BodyError, structure
 from agiletoolbox.domain.errors import AccessRefused, DomainError, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import OwnCards, own_cards
+from agiletoolbox.domain.view import OwnCards, own_cards, own_cards_of
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
@@ -52,11 +59,11 @@ PATCH_BACKLOG = 8
 
 @define
 class _Shown:
-    """What this process last showed of a room: the room, its public JSON, and the own
-    cards of each person it holds a socket for."""
+    """What this process last showed of a room: the room, its public view rendered, and
+    the own cards of those who hold any."""
 
     room: Room
-    public: Json
+    public: Rendered
     own: dict[AccountId, OwnCards]
 
     @property
@@ -195,26 +202,28 @@ class LiveRooms:
         if all(s.version >= room.version for s in group):
             return False  # a stale or duplicate signal, or a change that changed nothing
         shown = self._shown.get(key)
-        public = public_json(room)
-        own = {account: own_cards(room, account) for account in {s.caller.account for s in group}}
+        public, changed = render(room, shown.public if shown is not None else None)
+        own = own_cards_of(room)
         shared: bytes | None = None
         acked = False
         for socket in list(group):
             if socket.version >= room.version:
                 continue
-            mine = own[socket.caller.account]
+            account = socket.caller.account
+            mine = own.get(account)
             answered = answer is not None and socket is answer[0]
-            before = _base(socket, shown)
-            if shown is not None and before is not None:
-                if not answered and not has_own(before) and not has_own(mine):
+            if shown is not None and _follows(socket, shown):
+                before = shown.own.get(account)
+                if not answered and before is None and mine is None:
                     # Nothing of this person's own: the change is the same for all of them.
-                    shared = shared or _patch(shown.version, changes(shown.public, public))
+                    shared = shared or _patch(shown.version, changed)
                     socket.show(shared, room.version, whole=False)
                     continue
-                old, new = with_own(shown.public, before), with_own(public, mine)
+                old = with_own(shown.public.json, account, before)
+                new = with_own(public.json, account, mine)
                 message: Json = {"type": "patch", "from": shown.version, "room": changes(old, new)}
             else:
-                message = {"type": "room", "room": with_own(public, mine)}
+                message = {"type": "room", "room": with_own(public.json, account, mine)}
             if answered:
                 assert answer is not None  # noqa: S101 - `answered` says so
                 message["ack"] = answer[1]
@@ -339,8 +348,11 @@ class LiveRooms:
 
     def _whole(self, socket: LiveSocket, room: Room, ack: object = None) -> None:
         """Send the socket its whole view of `room`."""
-        own = own_cards(room, socket.caller.account)
-        message: Json = {"type": "room", "room": with_own(public_json(room), own)}
+        account = socket.caller.account
+        message: Json = {
+            "type": "room",
+            "room": with_own(public_json(room), account, own_cards(room, account)),
+        }
         if ack is not None:
             message["ack"] = ack
         socket.show(orjson.dumps(message), room.version, whole=True)
@@ -402,12 +414,10 @@ class LiveRooms:
             socket.reply(_error(request_id, status_of(error), error.code, error.message))
 
 
-def _base(socket: LiveSocket, shown: _Shown | None) -> OwnCards | None:
-    """The viewer's own cards in what the socket was last shown, when what changed since
-    can be sent to it (it has that version, and is keeping up); else None."""
-    if shown is None or socket.version != shown.version or socket.backlog >= PATCH_BACKLOG:
-        return None
-    return shown.own.get(socket.caller.account)
+def _follows(socket: LiveSocket, shown: _Shown) -> bool:
+    """Whether what changed since what was last shown can be sent to the socket: it has
+    that version (or will, once its queue is sent) and is keeping up."""
+    return socket.version == shown.version and socket.backlog < PATCH_BACKLOG
 
 
 def _removed(group: set[LiveSocket], answer: tuple[LiveSocket, object] | None) -> bool:

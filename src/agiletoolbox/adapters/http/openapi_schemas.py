@@ -16,6 +16,7 @@ import attrs
 
 from agiletoolbox.adapters.http.commands import COMMANDS
 from agiletoolbox.adapters.http.wire import (
+    DERIVED,
     CardBody,
     ConfigBody,
     CreateRoomBody,
@@ -27,11 +28,16 @@ from agiletoolbox.adapters.http.wire import (
     wire_name,
 )
 from agiletoolbox.domain.consensus import Consensus, Spread
-from agiletoolbox.domain.deck import MAX_CARD_VALUE, MAX_CARDS, MAX_LABEL_LENGTH, STANDARD_DECKS
+from agiletoolbox.domain.deck import (
+    MAX_CARD_VALUE,
+    MAX_CARDS,
+    MAX_LABEL_LENGTH,
+    STANDARD_DECKS,
+    Card,
+    Deck,
+)
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId
 from agiletoolbox.domain.view import (
-    CardView,
-    DeckView,
     EstimateView,
     ParticipantView,
     RoomView,
@@ -62,8 +68,8 @@ BODIES: Mapping[type, str] = {
 VIEWS: Mapping[type, str] = {
     RoomView: "Room",
     ParticipantView: "Participant",
-    DeckView: "Deck",
-    CardView: "Card",
+    Deck: "Deck",
+    Card: "Card",
     Consensus: "Results",
     Spread: "Spread",
     EstimateView: "AcceptedEstimate",
@@ -192,6 +198,9 @@ def view_schema(kind: type) -> JsonSchema:
         )
         for field in attrs.fields(kind)
     }
+    for name in DERIVED.get(kind, ()):
+        returned = get_type_hints(getattr(kind, name).fget)["return"]
+        properties[camel(name)] = _type_schema(returned, {}, VIEWS)
     return _closed(**properties)
 
 

@@ -2,38 +2,80 @@
 
 The JSON of a view is the public view's (`domain.view.public_view`, rendered once per
 change for everyone) with the viewer's own cards put in (`with_own`). Between two
-versions a person is sent only what changed (`changes`): the top-level fields that
-differ, and the participants as an object of what changed per account id while nobody
-joined or left (the whole array otherwise). A vote thus costs each peer a few dozen bytes.
+versions a person is sent only what changed: the top-level fields that differ, and the
+participants as an object of what changed per account id while nobody joined or left (the
+whole array otherwise). A vote thus costs each peer a few dozen bytes. Rendering a new
+version next to the one before (`render`) renders only the fields that changed, and
+knows the change while doing so.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_type_hints
 
-from agiletoolbox.adapters.http.wire import unstructure
+import attrs
+from attrs import frozen
+
+from agiletoolbox.adapters.http.wire import unstructure, unstructure_as, wire_name
 from agiletoolbox.domain.ids import AccountId
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import OwnCards, own_cards, public_view
+from agiletoolbox.domain.view import OwnCards, RoomView, own_cards, public_view
 
 Json = dict[str, Any]
+
+_HINTS = get_type_hints(RoomView)
+_FIELDS = tuple(
+    (field.name, wire_name(RoomView, field.name), _HINTS[field.name])
+    for field in attrs.fields(RoomView)
+)
+
+
+@frozen
+class Rendered:
+    """A public view and its JSON."""
+
+    view: RoomView
+    json: Json
+
+
+def render(room: Room, before: Rendered | None = None) -> tuple[Rendered, Json]:
+    """The room's public view rendered, and what changed since `before` (its `version`
+    always; every field when there is nothing before). Fields that did not change keep the
+    JSON they had."""
+    view = public_view(room)
+    if before is None:
+        json: Json = unstructure(view)
+        return Rendered(view, json), json
+    json = dict(before.json)
+    patch: Json = {}
+    for name, key, kind in _FIELDS:
+        new, old = getattr(view, name), getattr(before.view, name)
+        if new is old or new == old:
+            continue
+        json[key] = unstructure_as(new, kind)
+        patch[key] = json[key]
+    if "participants" in patch:
+        patch["participants"] = _people(before.json["participants"], json["participants"])
+    patch["version"] = view.version
+    return Rendered(view, json), patch
 
 
 def public_json(room: Room) -> Json:
     """The room as anyone may see it, as JSON (`you` is null)."""
-    rendered: Json = unstructure(public_view(room))
-    return rendered
+    return render(room)[0].json
 
 
-def with_own(public: Json, own: OwnCards) -> Json:
-    """The public JSON as `own.viewer` sees it: their own cards put in (copies what it
+def with_own(public: Json, viewer: AccountId, own: OwnCards | None) -> Json:
+    """The public JSON as `viewer` sees it: their own cards put in (copies what it
     changes, so the public JSON stays as it was)."""
     view = dict(public)
-    viewer = str(own.viewer)
-    view["you"] = viewer
+    you = str(viewer)
+    view["you"] = you
+    if own is None:
+        return view
     if own.current is not None:
         view["participants"] = [
-            {**p, "card": own.current} if p["accountId"] == viewer else p
+            {**p, "card": own.current} if p["accountId"] == you else p
             for p in public["participants"]
         ]
     if own.rounds:
@@ -42,7 +84,7 @@ def with_own(public: Json, own: OwnCards) -> Json:
             {
                 **record,
                 "votes": [
-                    {**v, "card": mine[record["round"]]} if v["accountId"] == viewer else v
+                    {**v, "card": mine[record["round"]]} if v["accountId"] == you else v
                     for v in record["votes"]
                 ],
             }
@@ -55,39 +97,27 @@ def with_own(public: Json, own: OwnCards) -> Json:
 
 def view_json(room: Room, viewer: AccountId) -> Json:
     """The room as `viewer` may see it, as JSON."""
-    return with_own(public_json(room), own_cards(room, viewer))
+    return with_own(public_json(room), viewer, own_cards(room, viewer))
 
 
 def changes(old: Json, new: Json) -> Json:
-    """What to apply to the view `old` to get the view `new` (`version` always included).
-
-    Top-level fields are replaced whole, except `participants` while the same people
-    stay in the same order: then an object maps each account id whose entry changed to
-    the fields that changed.
-    """
-    patch: Json = {}
-    for key, value in new.items():
-        before = old.get(key)
-        if value is before or value == before:
-            continue
-        if key == "participants" and isinstance(before, list) and _same_people(before, value):
-            patch[key] = {
-                after["accountId"]: {f: v for f, v in after.items() if prior.get(f) != v}
-                for prior, after in zip(before, value, strict=True)
-                if prior != after
-            }
-        else:
-            patch[key] = value
+    """What to apply to the view `old` to get the view `new` (`version` always included)."""
+    patch: Json = {key: value for key, value in new.items() if value != old.get(key)}
+    if "participants" in patch:
+        patch["participants"] = _people(old["participants"], new["participants"])
     patch["version"] = new["version"]
     return patch
 
 
-def _same_people(before: list[Json], after: list[Json]) -> bool:
-    return len(before) == len(after) and all(
-        p["accountId"] == q["accountId"] for p, q in zip(before, after, strict=True)
-    )
-
-
-def has_own(own: OwnCards | None) -> bool:
-    """Whether the viewer holds cards the public view does not show."""
-    return own is not None and (own.current is not None or bool(own.rounds))
+def _people(before: list[Json], after: list[Json]) -> list[Json] | dict[str, Json]:
+    """The participants' change: per account id, the fields that changed, while the same
+    people stay in the same order; else the whole new array."""
+    if len(before) != len(after) or any(
+        p["accountId"] != q["accountId"] for p, q in zip(before, after, strict=True)
+    ):
+        return after
+    return {
+        q["accountId"]: {f: v for f, v in q.items() if p.get(f) != v}
+        for p, q in zip(before, after, strict=True)
+        if p != q
+    }

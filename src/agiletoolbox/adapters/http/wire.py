@@ -30,8 +30,6 @@ from agiletoolbox.domain.ids import (
     TenantKey,
 )
 from agiletoolbox.domain.view import (
-    CardView,
-    DeckView,
     EstimateView,
     ParticipantView,
     RoomView,
@@ -141,6 +139,9 @@ def _structure_strict(kind: type) -> Any:
     return structure
 
 
+DERIVED: Mapping[type, tuple[str, ...]] = {Card: ("special",)}
+"""Properties a view class's JSON carries besides its fields (a special card never counts)."""
+
 RENAMES: Mapping[tuple[type, str], str] = {
     (RoomView, "viewer"): "you",
     (RoundView, "number"): "round",
@@ -204,10 +205,22 @@ def _make_converter() -> cattrs.Converter:
         lambda t: t in (tuple[tuple[str, float], ...], tuple[tuple[str, int], ...]), _pairs
     )
     for view in VIEW_TYPES:
-        converter.register_unstructure_hook(
-            view, make_dict_unstructure_fn(view, converter, **_camel_overrides(view))
-        )
+        unstructure = make_dict_unstructure_fn(view, converter, **_camel_overrides(view))
+        converter.register_unstructure_hook(view, _with_derived(unstructure, DERIVED.get(view)))
     return converter
+
+
+def _with_derived(unstructure: Any, derived: tuple[str, ...] | None) -> Any:
+    if not derived:
+        return unstructure
+
+    def with_derived(value: Any) -> dict[str, Any]:
+        rendered: dict[str, Any] = unstructure(value)
+        for name in derived:
+            rendered[camel(name)] = getattr(value, name)
+        return rendered
+
+    return with_derived
 
 
 def _timestamp(moment: datetime) -> str:
@@ -217,8 +230,8 @@ def _timestamp(moment: datetime) -> str:
 BODY_TYPES = (CardBody, DeckBody, ConfigBody, CreateRoomBody, JoinBody, VoteBody, EstimateBody)
 """Every request body class."""
 VIEW_TYPES = (
-    CardView,
-    DeckView,
+    Card,
+    Deck,
     Spread,
     Consensus,
     VoteView,
@@ -234,6 +247,11 @@ before the wholes: a class's hook is made with the hooks of its parts)."""
 def unstructure(value: object) -> Any:
     """`value` (a view or a part of one) as JSON-ready Python values."""
     return _converter.unstructure(value)
+
+
+def unstructure_as(value: object, kind: Any) -> Any:
+    """`value`, of the type `kind` (a field's type), as JSON-ready Python values."""
+    return _converter.unstructure(value, unstructure_as=kind)
 
 
 _converter = _make_converter()

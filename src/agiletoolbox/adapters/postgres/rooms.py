@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import cast
 
 import asyncpg
 
@@ -33,10 +32,12 @@ from agiletoolbox.adapters.postgres.rows import (
     Snapshot,
     StoredRoom,
     changes,
+    config_text,
     room_columns,
     standing_of,
 )
 from agiletoolbox.adapters.postgres.session import Session
+from agiletoolbox.domain.config import RoomConfig
 from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.events import RoomEvent
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
@@ -44,8 +45,12 @@ from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.standing import TenantStanding
 
 RoomKey = tuple[TenantKey, RoomId]
-_CONFIG = COLUMNS.index("config")
 Write = Callable[..., Awaitable[list[asyncpg.Record]]]
+
+
+def _as_written(value: object) -> object:
+    """A room column's value as the statement takes it (the configuration as JSON text)."""
+    return config_text(value) if isinstance(value, RoomConfig) else value
 
 
 # Wherever an account id is kept: people in rooms, owners, estimates they accepted, open
@@ -204,21 +209,20 @@ class PostgresRoomRepository:
             if room is None:
                 await self._delete(run, key)
             elif key in self._added:
-                await self._write(run, None, room_columns(room), room, Snapshot.empty())
+                values = [_as_written(v) for v in room_columns(room)]
+                await self._write(run, None, values, room, Snapshot.empty())
             else:
                 await self._update(run, room, self._loaded[key])
         self._staged.clear()
         self._added.clear()
 
     async def _update(self, run: Write, room: Room, before: Snapshot) -> None:
-        # An untouched configuration is the very object that was read: reuse its text.
-        unchanged = room.config is before.config
-        values = room_columns(room, cast(str, before.columns[_CONFIG]) if unchanged else None)
-        # Only what changed is written: the key never does, the version always does.
+        # Only what changed is written: the key never does, the version always does. What a
+        # change leaves alone is the very object that was read (the configuration, say).
         changed = [
-            (column, value)
-            for column, value, old in zip(COLUMNS, values, before.columns, strict=True)
-            if value != old and column not in ("tenant_key", "room_id")
+            (column, _as_written(value))
+            for column, value, old in zip(COLUMNS, room_columns(room), before.columns, strict=True)
+            if value is not old and value != old and column not in ("tenant_key", "room_id")
         ]
         if not any(column == "version" for column, _ in changed):
             changed.append(("version", room.version))

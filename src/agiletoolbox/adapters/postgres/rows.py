@@ -42,22 +42,20 @@ def config_from_json(stored: Json) -> RoomConfig:
     return _rows.structure(stored, RoomConfig)
 
 
-# Rooms are read and written on every vote, and their configurations (frozen, so safe to
-# share) repeat: converting each distinct one once keeps cattrs and the deck's validators
-# off the hot path.
-@lru_cache(maxsize=4096)
 def config_text(config: RoomConfig) -> str:
-    """A room configuration as JSON text."""
+    """A room configuration as JSON text (written only when it changed)."""
     return _dumps(config_to_json(config))
 
 
+# Every process holding a socket of a room reads it again after each change made elsewhere,
+# and the configurations and decks it reads repeat: structuring each distinct one (JSON,
+# cattrs, the deck's validators) once takes most of the cost of that read off it.
 @lru_cache(maxsize=4096)
 def config_from_text(text: str) -> RoomConfig:
     """A room configuration from its JSON text."""
     return config_from_json(json.loads(text))
 
 
-@lru_cache(maxsize=1024)
 def deck_text(deck: Deck) -> str:
     """A deck, as stored with a finished round, as JSON text."""
     return _dumps(_rows.unstructure(deck))
@@ -73,16 +71,8 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-# Ids are immutable and validated by a regular expression on construction; the same few
-# ids come back on every read of a room, so each distinct one is checked once.
-_account_id = lru_cache(maxsize=65536)(AccountId)
-_tenant_key = lru_cache(maxsize=4096)(TenantKey)
-_room_id = lru_cache(maxsize=65536)(RoomId)
-_issue_key = lru_cache(maxsize=65536)(IssueKey)
-
-
 def _account(value: str | None) -> AccountId | None:
-    return None if value is None else _account_id(value)
+    return None if value is None else AccountId(value)
 
 
 @frozen
@@ -102,11 +92,11 @@ class Snapshot:
         return cls(version=0, columns=(), config=None, participants={}, votes={}, history=())
 
     @classmethod
-    def of(cls, room: Room, config_json: str | None = None) -> Snapshot:
+    def of(cls, room: Room) -> Snapshot:
         """The state of `room` as just read (shallow copies: the values are immutable)."""
         return cls(
             room.version,
-            tuple(room_columns(room, config_json)),
+            tuple(room_columns(room)),
             room.config,
             dict(room.participants),
             dict(room.votes),
@@ -135,7 +125,7 @@ def _array(row: asyncpg.Record, name: str) -> list[Any]:
 
 def _participants(row: asyncpg.Record) -> dict[AccountId, Participant]:
     people = (
-        Participant(_account_id(account), Role(role), online, joined_at)
+        Participant(AccountId(account), Role(role), online, joined_at)
         for account, role, online, joined_at in zip(
             _array(row, "p_accounts"),
             _array(row, "p_roles"),
@@ -163,7 +153,7 @@ def _history(row: asyncpg.Record) -> list[RoundRecord]:
         RoundRecord(
             number=number,
             deck=deck_from_text(deck),
-            votes=tuple((_account_id(who), label) for who, label in votes),
+            votes=tuple((AccountId(who), label) for who, label in votes),
             revealed=revealed,
             started_at=started,
             ended_at=ended,
@@ -184,9 +174,9 @@ class StoredRoom:
     def from_row(cls, row: asyncpg.Record) -> StoredRoom:
         """The room of one row of the room query (see `rooms.py`)."""
         room = Room(
-            tenant=_tenant_key(row["tenant_key"]),
-            id=_room_id(row["room_id"]),
-            issue_key=_issue_key(row["issue_key"]),
+            tenant=TenantKey(row["tenant_key"]),
+            id=RoomId(row["room_id"]),
+            issue_key=IssueKey(row["issue_key"]),
             owner=_account(row["owner"]),
             config=config_from_text(row["config"]),
             created_at=row["created_at"],
@@ -195,7 +185,7 @@ class StoredRoom:
             round=row["round"],
             round_started_at=row["round_started_at"],
             votes={
-                _account_id(who): label
+                AccountId(who): label
                 for who, label in zip(
                     _array(row, "v_accounts"), _array(row, "v_labels"), strict=True
                 )
@@ -205,7 +195,7 @@ class StoredRoom:
             estimate=_estimate(row),
             version=row["version"],
         )
-        return cls(room, Snapshot.of(room, row["config"]))
+        return cls(room, Snapshot.of(room))
 
 
 def standing_of(state: str, moving_to: str | None) -> TenantStanding:
@@ -213,18 +203,16 @@ def standing_of(state: str, moving_to: str | None) -> TenantStanding:
     return TenantStanding(TenantState(state), None if moving_to is None else Region(moving_to))
 
 
-def room_columns(room: Room, config_json: str | None = None) -> list[object]:
-    """The values of the room row, in the order of `room_sql.COLUMNS`.
-
-    `config_json` is the configuration's stored text when the caller already has it.
-    """
+def room_columns(room: Room) -> list[object]:
+    """The values of the room row, in the order of `room_sql.COLUMNS`; the configuration as
+    the object (`config_text` makes its JSON for a write)."""
     estimate = room.estimate
     return [
         room.tenant.value,
         room.id.value,
         room.issue_key.value,
         None if room.owner is None else room.owner.value,
-        config_text(room.config) if config_json is None else config_json,
+        room.config,
         room.round,
         room.round_started_at,
         room.revealed,
@@ -246,11 +234,16 @@ def changes(room: Room, before: Snapshot) -> dict[str, list[list[Any]]]:
 
     Keys are the part names of `room_sql.PARTS`; a part with nothing to write is absent.
     """
-    people = [p for who, p in room.participants.items() if before.participants.get(who) != p]
+    # What a change leaves alone is the very object that was read: `is` settles most.
+    people = [
+        p
+        for who, p in room.participants.items()
+        if (was := before.participants.get(who)) is not p and was != p
+    ]
     votes = [(who, label) for who, label in room.votes.items() if before.votes.get(who) != label]
     old_rounds = {record.number: record for record in before.history}
     new_numbers = {record.number for record in room.history}
-    rounds = [r for r in room.history if old_rounds.get(r.number) != r]
+    rounds = [r for r in room.history if (had := old_rounds.get(r.number)) is not r and had != r]
     gone_round_votes: list[tuple[int, str]] = []
     round_votes: list[tuple[int, str, str, int]] = []
     for record in rounds:
