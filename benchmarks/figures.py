@@ -195,7 +195,14 @@ def report(
     row(samples, "bytes received per vote and recipient", "bytes/recipient", both, 0)
     row(samples, "bytes per view delivered (view or patch)", "bytes/view", both, 0)
     if not votes_only:
-        row(samples, "RSS per connected participant, KB", "rss KB/participant", both, 1)
+        row(
+            samples,
+            "RSS per connected participant (first seating), KB",
+            "rss KB/participant",
+            both,
+            1,
+        )
+        row(samples, "RSS before each seating, MiB", "rss MiB before seating", both, 0)
         three = (BARE, OURS, CROSS)
         header(f"vote -> 7 peers, {plan.participants} participants", three)
         for rate in plan.rates:

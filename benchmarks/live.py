@@ -25,9 +25,10 @@ round, so that both meet the same drift of the machine:
    alone for ours), PostgreSQL and the load generator, and the bytes each recipient got
    per vote and per view (full view or patch) delivered.
 2. RSS per connected participant: the server's VmRSS with every participant seated, less
-   its VmRSS just before it first seated them (round 1, after its votes/s window), per
-   participant. Later rounds measure against the same baseline: memory freed by closed
-   sockets stays with the process, so a figure growing from round to round is a leak.
+   its VmRSS just before it seated them, per participant, at the first seating (later ones
+   reuse the memory the first one freed, which stays with the process). The VmRSS before
+   each seating is printed too: that figure growing from round to round would be memory
+   never given back (a leak).
 3. vote -> 7 peers latency with 1,000 participants (125 rooms of 8) seated on one process,
    at each offered rate (200, 350, 500 votes/s round robin over the rooms, open loop):
    from the vote leaving the voter's socket until each peer holds the new version. A room
@@ -147,7 +148,6 @@ class Bench:
         self.bare = bare_process(SCRIPT, bare_port, database, secret, folder)
         self.samples = Samples()
         self.quiet = Quiet(options.disturbed)
-        self.rss_base: dict[str, int] = {}
         self.throughput_tables: dict[str, list[Table]] = {}
         self.latency_tables: dict[str, list[Table]] = {}
 
@@ -278,13 +278,16 @@ class Bench:
         """Seat everyone, take the RSS (of `rss`), then one window per offered rate."""
         plan = self.plan
         say(f"round {n + 1}: {who}, {plan.participants} participants")
-        if rss is not None:  # before the server's first latency seating: its baseline
+        base = 0
+        if rss is not None:  # just before seating: what the sockets add is measured alone
             await settle(self.servers)
-            self.rss_base.setdefault(who, rss.rss_kib())
+            base = rss.rss_kib()
+            # The same figure round after round: growth here would be memory not returned.
+            self.samples.add("rss MiB before seating", who, base / 1024)
         await seat_everyone(session, tables, self.tickets, server_of, plan.connect_concurrency)
         await settle(self.servers)
-        if rss is not None:
-            grown = rss.rss_kib() - self.rss_base[who]
+        if rss is not None and n == 0:  # later seatings reuse what the first one freed
+            grown = rss.rss_kib() - base
             self.samples.add("rss KB/participant", who, grown * 1.024 / plan.participants)
         # The servers holding the sockets: for ours across processes, both.
         holders = {BARE: (self.bare.pid,), OURS: (self.a.pid,), CROSS: (self.a.pid, self.b.pid)}
