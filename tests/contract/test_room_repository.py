@@ -437,3 +437,21 @@ async def test_an_adopted_room_of_a_site_that_may_not_be_served_is_refused(
         with pytest.raises(ConcurrentChange):
             await work.commit()
     assert (await load(uow, SITE, DEMO_1)) == seen
+
+
+async def test_several_rooms_are_read_at_once_each_with_its_standing(
+    uow: UnitOfWorkFactory,
+) -> None:
+    await install(uow, tenant(), tenant(OTHER_SITE))
+    first, second, theirs = room(), room(issue=DEMO_2), room(site=OTHER_SITE)
+    await add(uow, first, second, theirs)
+    missing = (SITE, RoomId.generate())
+    wrong_site = (SITE, theirs.id)
+    async with uow() as work:
+        found = await work.rooms.get_served_many(
+            [(SITE, first.id), (SITE, second.id), missing, wrong_site, (OTHER_SITE, theirs.id)]
+        )
+    assert set(found) == {(SITE, first.id), (SITE, second.id), (OTHER_SITE, theirs.id)}
+    assert found[SITE, first.id][0] == first
+    assert found[SITE, second.id][0] == second
+    assert all(standing.accessible for _, standing in found.values())

@@ -387,3 +387,33 @@ async def test_a_process_never_races_itself_for_a_room(
     )
     assert [answer.status for answer in answers] == [200, 200, 200]
     assert outcomes == ["committed"] * 3
+
+
+async def test_a_resync_reads_every_room_held_in_one_read(
+    backend: Backend, client: TestClient, monkeypatch: Any
+) -> None:
+    first = await open_room(client)
+    response = await client.post("/api/rooms", json={"issueKey": "DEMO-2"}, headers=ANA_A)
+    second = (await response.json())["id"]
+    sockets = [await connect(client, room_id, ANA_A) for room_id in (first, second)]
+    for ws in sockets:
+        await view_where(ws, lambda r: True)
+    batches: list[int] = []
+    get_many = backend.rooms.get_many
+
+    async def counted(keys: Any) -> Any:
+        batches.append(len(keys))
+        return await get_many(keys)
+
+    monkeypatch.setattr(backend.rooms, "get_many", counted)
+    for room_id in (first, second):  # changed behind this process's back
+        (room,) = [r for r in backend.store.rooms.values() if r.id.value == room_id]
+        room.vote(ANA, "8", backend.clock.now())
+        room.drain_events()
+    backend.bus.resync()
+    for ws in sockets:
+        seen = await view_where(ws, lambda r: cards(r)[ANA.value] == "8")
+        assert seen["version"] > 1
+    assert batches == [2]
+    for ws in sockets:
+        await ws.close()

@@ -302,3 +302,16 @@ async def test_a_known_room_of_a_site_that_may_not_be_served_is_refused(world: W
     with pytest.raises(AccessRefused):
         await world.service.vote(TENANT, BEN, room_id, "5", known)
     assert world.store.rooms[(TENANT, room_id)].votes == {}
+
+
+async def test_several_rooms_are_read_at_once_with_what_reading_each_alone_would_say(
+    world: World,
+) -> None:
+    room_id = await world.open()
+    theirs = (await world.service.open(OTHER, ANA, ISSUE, RoomConfig())).id
+    gone = RoomId.generate()
+    world.store.tenants[OTHER].disable(T0)
+    read = await world.service.get_many([(TENANT, room_id), (TENANT, gone), (OTHER, theirs)])
+    assert read[TENANT, room_id] == await world.service.get(TENANT, room_id)
+    assert isinstance(read[TENANT, gone], NotFound)
+    assert isinstance(read[OTHER, theirs], AccessRefused)

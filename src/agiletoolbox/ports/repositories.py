@@ -35,6 +35,13 @@ class RoomRepository(Protocol):
         a room checks first); `NotFound` when the tenant has no such room."""
         ...
 
+    async def get_served_many(
+        self, keys: Sequence[tuple[TenantKey, RoomId]]
+    ) -> dict[tuple[TenantKey, RoomId], tuple[Room, TenantStanding]]:
+        """Several rooms, each with its tenant's standing, read at one moment (one query
+        where the store can); a key with no such room is left out."""
+        ...
+
     async def adopt(self, room: Room) -> None:
         """Take `room`, as this process last saw it committed, as if this unit of work had
         read it: nothing is read, and saving it writes what changed since its version,

@@ -7,12 +7,18 @@ The use cases keep no state between calls: any process may serve any request.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
-from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
+from agiletoolbox.domain.errors import (
+    AccessRefused,
+    ConcurrentChange,
+    DomainError,
+    InvalidState,
+    NotFound,
+)
 from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.standing import TenantStanding
@@ -157,6 +163,24 @@ class RoomService:
                 raise
         served(standing)
         return room
+
+    async def get_many(
+        self, keys: Sequence[tuple[TenantKey, RoomId]]
+    ) -> dict[tuple[TenantKey, RoomId], Room | DomainError]:
+        """Several rooms in one read: each key's room when its site may be served, else
+        the error reading it alone would raise (`AccessRefused`, `NotFound`)."""
+        read: dict[tuple[TenantKey, RoomId], Room | DomainError] = {}
+        async with self._uow() as uow:
+            found = await uow.rooms.get_served_many(keys)
+            for key in keys:
+                room, standing = found.get(key, (None, None))
+                try:
+                    served(standing if room is not None else await uow.tenants.standing(key[0]))
+                except AccessRefused as refused:
+                    read[key] = refused
+                    continue
+                read[key] = room if room is not None else NotFound("no such room")
+        return read
 
     async def saved_defaults(
         self, tenant: TenantKey, account: AccountId, issue_key: IssueKey, issue_type: IssueTypeId

@@ -41,7 +41,7 @@ from agiletoolbox.adapters.http.seats import Seats
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.http.wire import BodyError, structure
-from agiletoolbox.domain.errors import AccessRefused, DomainError, NotFound
+from agiletoolbox.domain.errors import DomainError, NotFound
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.view import OwnCards, own_cards, own_cards_of
@@ -55,6 +55,8 @@ RoomKey = tuple[TenantKey, RoomId]
 
 PATCH_BACKLOG = 8
 """A socket with this many changes still unsent gets its whole view instead of one more."""
+REFRESH_BATCH = 100
+"""The most rooms one read brings back to show."""
 
 
 @define
@@ -100,8 +102,9 @@ class LiveRooms:
         self._rooms: dict[RoomKey, set[LiveSocket]] = {}
         self._shown: dict[RoomKey, _Shown] = {}
         self._turns: dict[RoomKey, _Turn] = {}
-        self._running: dict[RoomKey, asyncio.Task[None]] = {}
-        self._dirty: set[RoomKey] = set()
+        # Rooms whose sockets wait for a read, and the one task that reads them.
+        self._stale: set[RoomKey] = set()
+        self._reader: asyncio.Task[None] | None = None
         self._leases: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -123,8 +126,9 @@ class LiveRooms:
             *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
             return_exceptions=True,
         )
-        for task in [*self._running.values(), *self._leases]:
-            task.cancel()
+        for task in [self._reader, *self._leases]:
+            if task is not None:
+                task.cancel()
 
     @property
     def socket_count(self) -> int:
@@ -261,43 +265,38 @@ class LiveRooms:
         return group is not None and any(s.version < version for s in group)
 
     def _refresh_soon(self, key: RoomKey) -> None:
-        if key in self._running:
-            self._dirty.add(key)
-            return
-        self._running[key] = asyncio.get_running_loop().create_task(self._refresh(key))
+        self._stale.add(key)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._refresh())
 
-    async def _refresh(self, key: RoomKey) -> None:
-        try:
-            while True:
-                self._dirty.discard(key)
-                if not self._rooms.get(key):
-                    return
-                if not await self._read_and_show(key) or key not in self._dirty:
-                    return
-        finally:
-            # Left in the same step as the last dirty check: a signal arriving later
-            # starts a new refresh instead of marking a finished one dirty.
-            self._running.pop(key, None)
+    async def _refresh(self) -> None:
+        """Read the stale rooms and show them, all those that wait in one read, until
+        none waits: under load a read serves many rooms."""
+        while self._stale:
+            keys = [key for key in self._stale if key in self._rooms][:REFRESH_BATCH]
+            self._stale.difference_update(keys)
+            self._stale.intersection_update(self._rooms)
+            if not keys:
+                continue
+            try:
+                read = await self._service.get_many(keys)
+            except Exception as error:  # noqa: BLE001 - the next signal tries again
+                log.warning("could not refresh live rooms: %s", type(error).__name__)
+                continue
+            for key, room in read.items():
+                await self._show_read(key, room)
 
-    async def _read_and_show(self, key: RoomKey) -> bool:
-        """Read the room and show it; False when there is nothing more to show."""
+    async def _show_read(self, key: RoomKey, room: Room | DomainError) -> None:
         group = self._rooms.get(key, set())
-        try:
-            room = await self._service.get(*key)
-        except NotFound:
+        if isinstance(room, NotFound):
             for socket in list(group):
                 socket.reply({"type": "removed"})
                 socket.close_soon(CLOSE_REMOVED)
-            return False
-        except AccessRefused:
+        elif isinstance(room, DomainError):
             for socket in list(group):
                 socket.close_soon(CLOSE_REFUSED)
-            return False
-        except Exception as error:  # noqa: BLE001 - the next signal tries again
-            log.warning("could not refresh a live room: %s", type(error).__name__)
-            return False
-        await self.show(room)
-        return True
+        else:
+            await self.show(room)
 
     # -- one socket -----------------------------------------------------------------------
 

@@ -107,6 +107,18 @@ class MemoryRoomRepository:
             raise NotFound("no such room")
         return room, site.standing
 
+    async def get_served_many(
+        self, keys: Sequence[RoomKey]
+    ) -> dict[RoomKey, tuple[Room, TenantStanding]]:
+        """Several rooms with their tenants' standings; a missing one is left out."""
+        found = {}
+        for key in keys:
+            try:
+                found[key] = await self.get_served(*key)
+            except NotFound:
+                continue
+        return found
+
     async def adopt(self, room: Room) -> None:
         """Take a room this process saw committed as if read here (see the port)."""
         key = (room.tenant, room.id)

@@ -51,6 +51,9 @@ CROSS JOIN LATERAL (
 """  # noqa: S608 - built from constants only; values are $n parameters
 GET = _ROOM_QUERY + "WHERE r.tenant_key = $1 AND r.room_id = $2"
 BY_ISSUE = _ROOM_QUERY + "WHERE r.tenant_key = $1 AND r.issue_key = $2"
+# Several rooms at once, by (tenant, room) pairs given as two arrays.
+_PAIRS = "(SELECT * FROM unnest($1::text[], $2::text[]))"
+MANY = _ROOM_QUERY + f"WHERE (r.tenant_key, r.room_id) IN {_PAIRS}"
 
 ROOM_COLUMNS = (
     "tenant_key, room_id, issue_key, owner, config, round, round_started_at, revealed, "

@@ -25,6 +25,7 @@ from agiletoolbox.adapters.postgres.room_sql import (
     COLUMNS,
     DELETE,
     GET,
+    MANY,
     WITH_ACCOUNT,
     save_statement,
 )
@@ -97,6 +98,9 @@ class PostgresRoomRepository:
         row = await self._session.fetchrow(query, tenant.value, value)
         if row is None:
             return None, None
+        return self._take(row)
+
+    def _take(self, row: asyncpg.Record) -> tuple[Room | None, TenantStanding]:
         stored = StoredRoom.from_row(row)
         standing = standing_of(row["t_state"], row["t_moving_to"])
         key = (stored.room.tenant, stored.room.id)
@@ -112,6 +116,21 @@ class PostgresRoomRepository:
         if room is None or standing is None:
             raise NotFound("no such room")
         return room, standing
+
+    async def get_served_many(
+        self, keys: Sequence[RoomKey]
+    ) -> dict[RoomKey, tuple[Room, TenantStanding]]:
+        """Several rooms with their tenants' standings, in one query; a missing one is left
+        out."""
+        rows = await self._session.fetch(
+            MANY, [tenant.value for tenant, _ in keys], [room.value for _, room in keys]
+        )
+        found = {}
+        for row in rows:
+            room, standing = self._take(row)
+            if room is not None:
+                found[room.tenant, room.id] = (room, standing)
+        return found
 
     async def adopt(self, room: Room) -> None:
         """Take a room this process saw committed as if read here (see the port): its save
