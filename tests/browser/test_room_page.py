@@ -13,6 +13,7 @@ import pytest
 from agiletoolbox.simulator import ALICE, BOB, CHITRA, STORY_POINTS_FIELD
 from agiletoolbox.simulator.people import avatar_urls
 from tests.browser.conftest import SITE, Stack
+from tests.livekit import apply_changes
 
 pytestmark = pytest.mark.postgres
 
@@ -46,11 +47,16 @@ def personal_data(stack: Stack) -> list[str]:
 
 
 def views_received(frames: list[str]) -> list[dict[str, Any]]:
-    views = []
+    """Every view a page held: whole views as received, patches applied as the page does."""
+    views: list[dict[str, Any]] = []
     for frame in frames:
         message = json.loads(frame)
         if message.get("type") == "room":
             views.append(message["room"])
+        elif message.get("type") == "patch":
+            assert views, "a patch before any whole view"
+            assert views[-1]["version"] == message["from"], "a patch that does not fit"
+            views.append(apply_changes(views[-1], message["room"]))
     return views
 
 
@@ -103,7 +109,9 @@ async def test_three_teammates_estimate_an_issue(
     await see(alice.locator(".team .count"), "3 of 3 voted")
     assert stack.network.cuts == 1
 
-    # No view Bob received before the reveal carried another voter's card.
+    # No view Bob received before the reveal carried another voter's card (most came as
+    # patches: what changed since the view before).
+    assert any(json.loads(frame).get("type") == "patch" for frame in bob_received)
     for view in views_received(bob_received):
         if view["state"] == "voting":
             assert all(p["card"] is None for p in view["participants"] if p["accountId"] != BOB)
