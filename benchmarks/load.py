@@ -134,33 +134,40 @@ def free_port() -> int:
 
 async def seed(url: str, keys: KeyRing, rooms: int) -> list[tuple[RoomId, list[AccountId]]]:
     """The tenant and `rooms` rooms of 8 members each (the owner votes; 7 peers watch)."""
-    now = SystemClock().now()
-    seeded: list[tuple[RoomId, list[AccountId]]] = []
     async with open_pool(url, min_size=1, max_size=2) as pool:
-        database = PostgresDatabase(pool, keys)
-        async with database.unit_of_work() as work:
-            await work.tenants.save(
-                Tenant.install(
-                    key=SITE,
-                    base_url="https://bench-live.atlassian.net",
-                    shared_secret=BENCH_SECRET,
-                    product_type=ProductType.JIRA,
-                    region=Region.US,
-                    now=now,
-                )
-            )
-            for n in range(rooms):
-                people = [AccountId(f"557058:live-{n}-{k}") for k in range(ROOM_SIZE)]
-                room = Room.open(
-                    SITE, RoomId.generate(), IssueKey(f"LIVE-{n + 1}"), people[0], RoomConfig(), now
-                )
-                for person in people[1:]:
-                    room.join(person, Role.VOTER, now)
-                await work.rooms.add(room)
-                seeded.append((room.id, people))
-            await work.commit()
+        seeded = await seed_rooms(PostgresDatabase(pool, keys), rooms, ROOM_SIZE)
         async with pool.acquire() as connection:
             await connection.execute("ANALYZE")  # as a live database would have statistics
+    return seeded
+
+
+async def seed_rooms(
+    database: PostgresDatabase, rooms: int, size: int
+) -> list[tuple[RoomId, list[AccountId]]]:
+    """The benchmark's tenant and `rooms` rooms of `size` voters, the first the owner."""
+    now = SystemClock().now()
+    seeded: list[tuple[RoomId, list[AccountId]]] = []
+    async with database.unit_of_work() as work:
+        await work.tenants.save(
+            Tenant.install(
+                key=SITE,
+                base_url="https://bench-live.atlassian.net",
+                shared_secret=BENCH_SECRET,
+                product_type=ProductType.JIRA,
+                region=Region.US,
+                now=now,
+            )
+        )
+        for n in range(rooms):
+            people = [AccountId(f"557058:live-{n}-{k}") for k in range(size)]
+            room = Room.open(
+                SITE, RoomId.generate(), IssueKey(f"LIVE-{n + 1}"), people[0], RoomConfig(), now
+            )
+            for person in people[1:]:
+                room.join(person, Role.VOTER, now)
+            await work.rooms.add(room)
+            seeded.append((room.id, people))
+        await work.commit()
     return seeded
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
+from benchmarks.load import SITE, seed_rooms
 from benchmarks.upserts import measure, upserts
 
 from agiletoolbox.adapters.clock import SystemClock
@@ -40,41 +41,7 @@ from agiletoolbox.adapters.postgres import (
     open_pool,
 )
 from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
-from agiletoolbox.domain.config import Role, RoomConfig
-from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
-from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.services.rooms import RoomService
-
-SITE = TenantKey("bench:site/one")
-BENCH_SECRET = "bench-secret"  # noqa: S105 - a throwaway tenant of a throwaway database
-
-
-async def _rooms(database: PostgresDatabase, count: int) -> list[tuple[RoomId, AccountId]]:
-    now = SystemClock().now()
-    rooms: list[tuple[RoomId, AccountId]] = []
-    async with database.unit_of_work() as work:
-        await work.tenants.save(
-            Tenant.install(
-                key=SITE,
-                base_url="https://bench.atlassian.net",
-                shared_secret=BENCH_SECRET,
-                product_type=ProductType.JIRA,
-                region=Region.US,
-                now=now,
-            )
-        )
-        for n in range(count):
-            owner = AccountId(f"557058:owner-{n}")
-            room = Room.open(
-                SITE, RoomId.generate(), IssueKey(f"BENCH-{n + 1}"), owner, RoomConfig(), now
-            )
-            for other in range(4):
-                room.join(AccountId(f"557058:voter-{n}-{other}"), Role.VOTER, now)
-            await work.rooms.add(room)
-            rooms.append((room.id, owner))
-        await work.commit()
-    return rooms
 
 
 async def run(url: str, seconds: float, concurrency: int, rounds: int) -> dict[str, list[float]]:
@@ -89,7 +56,9 @@ async def run(url: str, seconds: float, concurrency: int, rounds: int) -> dict[s
     try:
         async with open_pool(url, min_size=concurrency, max_size=concurrency) as pool:
             database = PostgresDatabase(pool, KeyRing.generate())
-            rooms = await _rooms(database, concurrency)
+            rooms = [
+                (room, people[0]) for room, people in await seed_rooms(database, concurrency, 5)
+            ]
             async with pool.acquire() as connection:
                 # A live database has statistics; without them the planner may read a room
                 # through the (tenant, issue) index and filter, instead of the primary key.

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.keys import LIVE
-from agiletoolbox.adapters.http.live import PATCH_BACKLOG
 from agiletoolbox.adapters.http.live_socket import CLOSE_TOO_SLOW, LiveSocket
+from agiletoolbox.adapters.http.live_views import PATCH_BACKLOG
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from tests.http.kit import TENANT_A, Backend, auth
 from tests.http.raw_socket import CLOSE, TEXT, RawWebSocket

@@ -2,11 +2,9 @@
 
 A change made in this process (a socket command or a REST call, both through `change`)
 returns the committed room, which is shown to the sockets held here at once. A change
-made elsewhere arrives as a signal from the event bus: the room is read once and shown.
-Showing a room renders its public JSON once, then sends each socket what changed since
-the version it has, with the viewer's own cards put in (`room_json.py`); a socket at any
-other version gets its whole view. Signals that bring nothing newer are dropped by
-version alone.
+made elsewhere arrives as a signal from the event bus: the room is read (with every other
+room waiting at that moment) and shown. What each socket is sent is made in
+`live_views.py`; signals that bring nothing newer are dropped by version alone.
 
 A process's changes to one room take turns here (first come, first served): racing each
 other would only waste reads and writes on changes bound to be retried. A signal that
@@ -29,22 +27,14 @@ from attrs import define, field
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import BY_OP
 from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, CLOSE_REMOVED, LiveSocket
-from agiletoolbox.adapters.http.room_json import (
-    Json,
-    Rendered,
-    changes,
-    public_json,
-    render,
-    with_own,
-)
+from agiletoolbox.adapters.http.live_views import Answer, Shown, queue, whole_view
 from agiletoolbox.adapters.http.seats import Seats
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.http.wire import BodyError, structure
 from agiletoolbox.domain.errors import DomainError, NotFound
-from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
+from agiletoolbox.domain.ids import RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import OwnCards, own_cards, own_cards_of
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
@@ -53,25 +43,8 @@ log = logging.getLogger("agiletoolbox.live")
 
 RoomKey = tuple[TenantKey, RoomId]
 
-PATCH_BACKLOG = 8
-"""A socket with this many changes still unsent gets its whole view instead of one more."""
 REFRESH_BATCH = 100
 """The most rooms one read brings back to show."""
-
-
-@define
-class _Shown:
-    """What this process last showed of a room: the room, its public view rendered, and
-    the own cards of those who hold any."""
-
-    room: Room
-    public: Rendered
-    own: dict[AccountId, OwnCards]
-
-    @property
-    def version(self) -> int:
-        """The version shown."""
-        return self.room.version
 
 
 @define
@@ -100,7 +73,7 @@ class LiveRooms:
         self._seats = Seats(presence)
         self._keeper: asyncio.Task[None] | None = None
         self._rooms: dict[RoomKey, set[LiveSocket]] = {}
-        self._shown: dict[RoomKey, _Shown] = {}
+        self._shown: dict[RoomKey, Shown] = {}
         self._turns: dict[RoomKey, _Turn] = {}
         # Rooms whose sockets wait for a read, and the one task that reads them.
         self._stale: set[RoomKey] = set()
@@ -149,7 +122,7 @@ class LiveRooms:
         self,
         key: RoomKey,
         run: Callable[[Room | None], Awaitable[Room]],
-        answer: tuple[LiveSocket, object] | None = None,
+        answer: Answer | None = None,
     ) -> Room:
         """Run a use case that changes the room, in its turn, and show what it committed
         to the sockets held here; `answer` (a socket and a command id) gets its `ack`
@@ -175,13 +148,17 @@ class LiveRooms:
 
     # -- showing ----------------------------------------------------------------------------
 
-    async def show(self, room: Room, answer: tuple[LiveSocket, object] | None = None) -> None:
+    async def show(self, room: Room, answer: Answer | None = None) -> None:
         """Bring every socket held here for the room up to `room`; sockets that have that
         version already are left alone. `answer` (a socket and a command id) gets its
         `ack` on the message it is sent, or on its own when it is sent none."""
         key = (room.tenant, room.id)
         group = self._rooms.get(key, set())
-        acked = self._show(key, group, room, answer) if group else False
+        acked = False
+        if group:
+            shown, acked = queue(group, self._shown.get(key), room, answer)
+            if shown is not None:
+                self._shown[key] = shown
         if answer is not None and not acked:
             answer[0].reply({"type": "ack", "id": answer[1]})
         # Everything is queued before anything is sent: the order of each socket's
@@ -192,50 +169,6 @@ class LiveRooms:
             await socket.deliver()
         if answer is not None and answer[0] not in group:
             await answer[0].deliver()
-
-    def _show(
-        self,
-        key: RoomKey,
-        group: set[LiveSocket],
-        room: Room,
-        answer: tuple[LiveSocket, object] | None,
-    ) -> bool:
-        """Queue what each socket needs; whether `answer`'s ack went along."""
-        if room.removed:
-            return _removed(group, answer)
-        if all(s.version >= room.version for s in group):
-            return False  # a stale or duplicate signal, or a change that changed nothing
-        shown = self._shown.get(key)
-        public, changed = render(room, shown.public if shown is not None else None)
-        own = own_cards_of(room)
-        shared: bytes | None = None
-        acked = False
-        for socket in list(group):
-            if socket.version >= room.version:
-                continue
-            account = socket.caller.account
-            mine = own.get(account)
-            answered = answer is not None and socket is answer[0]
-            if shown is not None and _follows(socket, shown):
-                before = shown.own.get(account)
-                if not answered and before is None and mine is None:
-                    # Nothing of this person's own: the change is the same for all of them.
-                    shared = shared or _patch(shown.version, changed)
-                    socket.show(shared, room.version, whole=False)
-                    continue
-                old = with_own(shown.public.json, account, before)
-                new = with_own(public.json, account, mine)
-                message: Json = {"type": "patch", "from": shown.version, "room": changes(old, new)}
-            else:
-                message = {"type": "room", "room": with_own(public.json, account, mine)}
-            if answered:
-                assert answer is not None  # noqa: S101 - `answered` says so
-                message["ack"] = answer[1]
-                acked = True
-            socket.show(orjson.dumps(message), room.version, whole=message["type"] == "room")
-        if shown is None or room.version > shown.version:
-            self._shown[key] = _Shown(room, public, own)
-        return acked
 
     def _take_lease(self, seat: Seat, room: Room) -> None:
         task = asyncio.get_running_loop().create_task(self._seats.hold(seat, room))
@@ -347,14 +280,7 @@ class LiveRooms:
 
     def _whole(self, socket: LiveSocket, room: Room, ack: object = None) -> None:
         """Send the socket its whole view of `room`."""
-        account = socket.caller.account
-        message: Json = {
-            "type": "room",
-            "room": with_own(public_json(room), account, own_cards(room, account)),
-        }
-        if ack is not None:
-            message["ack"] = ack
-        socket.show(orjson.dumps(message), room.version, whole=True)
+        socket.show(whole_view(socket, room, ack), room.version, whole=True)
         shown = self._shown.get((room.tenant, room.id))
         if shown is not None and shown.version > room.version:
             self._refresh_soon((room.tenant, room.id))  # read before what others were shown
@@ -411,26 +337,6 @@ class LiveRooms:
             socket.reply(_error(request_id, 422, "invalid_command", "; ".join(details)))
         except DomainError as error:
             socket.reply(_error(request_id, status_of(error), error.code, error.message))
-
-
-def _follows(socket: LiveSocket, shown: _Shown) -> bool:
-    """Whether what changed since what was last shown can be sent to the socket: it has
-    that version (or will, once its queue is sent) and is keeping up."""
-    return socket.version == shown.version and socket.backlog < PATCH_BACKLOG
-
-
-def _removed(group: set[LiveSocket], answer: tuple[LiveSocket, object] | None) -> bool:
-    """Tell every socket the room is gone, and close it; whether `answer` was acked."""
-    for socket in list(group):
-        if answer is not None and socket is answer[0]:
-            socket.reply({"type": "ack", "id": answer[1]})
-        socket.reply({"type": "removed"})
-        socket.close_soon(CLOSE_REMOVED)
-    return answer is not None and answer[0] in group
-
-
-def _patch(base: int, room: Json) -> bytes:
-    return orjson.dumps({"type": "patch", "from": base, "room": room})
 
 
 def _error(request_id: object, status: int, code: str, message: str) -> dict[str, Any]:

@@ -1,0 +1,119 @@
+"""What each live socket of a room is sent when the room changes.
+
+The room's public view is rendered once per change, next to the one shown before
+(`room_json.render`), and each socket is sent what its view needs: what changed since the
+version it has (one frame shared by everyone who holds no hidden card of their own, one
+made for each who does), or its whole view when it has another version or is falling
+behind. A command's answer rides on the message its socket is sent.
+"""
+
+from __future__ import annotations
+
+import orjson
+from attrs import define
+
+from agiletoolbox.adapters.http.live_socket import CLOSE_REMOVED, LiveSocket
+from agiletoolbox.adapters.http.room_json import (
+    Json,
+    Rendered,
+    changes,
+    public_json,
+    render,
+    with_own,
+)
+from agiletoolbox.domain.ids import AccountId
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.view import OwnCards, own_cards, own_cards_of
+
+PATCH_BACKLOG = 8
+"""A socket with this many changes still unsent gets its whole view instead of one more."""
+
+Answer = tuple[LiveSocket, object]
+"""A socket and the id of the command it sent, which the message it is sent answers."""
+
+
+@define
+class Shown:
+    """What this process last showed of a room: the room, its public view rendered, and
+    the own cards of those who hold any."""
+
+    room: Room
+    public: Rendered
+    own: dict[AccountId, OwnCards]
+
+    @property
+    def version(self) -> int:
+        """The version shown."""
+        return self.room.version
+
+
+def queue(
+    group: set[LiveSocket], shown: Shown | None, room: Room, answer: Answer | None
+) -> tuple[Shown | None, bool]:
+    """Queue what each socket of `group` needs to show `room`, given what was shown before;
+    returns what is shown now (None: nothing newer) and whether `answer`'s ack went along."""
+    if room.removed:
+        return None, _removed(group, answer)
+    if all(s.version >= room.version for s in group):
+        return None, False  # a stale or duplicate signal, or a change that changed nothing
+    public, changed = render(room, shown.public if shown is not None else None)
+    own = own_cards_of(room)
+    shared: bytes | None = None
+    acked = False
+    for socket in list(group):
+        if socket.version >= room.version:
+            continue
+        account = socket.caller.account
+        mine = own.get(account)
+        answered = answer is not None and socket is answer[0]
+        if shown is not None and _follows(socket, shown):
+            before = shown.own.get(account)
+            if not answered and before is None and mine is None:
+                # Nothing of this person's own: the change is the same for all of them.
+                shared = shared or _patch(shown.version, changed)
+                socket.show(shared, room.version, whole=False)
+                continue
+            old = with_own(shown.public.json, account, before)
+            new = with_own(public.json, account, mine)
+            message: Json = {"type": "patch", "from": shown.version, "room": changes(old, new)}
+        else:
+            message = {"type": "room", "room": with_own(public.json, account, mine)}
+        if answered:
+            assert answer is not None  # noqa: S101 - `answered` says so
+            message["ack"] = answer[1]
+            acked = True
+        socket.show(orjson.dumps(message), room.version, whole=message["type"] == "room")
+    newer = shown is None or room.version > shown.version
+    return (Shown(room, public, own) if newer else None), acked
+
+
+def whole_view(socket: LiveSocket, room: Room, ack: object = None) -> bytes:
+    """The message that shows the socket its whole view of `room` (answering `ack`)."""
+    account = socket.caller.account
+    message: Json = {
+        "type": "room",
+        "room": with_own(public_json(room), account, own_cards(room, account)),
+    }
+    if ack is not None:
+        message["ack"] = ack
+    return orjson.dumps(message)
+
+
+def _follows(socket: LiveSocket, shown: Shown) -> bool:
+    """Whether what changed since what was last shown can be sent to the socket: it has
+    that version (or will, once its queue is sent) and is keeping up."""
+    return socket.version == shown.version and socket.backlog < PATCH_BACKLOG
+
+
+def _removed(group: set[LiveSocket], answer: Answer | None) -> bool:
+    """Tell every socket the room is gone, and close it; whether `answer` was acked."""
+    for socket in list(group):
+        if answer is not None and socket is answer[0]:
+            socket.reply({"type": "ack", "id": answer[1]})
+        socket.reply({"type": "removed"})
+        socket.close_soon(CLOSE_REMOVED)
+    return answer is not None and answer[0] in group
+
+
+def _patch(base: int, room: Json) -> bytes:
+    return orjson.dumps({"type": "patch", "from": base, "room": room})
