@@ -31,7 +31,7 @@ from agiletoolbox.ports import (
     UserToken,
 )
 from agiletoolbox.services.retry import retrying
-from agiletoolbox.services.tenancy import require_access, require_tenant
+from agiletoolbox.services.tenancy import require_access, require_served, require_tenant
 
 Action = Callable[[Room, datetime], object]
 """What a use case does to a room (a method of the aggregate, with the time)."""
@@ -41,11 +41,18 @@ Known = Room | None
 """The room as a caller last saw it committed, if it holds one (see `RoomChanges`)."""
 
 
-def served(standing: TenantStanding | None) -> None:
-    """Room changes made for people: the site must be installed, enabled and not moving."""
-    if standing is None:
-        raise AccessRefused("this Jira site may not use the app")
-    standing.require_accessible()
+async def read_room(
+    uow: UnitOfWork, tenant: TenantKey, room_id: RoomId, admit: Admission = require_served
+) -> Room:
+    """The room, read with its tenant's standing, once `admit` allowed that standing. A
+    site that may not be served hears that before it hears of a missing room."""
+    try:
+        room, standing = await uow.rooms.get_served(tenant, room_id)
+    except NotFound:
+        admit(await uow.tenants.standing(tenant))
+        raise
+    admit(standing)
+    return room
 
 
 class RoomChanges:
@@ -71,7 +78,7 @@ class RoomChanges:
         room_id: RoomId,
         action: Action,
         *,
-        admit: Admission = served,
+        admit: Admission = require_served,
         delete: bool = False,
         known: Room | None = None,
     ) -> Room:
@@ -100,7 +107,7 @@ class RoomChanges:
                 room = known.copy()
                 await uow.rooms.adopt(room)
             else:
-                room = await self._read(uow, tenant, room_id, admit)
+                room = await read_room(uow, tenant, room_id, admit)
             before = room.version
             action(room, self._clock.now())
             if room.version == before:
@@ -112,17 +119,6 @@ class RoomChanges:
             await uow.commit()
             events = room.drain_events() if delete else uow.rooms.collect_events()
         await self._events.publish(events)
-        return room
-
-    @staticmethod
-    async def _read(uow: UnitOfWork, tenant: TenantKey, room_id: RoomId, admit: Admission) -> Room:
-        try:
-            room, standing = await uow.rooms.get_served(tenant, room_id)
-        except NotFound:
-            # A site that may not be served hears that before it hears of a missing room.
-            admit(await uow.tenants.standing(tenant))
-            raise
-        admit(standing)
         return room
 
 
@@ -156,13 +152,7 @@ class RoomService:
     async def get(self, tenant: TenantKey, room_id: RoomId) -> Room:
         """The room, when its site may be served."""
         async with self._uow() as uow:
-            try:
-                room, standing = await uow.rooms.get_served(tenant, room_id)
-            except NotFound:
-                await require_access(uow, tenant)
-                raise
-        served(standing)
-        return room
+            return await read_room(uow, tenant, room_id)
 
     async def get_many(
         self, keys: Sequence[tuple[TenantKey, RoomId]]
@@ -175,7 +165,9 @@ class RoomService:
             for key in keys:
                 room, standing = found.get(key, (None, None))
                 try:
-                    served(standing if room is not None else await uow.tenants.standing(key[0]))
+                    require_served(
+                        standing if room is not None else await uow.tenants.standing(key[0])
+                    )
                 except AccessRefused as refused:
                     read[key] = refused
                     continue

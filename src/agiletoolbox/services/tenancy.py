@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from agiletoolbox.domain.errors import AccessRefused
 from agiletoolbox.domain.ids import TenantKey
+from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import UnitOfWork
+
+
+def require_served(standing: TenantStanding | None) -> None:
+    """Return quietly when a site in this standing (None: unknown) may be served now:
+    installed or enabled, and not moving; `AccessRefused` otherwise."""
+    if standing is None:
+        raise AccessRefused("this Jira site may not use the app")
+    standing.require_accessible()
 
 
 async def require_access(uow: UnitOfWork, key: TenantKey) -> None:
@@ -14,10 +23,7 @@ async def require_access(uow: UnitOfWork, key: TenantKey) -> None:
     The check of every room use case that needs nothing else of the tenant: it reads
     neither the secret nor the site's address.
     """
-    standing = await uow.tenants.standing(key)
-    if standing is None:
-        raise AccessRefused("this Jira site may not use the app")
-    standing.require_accessible()
+    require_served(await uow.tenants.standing(key))
 
 
 async def require_tenant(uow: UnitOfWork, key: TenantKey) -> Tenant:

@@ -26,8 +26,8 @@ from attrs import define, field
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import BY_OP
-from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, CLOSE_REMOVED, LiveSocket
-from agiletoolbox.adapters.http.live_views import Answer, Shown, queue, whole_view
+from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, LiveSocket
+from agiletoolbox.adapters.http.live_views import Answer, Shown, queue, removed, whole_view
 from agiletoolbox.adapters.http.seats import Seats
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
@@ -135,8 +135,8 @@ class LiveRooms:
         try:
             async with turn.lock:
                 shown = self._shown.get(key)
-                fresh = shown is not None and shown.version >= turn.signalled
-                room = await run(shown.room if fresh and shown is not None else None)
+                known = shown.room if shown and shown.version >= turn.signalled else None
+                room = await run(known)
                 await self.show(room, answer)
                 return room
         finally:
@@ -222,9 +222,7 @@ class LiveRooms:
     async def _show_read(self, key: RoomKey, room: Room | DomainError) -> None:
         group = self._rooms.get(key, set())
         if isinstance(room, NotFound):
-            for socket in list(group):
-                socket.reply({"type": "removed"})
-                socket.close_soon(CLOSE_REMOVED)
+            removed(group, None)
         elif isinstance(room, DomainError):
             for socket in list(group):
                 socket.close_soon(CLOSE_REFUSED)

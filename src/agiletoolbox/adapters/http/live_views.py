@@ -53,7 +53,7 @@ def queue(
     """Queue what each socket of `group` needs to show `room`, given what was shown before;
     returns what is shown now (None: nothing newer) and whether `answer`'s ack went along."""
     if room.removed:
-        return None, _removed(group, answer)
+        return None, removed(group, answer)
     if all(s.version >= room.version for s in group):
         return None, False  # a stale or duplicate signal, or a change that changed nothing
     public, changed = render(room, shown.public if shown is not None else None)
@@ -105,7 +105,7 @@ def _follows(socket: LiveSocket, shown: Shown) -> bool:
     return socket.version == shown.version and socket.backlog < PATCH_BACKLOG
 
 
-def _removed(group: set[LiveSocket], answer: Answer | None) -> bool:
+def removed(group: set[LiveSocket], answer: Answer | None) -> bool:
     """Tell every socket the room is gone, and close it; whether `answer` was acked."""
     for socket in list(group):
         if answer is not None and socket is answer[0]:
