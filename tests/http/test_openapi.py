@@ -40,6 +40,7 @@ from agiletoolbox.adapters.http.wire import (
     DeckBody,
     EstimateBody,
     JoinBody,
+    RoundBody,
     VoteBody,
     structure,
 )
@@ -322,6 +323,7 @@ MINIMAL: dict[type, dict[str, Any]] = {
     CreateRoomBody: {"issueKey": "DEMO-1"},
     JoinBody: {},
     VoteBody: {"card": "5"},
+    RoundBody: {},
     EstimateBody: {"value": "5"},
 }
 ROUTE_OF: dict[type, tuple[str, str]] = {
@@ -329,6 +331,7 @@ ROUTE_OF: dict[type, tuple[str, str]] = {
     ConfigBody: ("PATCH", "/api/rooms/{room_id}"),
     JoinBody: ("POST", "/api/rooms/{room_id}/join"),
     VoteBody: ("PUT", "/api/rooms/{room_id}/vote"),
+    RoundBody: ("POST", "/api/rooms/{room_id}/reset"),
     EstimateBody: ("POST", "/api/rooms/{room_id}/estimate"),
 }
 

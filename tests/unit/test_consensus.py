@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter
 from fractions import Fraction
 from random import Random
@@ -11,7 +13,13 @@ from attrs import evolve
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agiletoolbox.domain.consensus import Consensus, Spread, consensus
+from agiletoolbox.domain.consensus import (
+    Consensus,
+    Spread,
+    Suggestion,
+    SuggestionRule,
+    consensus,
+)
 from agiletoolbox.domain.deck import (
     COFFEE,
     FIBONACCI,
@@ -71,6 +79,7 @@ def test_modified_fibonacci_example() -> None:
         closest_card="5",
         outliers=(),
         unanimous=False,
+        suggestion=Suggestion("5", SuggestionRule.MEDIAN),
     )
 
 
@@ -83,8 +92,8 @@ def test_modified_fibonacci_half_card_counts_as_a_half() -> None:
     assert result.spread == Spread("½", "2")
 
 
-def test_fibonacci_example_with_outliers_around_the_closest_card() -> None:
-    # Mean 4.75 sits nearest 5, a card nobody played; 1, 2 and 13 are 2+ positions off it.
+def test_fibonacci_example_with_an_outlier_far_from_the_median() -> None:
+    # The median position lies between 2 and 3; only 13 is two or more deck steps off it.
     result = consensus(FIBONACCI, ballot("1", "2", "3", "13"))
 
     assert result.mean == 4.75
@@ -93,7 +102,17 @@ def test_fibonacci_example_with_outliers_around_the_closest_card() -> None:
     assert result.agreement == 0.25
     assert result.spread == Spread("1", "13")
     assert result.closest_card == "5"
-    assert result.outliers == (voter(1), voter(2), voter(4))
+    assert result.outliers == (voter(4),)
+    assert result.suggestion == Suggestion("3", SuggestionRule.MEDIAN)
+
+
+def test_the_vote_far_from_the_others_is_the_outlier() -> None:
+    # 3, 5, 13: the mean (7) sits near 8, two steps above the 3; but it is the 13 that
+    # stands apart from the median card 5, and the one worth a word.
+    result = consensus(FIBONACCI, ballot("3", "5", "13"))
+
+    assert result.outliers == (voter(3),)
+    assert result.suggestion == Suggestion("5", SuggestionRule.MEDIAN)
 
 
 def test_powers_of_two_example() -> None:
@@ -106,7 +125,8 @@ def test_powers_of_two_example() -> None:
     assert result.agreement == pytest.approx(0.4)
     assert result.spread == Spread("4", "64")
     assert result.closest_card == "16"
-    assert result.outliers == (voter(1), voter(5))
+    assert result.outliers == (voter(5),)
+    assert result.suggestion == Suggestion("8", SuggestionRule.MEDIAN)
 
 
 def test_linear_example() -> None:
@@ -157,11 +177,58 @@ def test_t_shirt_gets_ordinal_median_and_modes_only() -> None:
         closest_card=None,
         outliers=(voter(1), voter(3)),
         unanimous=False,
+        suggestion=Suggestion("M", SuggestionRule.MEDIAN),
     )
 
 
-def test_ordinal_median_of_an_even_count_is_the_lower_middle() -> None:
-    assert consensus(T_SHIRT, ballot("L", "S")).median == "S"
+def test_ordinal_median_of_an_even_count_is_the_card_between_or_the_higher() -> None:
+    assert consensus(T_SHIRT, ballot("L", "S")).median == "M"
+    assert consensus(T_SHIRT, ballot("M", "S")).median == "M"
+    assert consensus(T_SHIRT, ballot("XL", "S")).median == "L"
+
+
+# The suggested estimate.
+
+
+def test_a_majority_card_is_suggested_as_the_most_common() -> None:
+    # 5, 5, 21: the mean (10.33) is nearest 8, a card nobody played; the team said 5.
+    result = consensus(FIBONACCI, ballot("5", "5", "21"))
+
+    assert result.closest_card == "8"
+    assert result.suggestion == Suggestion("5", SuggestionRule.MOST_COMMON)
+
+
+def test_without_a_majority_the_median_card_is_suggested() -> None:
+    assert consensus(T_SHIRT, ballot("S", "M", "L")).suggestion == Suggestion(
+        "M", SuggestionRule.MEDIAN
+    )
+    # Half is no majority; the median card lies between 3 and 8, where 5 is.
+    assert consensus(FIBONACCI, ballot("3", "3", "8", "13")).suggestion == Suggestion(
+        "5", SuggestionRule.MEDIAN
+    )
+
+
+MEAN, MEDIAN, MOST = SuggestionRule.MEAN, SuggestionRule.MEDIAN, SuggestionRule.MOST_COMMON
+
+
+@pytest.mark.parametrize(
+    ("rule", "deck", "labels", "expected"),
+    [
+        (MEAN, FIBONACCI, ("5", "5", "21"), Suggestion("8", MEAN)),
+        # A deck without numbers has no mean: the median card stands in, and says so.
+        (MEAN, T_SHIRT, ("S", "M", "XL"), Suggestion("M", MEDIAN)),
+        (MEDIAN, FIBONACCI, ("5", "5", "21"), Suggestion("5", MEDIAN)),
+        (MEDIAN, FIBONACCI, ("1", "21", "21"), Suggestion("21", MEDIAN)),
+        # Most common without a majority; a tie goes to the mode nearest the median card.
+        (MOST, FIBONACCI, ("1", "3", "3", "8", "8", "5"), Suggestion("3", MOST)),
+        # Equally near: the higher.
+        (MOST, FIBONACCI, ("3", "8"), Suggestion("8", MOST)),
+    ],
+)
+def test_each_rule_suggests_its_card(
+    rule: SuggestionRule, deck: Deck, labels: tuple[str, ...], expected: Suggestion
+) -> None:
+    assert consensus(deck, ballot(*labels), rule).suggestion == expected
 
 
 def test_a_deck_with_an_estimate_card_without_value_is_not_numeric() -> None:
@@ -455,3 +522,55 @@ def test_outliers_and_unanimity_follow_their_rules(
     if result.unanimous:
         assert result.agreement == 1.0
         assert result.outliers == ()
+
+
+def deck_steps(deck: Deck, votes: dict[AccountId, str]) -> dict[AccountId, int]:
+    """Each counted vote's step: its card's position among the deck's estimate cards."""
+    steps = [card.label for card in deck.cards if not card.special]
+    return {who: steps.index(label) for who, label in votes.items() if label in steps}
+
+
+@given(rounds())
+def test_outliers_are_the_votes_two_deck_steps_or_more_from_the_median(
+    round_: tuple[Deck, dict[AccountId, str]],
+) -> None:
+    deck, votes = round_
+    steps = deck_steps(deck, votes)
+
+    result = consensus(deck, votes)
+
+    if len(steps) < 3:
+        assert result.outliers == ()
+    else:
+        centre = statistics.median(steps.values())
+        assert set(result.outliers) == {w for w, s in steps.items() if abs(s - centre) >= 2}
+
+
+@given(rounds(), st.sampled_from(list(SuggestionRule)))
+def test_the_suggestion_follows_its_rule(
+    round_: tuple[Deck, dict[AccountId, str]], rule: SuggestionRule
+) -> None:
+    deck, votes = round_
+    steps = deck_steps(deck, votes)
+    estimates = [card for card in deck.cards if not card.special]
+
+    result = consensus(deck, votes, rule)
+
+    if not steps:
+        assert result.suggestion is None
+        return
+    assert result.suggestion is not None
+    suggested = deck.card(result.suggestion.card)
+    assert not suggested.special
+    median_card = estimates[math.ceil(statistics.median(steps.values()))].label
+    assert result.median == median_card or deck.numeric
+    counts = Counter(votes[who] for who in steps)
+    majority = 2 * max(counts.values()) > len(steps)
+    by = result.suggestion.by
+    if rule is SuggestionRule.MEAN and deck.numeric:
+        assert result.suggestion == Suggestion(result.closest_card or "", SuggestionRule.MEAN)
+    elif rule is SuggestionRule.MOST_COMMON or (rule is SuggestionRule.AUTO and majority):
+        assert by is SuggestionRule.MOST_COMMON
+        assert result.suggestion.card in result.modes
+    else:
+        assert result.suggestion == Suggestion(median_card, SuggestionRule.MEDIAN)

@@ -41,7 +41,7 @@ def test_a_number_between_cards_is_accepted_for_number_fields() -> None:
 
 def test_mapped_label_to_number_field() -> None:
     assert resolve_estimate("M", T_SHIRT, {"M": 3.0}, POINTS) == EstimateValue("M", 3.0)
-    with pytest.raises(InvalidValue, match="not a number"):
+    with pytest.raises(InvalidValue, match="'L' has no number, and the field takes numbers"):
         resolve_estimate("L", T_SHIRT, {"M": 3.0}, POINTS)
 
 
@@ -71,8 +71,26 @@ def test_option_field_takes_its_options_only() -> None:
 def test_empty_and_out_of_range() -> None:
     with pytest.raises(InvalidValue, match="empty"):
         resolve_estimate("  ", FIBONACCI, {}, POINTS)
-    with pytest.raises(InvalidValue, match="range"):
+    with pytest.raises(InvalidValue, match="from 0 to 1,000,000"):
         resolve_estimate("9999999", FIBONACCI, {}, POINTS)
+
+
+@pytest.mark.parametrize("typed", ["-3", "\u22123", "+4", "2.5555", "12345678"])
+@pytest.mark.parametrize("target", [POINTS, FieldSpec(FieldId("customfield_1"), FieldType.STRING)])
+def test_a_number_out_of_range_is_called_out_of_range_not_not_a_number(
+    typed: str, target: FieldSpec
+) -> None:
+    with pytest.raises(InvalidValue, match="is out of range: an estimate is a number from 0 to"):
+        resolve_estimate(typed, FIBONACCI, {}, target)
+
+
+def test_free_text_is_refused_with_the_reason_and_long_text_is_not_quoted() -> None:
+    text = FieldSpec(FieldId("customfield_1"), FieldType.STRING)
+    with pytest.raises(InvalidValue, match="never free text") as refused:
+        resolve_estimate("about a day " * 3, FIBONACCI, {}, text)
+    assert "about a day about a day " not in str(refused.value)
+    with pytest.raises(InvalidValue, match="at most 255 characters"):
+        resolve_estimate("5" * 9000, FIBONACCI, {}, text)
 
 
 def test_values_as_jira_fields_want_them() -> None:

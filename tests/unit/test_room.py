@@ -8,6 +8,7 @@ import pytest
 from attrs import evolve
 
 from agiletoolbox.domain.config import Role, RoomConfig
+from agiletoolbox.domain.consensus import Spread
 from agiletoolbox.domain.deck import QUESTION, T_SHIRT
 from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotFound, NotPermitted
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
@@ -26,9 +27,9 @@ from agiletoolbox.domain.events import (
     RoundReset,
     VoteCast,
     VotesRevealed,
-    VoteWithdrawn,
 )
 from agiletoolbox.domain.ids import FieldId
+from agiletoolbox.domain.view import public_view
 from tests.unit.roomkit import ANA, BEN, CAI, DEE, ISSUE, STORY_POINTS, T0, at, new_room
 
 NUMBER_FIELD = FieldSpec(STORY_POINTS, FieldType.NUMBER)
@@ -100,15 +101,18 @@ def test_question_card_when_configured() -> None:
     assert room.votes[ANA] == QUESTION
 
 
-def test_picking_again_withdraws_and_changing_is_allowed_until_reveal() -> None:
+def test_a_vote_says_which_card_so_a_repeat_changes_nothing() -> None:
     room = new_room()
     room.vote(ANA, "5", at(1))
     room.vote(ANA, "8", at(2))
     assert room.votes[ANA] == "8"
+    # A double click, or a resend after a lost answer: still 8, no change recorded.
     room.vote(ANA, "8", at(3))
+    assert room.votes[ANA] == "8"
+    assert kinds(room.drain_events()) == [VoteCast, VoteCast]
+    assert room.version == 3
+    room.withdraw(ANA, at(4))
     assert ANA not in room.votes
-    assert kinds(room.drain_events()) == [VoteCast, VoteCast, VoteWithdrawn]
-    assert room.version == 4
 
 
 def test_withdraw_is_idempotent_and_closed_after_reveal() -> None:
@@ -211,12 +215,37 @@ def test_leaving_takes_an_open_vote_along_but_the_owner_stays_owner() -> None:
     assert kinds(room.drain_events()) == [VoteCast, ParticipantLeft, ParticipantLeft]
 
 
-def test_leaving_after_reveal_keeps_the_revealed_vote() -> None:
+def test_leaving_after_reveal_takes_the_revealed_vote_along() -> None:
+    # One rule for results, cards shown and history: the round counts the people in it.
+    room = new_room(None, BEN, CAI)
+    room.vote(ANA, "3", at(1))
+    room.vote(BEN, "5", at(1))
+    room.vote(CAI, "13", at(1))
+    room.reveal(ANA, at(2))
+    room.leave(CAI, at(3))
+    assert room.votes == {ANA: "3", BEN: "5"}
+    view = public_view(room)
+    assert view.results is not None
+    assert view.results.spread == Spread("3", "5")
+    assert view.results.count == len([p for p in view.participants if p.card]) == 2
+    room.reset(ANA, at(4))
+    assert dict(room.history[-1].votes) == {ANA: "3", BEN: "5"}
+
+
+def test_reveal_and_reset_with_a_round_are_no_ops_once_that_round_is_done() -> None:
     room = new_room(None, BEN)
     room.vote(BEN, "5", at(1))
-    room.reveal(ANA, at(2))
-    room.leave(BEN, at(3))
-    assert room.votes[BEN] == "5"
+    room.reveal(ANA, at(2), 1)
+    room.reveal(ANA, at(3), 1)  # a double click
+    room.reset(ANA, at(4), 1)
+    version = room.version
+    room.reset(ANA, at(5), 1)  # a double click on "New round" never skips a round
+    room.reveal(ANA, at(6), 1)
+    assert (room.round, room.version, len(room.history)) == (2, version, 1)
+    with pytest.raises(InvalidState, match="nobody has voted"):
+        room.reveal(ANA, at(7), 2)
+    with pytest.raises(NotPermitted):
+        room.reset(BEN, at(8), 2)
 
 
 class TestAutoReveal:
@@ -384,7 +413,7 @@ class TestEstimate:
         room = new_room(RoomConfig(deck=T_SHIRT, field_id=STORY_POINTS), BEN)
         room.vote(BEN, "M", at(1))
         room.reveal(ANA, at(2))
-        with pytest.raises(InvalidValue, match="not a number"):
+        with pytest.raises(InvalidValue, match="has no number"):
             room.accept_estimate(ANA, "M", NUMBER_FIELD, at(3))
         config = RoomConfig(deck=T_SHIRT, field_id=STORY_POINTS, value_map={"M": 3})
         room.configure(ANA, config, at(4))

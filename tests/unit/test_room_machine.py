@@ -83,6 +83,8 @@ roles = st.sampled_from(Role)
 # voter, someone holding a vote or the owner, so that commands the room refuses most
 # people get to succeed often.
 whom = st.sampled_from(("anyone", "member", "voter", "owner"))
+ROUNDS = st.sampled_from((None, None, 0, 0, -1, 1))
+"""The round a reveal or reset names: none (the current), the current, or another."""
 # People who join a fresh room right after it opens (through the checked `join` rule).
 guest_lists = st.lists(st.tuples(accounts, roles), max_size=4)
 
@@ -237,8 +239,10 @@ class RoomMachine(RuleBasedStateMachine):
             room.version,
             self.now,
         )
-        if before.revealed and not isinstance(first, RoundReset | AccountErased):
+        if before.revealed and not isinstance(first, RoundReset | AccountErased | ParticipantLeft):
             assert room.votes == before.votes, "revealed votes are final until the next round"
+        if isinstance(first, ParticipantLeft):
+            assert first.account_id not in room.votes, "a leaver's card leaves the round"
         if isinstance(first, VotesRevealed):
             self.revealed = True
         if isinstance(first, RoundReset):
@@ -364,10 +368,10 @@ class RoomMachine(RuleBasedStateMachine):
         if result is REFUSED:
             return
         assert self.room.config.cards.has(label)
+        # A vote says which card: the same card again is a no-op, never a withdrawal.
+        assert self.room.votes[actor] == label
         if held == label:
-            assert actor not in self.room.votes, "picking your card again withdraws it"
-        else:
-            assert self.room.votes[actor] == label
+            assert result is not REFUSED
 
     @rule(actor=accounts, whom=st.sampled_from(("anyone", "holder", "holder")))
     def withdraw(self, actor: AccountId, whom: str) -> None:
@@ -376,22 +380,35 @@ class RoomMachine(RuleBasedStateMachine):
         if result is not REFUSED:
             assert actor not in self.room.votes
 
-    @rule(actor=accounts, whom=whom)
-    def reveal(self, actor: AccountId, whom: str) -> None:
+    def round_of(self, which: int | None) -> int | None:
+        """The round a command names: none, the current one, or one before or after it."""
+        return None if which is None else self.room.round + which
+
+    @rule(actor=accounts, whom=whom, which=ROUNDS)
+    def reveal(self, actor: AccountId, whom: str, which: int | None) -> None:
         actor = self.pick(actor, whom)
-        result = self.call(lambda: self.room.reveal(actor, self.now), VotesRevealed)
-        if result is not REFUSED:
+        named, was_revealed, version = self.round_of(which), self.room.revealed, self.room.version
+        result = self.call(lambda: self.room.reveal(actor, self.now, named), VotesRevealed)
+        if result is not REFUSED and (
+            named is None or (named == self.room.round and not was_revealed)
+        ):
             assert self.room.revealed
             assert self.room.votes
+        elif result is not REFUSED:
+            assert self.room.version == version, "a reveal of a round done must change nothing"
 
-    @rule(actor=accounts, whom=whom)
-    def reset(self, actor: AccountId, whom: str) -> None:
+    @rule(actor=accounts, whom=whom, which=ROUNDS)
+    def reset(self, actor: AccountId, whom: str, which: int | None) -> None:
         actor = self.pick(actor, whom)
         was_revealed, history, number = self.room.revealed, len(self.room.history), self.room.round
         votes = tuple(sorted(self.room.votes.items()))
-        result = self.call(lambda: self.room.reset(actor, self.now), RoundReset)
+        named, version = self.round_of(which), self.room.version
+        result = self.call(lambda: self.room.reset(actor, self.now, named), RoundReset)
         if result is REFUSED:
             assert len(self.room.history) == history
+            return
+        if named is not None and named != number:
+            assert (self.room.round, self.room.version) == (number, version), "a stale reset"
             return
         self.rounds_revealed.append(was_revealed)
         assert len(self.room.history) == history + 1

@@ -8,6 +8,7 @@ from enum import Enum
 
 from attrs import field, frozen
 
+from agiletoolbox.domain.consensus import SuggestionRule
 from agiletoolbox.domain.deck import FIBONACCI, MAX_CARD_VALUE, Deck
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import AccountId, FieldId
@@ -40,6 +41,8 @@ class RoomConfig:
     persistent: bool = False
     # label -> number for decks whose cards are not numbers (T-shirt sizes to story points).
     value_map: tuple[tuple[str, float], ...] = field(default=(), converter=_sorted_pairs)
+    suggestion: SuggestionRule = SuggestionRule.AUTO
+    """How a revealed round's suggested estimate is picked."""
     cards: Deck = field(init=False, eq=False, repr=False)
     """The deck as played: with the `?` card when the room wants it (made once, here: every
     vote and every view asks for it)."""

@@ -21,7 +21,15 @@ from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import AccountId, FieldId
 
 _NUMBER = re.compile(r"(0|[1-9][0-9]{0,6})([.,][0-9]{1,3})?")
+_SIGNED = re.compile(r"[-+\u2212]?[0-9]+([.,][0-9]+)?")
 MAX_TEXT_ESTIMATE = 255
+"""The longest estimate (Jira's limit for a single-line text field)."""
+_QUOTED = 24
+
+
+def _quote(value: str) -> str:
+    """The estimate as a message quotes it: short, whatever was typed."""
+    return repr(value if len(value) <= _QUOTED else value[: _QUOTED - 1] + "…")
 
 
 class FieldType(Enum):
@@ -80,6 +88,8 @@ def resolve_estimate(
     value = value.strip() if isinstance(value, str) else value
     if not isinstance(value, str) or not value:
         raise InvalidValue("the estimate is empty")
+    if len(value) > MAX_TEXT_ESTIMATE:
+        raise InvalidValue(f"an estimate has at most {MAX_TEXT_ESTIMATE} characters")
     card = next((c for c in deck.cards if c.label == value), None)
     if card is not None and card.special:
         raise InvalidValue(f"the card {value} is not an estimate and is never written to Jira")
@@ -88,22 +98,30 @@ def resolve_estimate(
         number = value_map.get(value)
     if number is None and card is None:
         number = parse_number(value)
+    if number is None and card is None and _SIGNED.fullmatch(value):
+        raise InvalidValue(
+            f"{_quote(value)} is out of range: an estimate is a number from 0 to "
+            f"{MAX_CARD_VALUE:,} with at most 3 decimals"
+        )
     if target.type is FieldType.NUMBER:
         if number is None:
             raise InvalidValue(
-                f"{value!r} is not a number; map the card to a number or type one for the field"
+                f"{_quote(value)} has no number, and the field takes numbers: type a number, "
+                "or give the card a number in the room settings"
             )
         if not math.isfinite(number) or number > MAX_CARD_VALUE:
-            raise InvalidValue("the estimate is out of range")
+            raise InvalidValue(f"an estimate is a number from 0 to {MAX_CARD_VALUE:,}")
         return EstimateValue(value, number)
     if target.type is FieldType.OPTION:
         if value not in target.options:
-            raise InvalidValue(f"{value!r} is not one of the options of the field")
+            raise InvalidValue(f"{_quote(value)} is not one of the options of the field")
         return EstimateValue(value, number)
     if card is None and number is None:
-        raise InvalidValue(f"{value!r} is neither a card of the deck nor a number")
-    if len(value) > MAX_TEXT_ESTIMATE:
-        raise InvalidValue("the estimate is too long")
+        # The app keeps no free text (it could name a person): cards and numbers only.
+        raise InvalidValue(
+            f"{_quote(value)} is neither a card of the deck nor a number; the app writes "
+            "cards and numbers only, never free text"
+        )
     return EstimateValue(value, number)
 
 

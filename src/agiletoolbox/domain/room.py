@@ -165,13 +165,14 @@ class Room:
         self._auto_reveal(now)
 
     def leave(self, account: AccountId, now: datetime) -> None:
-        """Leave the room; an open round's vote leaves along. The owner stays the owner."""
+        """Leave the room; the current round's vote leaves along, revealed or not (so the
+        results, the cards shown and the history always count the same votes). The owner
+        stays the owner."""
         self._live(now)
         if account not in self.participants:
             return
         del self.participants[account]
-        if not self.revealed:
-            self.votes.pop(account, None)
+        self.votes.pop(account, None)
         self._changed(now, ParticipantLeft, account_id=account)
         self._auto_reveal(now)
 
@@ -193,7 +194,7 @@ class Room:
     # -- voting --------------------------------------------------------------------------
 
     def vote(self, account: AccountId, label: str, now: datetime) -> None:
-        """Pick a card; picking the card you hold again withdraws it."""
+        """Hold this card; holding it already changes nothing (a repeat is harmless)."""
         self._live(now)
         participant = self.participants.get(account)
         if participant is None:
@@ -204,8 +205,6 @@ class Room:
             raise InvalidState("the votes are revealed; the owner starts a new round to vote again")
         self.config.cards.card(label)
         if self.votes.get(account) == label:
-            del self.votes[account]
-            self._changed(now, VoteWithdrawn, account_id=account)
             return
         self.votes[account] = label
         self._changed(now, VoteCast, account_id=account)
@@ -221,10 +220,16 @@ class Room:
         del self.votes[account]
         self._changed(now, VoteWithdrawn, account_id=account)
 
-    def reveal(self, actor: AccountId, now: datetime) -> None:
-        """Show every vote of the round (the owner only, with at least one vote)."""
+    def reveal(self, actor: AccountId, now: datetime, round_: int | None = None) -> None:
+        """Show every vote of the round (the owner only, with at least one vote).
+
+        With `round_`, the intent is "reveal round `round_`": once that round is revealed
+        or over, a repeat changes nothing.
+        """
         self._live(now)
         self._require_owner(actor, "reveal the votes")
+        if round_ is not None and (round_ != self.round or self.revealed):
+            return
         if self.revealed:
             raise InvalidState("the votes are already revealed")
         if not self.votes:
@@ -232,10 +237,16 @@ class Room:
         self.revealed = True
         self._changed(now, VotesRevealed, round=self.round, automatic=False)
 
-    def reset(self, actor: AccountId, now: datetime) -> None:
-        """Start a new round; the finished one goes to the room's history."""
+    def reset(self, actor: AccountId, now: datetime, round_: int | None = None) -> None:
+        """Start a new round; the finished one goes to the room's history.
+
+        With `round_`, the intent is "end round `round_`": once that round is over, a
+        repeat changes nothing (a double click never skips a round).
+        """
         self._live(now)
         self._require_owner(actor, "start a new round")
+        if round_ is not None and round_ != self.round:
+            return
         estimate = self.estimate
         self.history.append(
             RoundRecord(

@@ -14,7 +14,7 @@ from datetime import datetime
 from attrs import evolve, frozen
 
 from agiletoolbox.domain.config import Role
-from agiletoolbox.domain.consensus import Consensus, consensus
+from agiletoolbox.domain.consensus import Consensus, SuggestionRule, consensus
 from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.estimate import Estimate
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId
@@ -83,6 +83,7 @@ class RoomView:
     allow_take_control: bool
     persistent: bool
     value_map: tuple[tuple[str, float], ...]
+    suggestion: SuggestionRule
     round: int
     participants: tuple[ParticipantView, ...]
     results: Consensus | None
@@ -149,6 +150,7 @@ def public_view(room: Room) -> RoomView:
         allow_take_control=config.allow_take_control,
         persistent=config.persistent,
         value_map=config.value_map,
+        suggestion=config.suggestion,
         round=room.round,
         participants=tuple(
             ParticipantView(
@@ -160,7 +162,7 @@ def public_view(room: Room) -> RoomView:
             )
             for p in ordered
         ),
-        results=consensus(config.cards, room.votes) if room.revealed else None,
+        results=consensus(config.cards, room.votes, config.suggestion) if room.revealed else None,
         estimate=_estimate(room.estimate),
         history=tuple(_round(record) for record in room.history),
     )

@@ -246,7 +246,7 @@ class RoomService:
     async def vote(
         self, tenant: TenantKey, actor: AccountId, room_id: RoomId, card: str, known: Known = None
     ) -> Room:
-        """Pick a card (picking it again withdraws it)."""
+        """Hold a card (holding it already changes nothing)."""
         return await self._apply(tenant, room_id, lambda r, now: r.vote(actor, card, now), known)
 
     async def withdraw(
@@ -256,16 +256,30 @@ class RoomService:
         return await self._apply(tenant, room_id, lambda r, now: r.withdraw(actor, now), known)
 
     async def reveal(
-        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        known: Known = None,
+        *,
+        round_: int | None = None,
     ) -> Room:
-        """Reveal the votes."""
-        return await self._apply(tenant, room_id, lambda r, now: r.reveal(actor, now), known)
+        """Reveal the votes (of round `round_`: a no-op once it is revealed or over)."""
+        return await self._apply(
+            tenant, room_id, lambda r, now: r.reveal(actor, now, round_), known
+        )
 
     async def reset(
-        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        known: Known = None,
+        *,
+        round_: int | None = None,
     ) -> Room:
-        """Start a new round."""
-        return await self._apply(tenant, room_id, lambda r, now: r.reset(actor, now), known)
+        """Start a new round (ending round `round_`: a no-op once it is over)."""
+        return await self._apply(tenant, room_id, lambda r, now: r.reset(actor, now, round_), known)
 
     async def take_control(
         self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None

@@ -51,6 +51,12 @@ _DESCRIPTIONS = {
     "German readers expect.",
     "DEMO-6": "Tell the room's owner a week before an idle room expires, so nobody loses "
     "a room they still need.",
+    "DEMO-7": "The owner starts a countdown; when it ends the cards turn over by themselves.",
+    "DEMO-8": "Digits and letters pick cards, Backspace takes the card back.",
+    "DEMO-9": "The room follows the site's light or dark theme.",
+    "DEMO-10": "Screen readers hear how many voted and what the reveal showed.",
+    "DEMO-11": "Open rooms come back by themselves after the app restarts.",
+    "DEMO-12": "The vote far from the others is the one worth a word.",
 }
 _SHOWN_FIELDS = ("customfield_10016", "customfield_10040", "customfield_10035")
 

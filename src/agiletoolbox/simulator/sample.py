@@ -9,7 +9,7 @@ Fields (ids as on a real Jira Cloud site):
 - `customfield_10026` "Story Points" - number, known but *not* on the edit screen;
 - `summary` - the system field.
 
-Issues DEMO-1 to DEMO-6, all of issue type `10001` (Story) in project DEMO (id 10000).
+Issues DEMO-1 to DEMO-12, all of issue type `10001` (Story) in project DEMO (id 10000).
 People: five teammates, plus the two accounts Atlassian documents for testing the
 personal-data API - one active, one closed.
 """
@@ -92,6 +92,12 @@ def sample_issues() -> tuple[Issue, ...]:
         "Remember the last chosen deck",
         "Translate the room into German",
         "Warn before a room expires",
+        "Reveal the cards when the timer ends",
+        "Pick cards with the keyboard",
+        "Follow Jira's dark theme",
+        "Announce the reveal to screen readers",
+        "Resume a room after a restart",
+        "Name the outlier on the deck's scale",
     )
     issues = tuple(
         Issue(id=str(10101 + n), key=f"{PROJECT_KEY}-{n + 1}", summary=summary)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import attrs
 from attrs import frozen
 
 from agiletoolbox.adapters.http.caller import Caller
@@ -18,6 +19,7 @@ from agiletoolbox.adapters.http.wire import (
     ConfigBody,
     EstimateBody,
     JoinBody,
+    RoundBody,
     VoteBody,
     estimate_text,
     room_config,
@@ -45,6 +47,13 @@ class Command:
     """The REST route's method; its path is the room's path plus `path`."""
     path: str
     summary: str
+
+    @property
+    def body_optional(self) -> bool:
+        """Whether the body may be left out (every field of its class has a default)."""
+        return self.body is not None and all(
+            a.default is not attrs.NOTHING for a in attrs.fields(self.body)
+        )
 
     @property
     def owner_only(self) -> bool:
@@ -77,15 +86,15 @@ def _leave(
 
 
 def _reveal(
-    service: RoomService, c: Caller, room: RoomId, _body: None, known: Known
+    service: RoomService, c: Caller, room: RoomId, body: RoundBody, known: Known
 ) -> Awaitable[Room]:
-    return service.reveal(c.tenant, c.account, room, known)
+    return service.reveal(c.tenant, c.account, room, known, round_=body.round)
 
 
 def _reset(
-    service: RoomService, c: Caller, room: RoomId, _body: None, known: Known
+    service: RoomService, c: Caller, room: RoomId, body: RoundBody, known: Known
 ) -> Awaitable[Room]:
-    return service.reset(c.tenant, c.account, room, known)
+    return service.reset(c.tenant, c.account, room, known, round_=body.round)
 
 
 def _take_control(
@@ -117,13 +126,15 @@ def _remove(
 
 COMMANDS: tuple[Command, ...] = (
     Command("vote", VoteBody, _vote, "PUT", "/vote",
-            "Pick a card (the held card again withdraws it)"),
+            "Hold a card (holding it already changes nothing)"),
     Command("withdraw", None, _withdraw, "DELETE", "/vote", "Withdraw the caller's vote"),
     Command("join", JoinBody, _join, "POST", "/join",
             "Join as voter or observer, or switch role"),
     Command("leave", None, _leave, "POST", "/leave", "Leave the room"),
-    Command("reveal", None, _reveal, "POST", "/reveal", "Reveal the votes (owner only)"),
-    Command("reset", None, _reset, "POST", "/reset", "Start a new round (owner only)"),
+    Command("reveal", RoundBody, _reveal, "POST", "/reveal",
+            "Reveal the votes of the round (owner only)"),
+    Command("reset", RoundBody, _reset, "POST", "/reset",
+            "End the round and start a new one (owner only)"),
     Command("take-control", None, _take_control, "POST", "/take-control",
             "Become the owner while the owner is away"),
     Command("estimate", EstimateBody, _estimate, "POST", "/estimate",

@@ -262,7 +262,17 @@ class LiveRooms:
                     # otherwise fill the reply queue of a client that reads promptly.
                     await socket.deliver()
                 elif message.type is WSMsgType.BINARY:
+                    log.warning("closed a live socket of room %s: a binary message", room_id)
                     await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text only")
+                elif message.type is WSMsgType.ERROR:
+                    # aiohttp has closed the socket (1009 for a message over the limit);
+                    # the log says why, never what the message held.
+                    log.warning(
+                        "closed a live socket of room %s with %s: %s",
+                        room_id,
+                        ws.close_code,
+                        _reason(message.data, self._settings.max_socket_message_bytes),
+                    )
         finally:
             group = self._rooms.get(key, set())
             group.discard(socket)
@@ -335,6 +345,14 @@ class LiveRooms:
             socket.reply(_error(request_id, 422, "invalid_command", "; ".join(details)))
         except DomainError as error:
             socket.reply(_error(request_id, status_of(error), error.code, error.message))
+
+
+def _reason(error: object, limit: int) -> str:
+    """Why aiohttp closed a socket, in words that quote nothing the client sent."""
+    code = getattr(error, "code", None)
+    if code == WSCloseCode.MESSAGE_TOO_BIG:
+        return f"a message over the {limit}-byte limit"
+    return f"a malformed frame ({type(error).__name__})"
 
 
 def _error(request_id: object, status: int, code: str, message: str) -> dict[str, Any]:

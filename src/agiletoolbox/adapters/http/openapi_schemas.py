@@ -23,11 +23,12 @@ from agiletoolbox.adapters.http.wire import (
     DeckBody,
     EstimateBody,
     JoinBody,
+    RoundBody,
     VoteBody,
     camel,
     wire_name,
 )
-from agiletoolbox.domain.consensus import Consensus, Spread
+from agiletoolbox.domain.consensus import Consensus, Spread, Suggestion, SuggestionRule
 from agiletoolbox.domain.deck import (
     MAX_CARD_VALUE,
     MAX_CARDS,
@@ -61,6 +62,7 @@ BODIES: Mapping[type, str] = {
     CreateRoomBody: "CreateRoom",
     JoinBody: "Join",
     VoteBody: "Vote",
+    RoundBody: "RoundCommand",
     EstimateBody: "Estimate",
 }
 """Every request body class and the name of its schema in the document."""
@@ -72,6 +74,7 @@ VIEWS: Mapping[type, str] = {
     Card: "Card",
     Consensus: "Results",
     Spread: "Spread",
+    Suggestion: "Suggestion",
     EstimateView: "AcceptedEstimate",
     RoundView: "Round",
     VoteView: "RoundVote",
@@ -90,6 +93,7 @@ _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
     (CreateRoomBody, "issue_key"): {str: {"pattern": ISSUE_KEY_PATTERN, "maxLength": 255}},
     (CreateRoomBody, "issue_type_id"): {str: {"pattern": ISSUE_TYPE_ID_PATTERN}},
     (VoteBody, "card"): {str: _LABEL},
+    (RoundBody, "round"): {int: {"minimum": 1}},
 }
 _POSITIVE: JsonSchema = {"minimum": 1}
 _POSITIVE_INT: JsonSchema = {"type": "integer", **_POSITIVE}
@@ -162,7 +166,8 @@ def _union(branches: list[JsonSchema]) -> JsonSchema:
     if len(branches) == 2 and {"type": "null"} in branches:
         (other,) = [b for b in branches if b != {"type": "null"}]
         if "type" in other and "$ref" not in other:
-            return {**other, "type": [other["type"], "null"]}
+            choices = {"enum": [*other["enum"], None]} if "enum" in other else {}
+            return {**other, "type": [other["type"], "null"], **choices}
     return {"anyOf": branches}
 
 
@@ -238,6 +243,7 @@ def view_schemas() -> dict[str, JsonSchema]:
         "allowTakeControl": _BOOL,
         "persistent": _BOOL,
         "valueMap": _VALUE_MAP,
+        "suggestion": {"type": "string", "enum": [rule.value for rule in SuggestionRule]},
     }
     return {
         **{name: view_schema(kind) for kind, name in VIEWS.items()},

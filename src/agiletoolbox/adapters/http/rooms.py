@@ -33,8 +33,13 @@ ROOM_PATH = "/api/rooms/{room_id}"
 routes = web.RouteTableDef()
 
 
-async def read_body(request: web.Request, kind: type[B]) -> B:
-    """The request's JSON body as `kind` (400 when not JSON, 422 when the wrong shape)."""
+async def read_body(request: web.Request, kind: type[B], *, optional: bool = False) -> B:
+    """The request's JSON body as `kind` (400 when not JSON, 422 when the wrong shape).
+
+    With `optional` (a body whose every field has a default), no body at all reads as `{}`.
+    """
+    if optional and not request.body_exists:
+        return structure({}, kind)  # type: ignore[no-any-return]
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(reason="send the body as application/json")
     raw = await request.read()
@@ -121,7 +126,11 @@ def command_handler(command: Command) -> Callable[[web.Request], Awaitable[web.R
 
     async def handle(request: web.Request) -> web.Response:
         caller, room_id = await checked_room(request)
-        body = None if command.body is None else await read_body(request, command.body)
+        body = (
+            None
+            if command.body is None
+            else await read_body(request, command.body, optional=command.body_optional)
+        )
         room = await request.app[LIVE].change(
             (caller.tenant, room_id),
             lambda known: command.run(request.app[ROOMS], caller, room_id, body, known),
@@ -174,6 +183,7 @@ def _config_json(config: RoomConfig) -> dict[str, Any]:
         "allowTakeControl": config.allow_take_control,
         "persistent": config.persistent,
         "valueMap": dict(config.value_map),
+        "suggestion": config.suggestion.value,
     }
 
 

@@ -17,7 +17,7 @@ from attrs import define, fields
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from agiletoolbox.domain.config import Role, RoomConfig
-from agiletoolbox.domain.consensus import Consensus, Spread
+from agiletoolbox.domain.consensus import Consensus, Spread, Suggestion, SuggestionRule
 from agiletoolbox.domain.deck import Card, Deck, standard_deck
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import (
@@ -78,6 +78,7 @@ class ConfigBody:
     allow_take_control: bool | None = None
     persistent: bool | None = None
     value_map: dict[str, float] | None = None
+    suggestion: Literal["auto", "most-common", "median", "mean"] | None = None
 
 
 @define
@@ -98,9 +99,18 @@ class JoinBody:
 
 @define
 class VoteBody:
-    """`PUT /api/rooms/{id}/vote`."""
+    """`PUT /api/rooms/{id}/vote`: hold this card (holding it already changes nothing)."""
 
     card: str
+
+
+@define
+class RoundBody:
+    """`POST /api/rooms/{id}/reveal` and `/reset`: the round the command is about. With it,
+    a repeat of the command (a double click, a resend) changes nothing once that round is
+    revealed or over; without it, the current round."""
+
+    round: int | None = None
 
 
 @define
@@ -201,6 +211,7 @@ def _make_converter() -> cattrs.Converter:
         converter.register_unstructure_hook(id_type, str)
     converter.register_unstructure_hook(datetime, _timestamp)
     converter.register_unstructure_hook(Role, lambda role: role.value)
+    converter.register_unstructure_hook(SuggestionRule, lambda rule: rule.value)
     converter.register_unstructure_hook_func(
         lambda t: t in (tuple[tuple[str, float], ...], tuple[tuple[str, int], ...]), _pairs
     )
@@ -227,12 +238,22 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-BODY_TYPES = (CardBody, DeckBody, ConfigBody, CreateRoomBody, JoinBody, VoteBody, EstimateBody)
+BODY_TYPES = (
+    CardBody,
+    DeckBody,
+    ConfigBody,
+    CreateRoomBody,
+    JoinBody,
+    VoteBody,
+    RoundBody,
+    EstimateBody,
+)
 """Every request body class."""
 VIEW_TYPES = (
     Card,
     Deck,
     Spread,
+    Suggestion,
     Consensus,
     VoteView,
     RoundView,
@@ -317,6 +338,7 @@ def room_config(body: ConfigBody, base: RoomConfig) -> RoomConfig:
         allow_take_control=_pick(body.allow_take_control, base.allow_take_control),
         persistent=_pick(body.persistent, base.persistent),
         value_map=value_map,
+        suggestion=base.suggestion if body.suggestion is None else SuggestionRule(body.suggestion),
     )
 
 

@@ -25,7 +25,16 @@ export const NEW_ROOM = {
   allowTakeControl: true,
   persistent: false,
   valueMap: {},
+  suggestion: "auto",
 };
+
+/** How a revealed round's suggested estimate is picked (the room's rule). */
+export const SUGGESTION_RULES = [
+  { value: "auto", title: "Most common card when it has a majority, else the median card" },
+  { value: "most-common", title: "Most common card" },
+  { value: "median", title: "Median card" },
+  { value: "mean", title: "Card nearest the mean (numeric decks)" },
+];
 
 /** Form values from a saved configuration or a room view (`deck` is `{name, cards}`). */
 export function formValues(config) {
@@ -43,6 +52,7 @@ export function formValues(config) {
     allowTakeControl: config.allowTakeControl !== false,
     persistent: Boolean(config.persistent),
     valueMap: { ...(config.valueMap || {}) },
+    suggestion: SUGGESTION_RULES.some((r) => r.value === config.suggestion) ? config.suggestion : "auto",
   };
 }
 
@@ -146,6 +156,11 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
     : `${fields.message} You can still open the room and choose a field later.`;
 
   const mapBox = h("fieldset", { class: "value-map" });
+  const suggestionSelect = h(
+    "select",
+    { id: "suggestion", name: "suggestion", "aria-describedby": "suggestion-hint" },
+    SUGGESTION_RULES.map((rule) => h("option", { value: rule.value, selected: rule.value === values.suggestion }, rule.title)),
+  );
 
   const form_ = {
     deck: () => form.elements.deck.value,
@@ -212,6 +227,7 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       toggle("offlineVoting", "Offline voting", values.offlineVoting, "A vote stays when its voter leaves the page, so teammates in other time zones can vote in their own time."),
       toggle("autoReveal", "Reveal automatically", values.autoReveal, "Cards turn over as soon as everyone online has voted."),
       toggle("allowTakeControl", "Allow taking control", values.allowTakeControl, "When the owner is away, a participant can take over the room."),
+      field("suggestion", "Suggested estimate", suggestionSelect, "What the estimate field is filled with after the reveal; you can always type another."),
     ),
     persistent,
     mode === "create"
@@ -238,6 +254,7 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       autoReveal: elements.autoReveal.checked,
       allowTakeControl: elements.allowTakeControl.checked,
       persistent: elements.persistent.value === "yes",
+      suggestion: suggestionSelect.value,
     };
     const deck = form_.deck();
     if (deck === "custom") {

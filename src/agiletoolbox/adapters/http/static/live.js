@@ -7,9 +7,10 @@
 // Every command waits in a queue until the server acknowledges it. When the socket drops,
 // the page reconnects with backoff (a fresh ticket each time), asks for the current view
 // (`sync` with the last version it saw), drops the queued commands that view shows as
-// already done - a vote whose ack was lost must not be sent twice, since picking the same
-// card again withdraws it - and sends the rest in order. A command that stays
-// unacknowledged too long means a dead connection: the socket is closed and reopened.
+// already done and sends the rest in order. Every command names its intent (hold this
+// card, no card, reveal round 3, end round 3), so one that did arrive before its answer
+// was lost changes nothing the second time. A command that stays unacknowledged too long
+// means a dead connection: the socket is closed and reopened.
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
@@ -17,6 +18,11 @@ const ACK_TIMEOUT_MS = 8000;
 const WATCH_EVERY_MS = 1000;
 const CLOSE_REMOVED = 4404;
 const CLOSE_REFUSED = 4403;
+// Closes that answer something this page sent (unsupported, malformed or too big): the
+// messages in flight are not sent again, or the page would loop close-and-retry forever.
+const CLOSE_REFUSING_MESSAGE = new Set([1003, 1007, 1008, 1009]);
+/** The server's frame limit (`max_socket_message_bytes`, 8 KiB by default). */
+export const MAX_MESSAGE_BYTES = 8192;
 
 function me(view) {
   return view.participants.find((p) => p.accountId === view.you) || null;
@@ -28,8 +34,8 @@ const ALREADY_DONE = {
   withdraw: (view) => !me(view) || me(view).card === null,
   join: (view, args) => (me(view) || {}).role === args.role,
   leave: (view) => !me(view),
-  reveal: (view, _args, round) => view.round !== round || view.state !== "voting",
-  reset: (view, _args, round) => view.round > round,
+  reveal: (view, args) => view.round !== args.round || view.state !== "voting",
+  reset: (view, args) => view.round > args.round,
   "take-control": (view) => view.owner === view.you,
   estimate: (view, args, round) =>
     Boolean(
@@ -117,6 +123,10 @@ export class LiveRoom {
     }
     return new Promise((resolve, reject) => {
       const id = `c${++this.counter}-${Math.random().toString(36).slice(2, 8)}`;
+      if (new TextEncoder().encode(JSON.stringify({ op, id, ...args })).length > MAX_MESSAGE_BYTES) {
+        reject(new CommandError(op, { status: 413, code: "too_large", message: "This is too long for the app to take." }));
+        return;
+      }
       const round = this.view ? this.view.round : 0;
       this.queue.push({ id, op, args, round, sent: false, sentAt: 0, resolve, reject });
       this.changed();
@@ -164,6 +174,14 @@ export class LiveRoom {
     if (socket !== this.socket) return;
     this.socket = null;
     this.synced = false;
+    if (CLOSE_REFUSING_MESSAGE.has(code)) {
+      const refused = this.queue.filter((entry) => entry.sent);
+      this.queue = this.queue.filter((entry) => !entry.sent);
+      for (const entry of refused) {
+        entry.reject(new CommandError(entry.op, { status: 422, code: "refused_message", message: "The app refused this message and closed the connection, so it was not saved." }));
+      }
+      if (refused.length) this.changed();
+    }
     for (const entry of this.queue) entry.sent = false;
     if (this.stopped) return;
     if (code === CLOSE_REMOVED) return this.removed();

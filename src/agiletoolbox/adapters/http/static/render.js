@@ -11,6 +11,11 @@ const DECK_TITLES = {
   linear: "Linear 1–10",
 };
 
+/** The longest estimate (Jira's limit for a single-line text field). */
+export const MAX_ESTIMATE = 255;
+
+const SUGGESTED_BY = { "most-common": "most common", median: "median card", mean: "nearest the mean" };
+
 const STATUS_TEXT = {
   connecting: "Connecting…",
   live: "Live",
@@ -272,6 +277,8 @@ function controls(model, actions) {
     );
   }
   const votes = view.participants.filter((p) => p.voted).length;
+  const pending = model.pendingOps || new Set();
+  const busy = pending.has("reveal") || pending.has("reset");
   const reveal =
     view.state === "voting"
       ? h(
@@ -279,7 +286,8 @@ function controls(model, actions) {
           {
             type: "button",
             class: "button primary",
-            disabled: votes === 0,
+            disabled: votes === 0 || busy,
+            "aria-busy": pending.has("reveal") ? "true" : null,
             "aria-describedby": votes === 0 ? "reveal-hint" : null,
             dataset: { key: "reveal" },
             onclick: actions.reveal,
@@ -294,7 +302,18 @@ function controls(model, actions) {
       "div",
       { class: "actions" },
       reveal,
-      h("button", { type: "button", class: view.state === "voting" ? "button" : "button primary", dataset: { key: "reset" }, onclick: actions.reset }, view.state === "voting" ? "Restart round" : "New round"),
+      h(
+        "button",
+        {
+          type: "button",
+          class: view.state === "voting" ? "button" : "button primary",
+          disabled: busy,
+          "aria-busy": pending.has("reset") ? "true" : null,
+          dataset: { key: "reset" },
+          onclick: actions.reset,
+        },
+        view.state === "voting" ? "Restart round…" : "New round",
+      ),
     ),
     votes === 0 && view.state === "voting" ? h("p", { class: "hint", id: "reveal-hint" }, "Nobody has voted yet.") : null,
   );
@@ -411,6 +430,14 @@ function estimate(model, actions) {
   }
   const failure = model.estimateFailure;
   const done = Boolean(current && current.written && current.value === draft.trim());
+  const suggestion = view.results && view.results.suggestion;
+  const suggested = suggestion
+    ? h(
+        "p",
+        { class: "hint", id: "estimate-suggested", dataset: { testid: "suggested" } },
+        `Suggested: ${suggestion.card} (${SUGGESTED_BY[suggestion.by] || suggestion.by})`,
+      )
+    : null;
   return h(
     "section",
     { class: "estimate", "aria-labelledby": "estimate-title" },
@@ -428,8 +455,9 @@ function estimate(model, actions) {
           name: "value",
           type: "text",
           autocomplete: "off",
+          maxlength: String(MAX_ESTIMATE),
           value: draft,
-          "aria-describedby": mapping ? "estimate-hint" : null,
+          "aria-describedby": [suggested ? "estimate-suggested" : "", mapping ? "estimate-hint" : ""].join(" ").trim() || null,
           "aria-invalid": failure ? "true" : null,
           dataset: { key: "estimate-value" },
           oninput: actions.draftEstimate,
@@ -440,13 +468,14 @@ function estimate(model, actions) {
           model.estimateBusy ? "Writing…" : done ? "Written" : `Write to ${name}`,
         ),
       ),
+      suggested,
       mapping,
     ),
     failure
       ? h(
           "div",
           { class: "message error", role: "alert", dataset: { testid: "estimate-error" } },
-          h("p", {}, h("strong", {}, "Jira did not take the estimate. "), failure.message),
+          h("p", {}, h("strong", {}, failure.fromJira ? "Jira did not take the estimate. " : "The estimate was not written. "), failure.message),
           h(
             "div",
             { class: "actions" },

@@ -6,11 +6,16 @@ import { estimateFields } from "./fields.js";
 import { hostFor } from "./host.js";
 import { LiveRoom } from "./live.js";
 import { People } from "./people.js";
-import { fieldName, roomContent } from "./render.js";
-import { announce, confirmDialog, h, number } from "./ui.js";
+import { MAX_ESTIMATE, fieldName, roomContent } from "./render.js";
+import { announce, confirmDialog, h, number, sentence } from "./ui.js";
 
 const WATCH_FOR_ROOM_MS = 4000;
+// A second click on the same card this soon after the first, while the first is unanswered,
+// is a double click (the first click's intent stands); later, offline, it is a new intent.
+const DOUBLE_CLICK_MS = 600;
 const RETRYABLE = new Set(["jira_unavailable", "jira_error", "estimate_not_confirmed", "unavailable", "concurrent_change"]);
+/** Refusals that come from Jira; every other refusal of an estimate is the app's own check. */
+const FROM_JIRA = new Set(["jira_error", "jira_unavailable", "jira_access_denied", "jira_issue_not_found", "field_not_on_screen", "estimate_not_confirmed"]);
 
 const root = document.getElementById("room");
 const page = {
@@ -35,6 +40,7 @@ const model = {
   estimateRound: 0,
   estimateBusy: false,
   estimateFailure: null,
+  lastPick: null,
   openRounds: new Set(),
   canOpenDialog: false,
   mode: "loading",
@@ -80,6 +86,7 @@ function deriveVote() {
   }
   model.myCard = me && me.role === "voter" ? (card ?? null) : undefined;
   model.voteSaving = saving;
+  model.pendingOps = new Set(live ? live.pending.map(({ op }) => op) : []);
 }
 
 function render() {
@@ -111,6 +118,10 @@ function describe(previous, view) {
     announce(`Cards revealed. ${r.modes.length ? `Mode ${r.modes.join(" and ")}, ` : ""}agreement ${Math.round(r.agreement * 100)} percent.`);
   }
   if (previous.owner !== view.owner && view.owner) announce(view.owner === view.you ? "You run the room now." : `${name(view.owner)} runs the room now.`);
+  if (previous.owner === view.you && view.owner !== view.you && view.owner) {
+    // Control passed while this person was away: tell them, on screen, not just in passing.
+    model.notice = { kind: "info", text: `${name(view.owner)} took control of the room while you were away and runs it now. You can still vote.` };
+  }
   const before = new Set(previous.participants.map((p) => p.accountId));
   for (const p of view.participants) if (!before.has(p.accountId) && p.accountId !== view.you) announce(`${name(p.accountId)} joined.`);
 }
@@ -118,11 +129,15 @@ function describe(previous, view) {
 function onView(view) {
   const previous = model.view;
   model.view = view;
+  // A refusal belongs to the moment it answered: a new round or state makes it stale.
+  if (previous && model.notice && model.notice.kind === "error" && (previous.round !== view.round || previous.state !== view.state)) {
+    model.notice = null;
+  }
   // Freshly revealed: offer the closest card (numeric decks) or the mode as the estimate.
   if (view.state !== "voting" && (!previous || previous.state === "voting" || model.estimateRound !== view.round)) {
     const r = view.results;
     const accepted = view.estimate && view.estimate.round === view.round ? view.estimate.value : null;
-    model.estimateDraft = accepted || (r && (r.closestCard ?? r.modes[0])) || "";
+    model.estimateDraft = accepted || (r && r.suggestion ? r.suggestion.card : "");
     model.estimateRound = view.round;
     model.estimateFailure = null;
   }
@@ -153,15 +168,27 @@ function onStatus(status, detail) {
 
 function command(op, args) {
   return live.send(op, args).catch((error) => {
-    notify("error", error.message);
+    notify("error", sentence(error.message));
     throw error;
   });
 }
 
 const quiet = () => {};
 
+/** Whether a command of one of `ops` is sent or queued and not answered yet. */
+function awaiting(...ops) {
+  return Boolean(live && live.pending.some(({ op }) => ops.includes(op)));
+}
+
 const actions = {
   pick(label) {
+    const last = model.lastPick;
+    const now = Date.now();
+    if (last && last.label === label && awaiting("vote", "withdraw") && (model.status === "live" || now - last.at < DOUBLE_CLICK_MS)) {
+      return; // a double click: the first click's intent stands
+    }
+    model.lastPick = { label, at: now };
+    // Each command says what it wants (this card; no card), so a resend changes nothing.
     const current = model.myCard;
     (current === label ? command("withdraw") : command("vote", { card: label })).catch(quiet);
     announce(current === label ? `You took back ${label}.` : `You picked ${label}.`);
@@ -185,10 +212,32 @@ const actions = {
     command("leave").then(() => announce("You left the room."), quiet);
   },
   reveal() {
-    command("reveal").catch(quiet);
+    if (awaiting("reveal", "reset")) return;
+    command("reveal", { round: model.view.round }).catch(quiet);
+    render();
   },
-  reset() {
-    command("reset").catch(quiet);
+  async reset() {
+    if (awaiting("reveal", "reset")) return;
+    const view = model.view;
+    if (view.state === "voting") {
+      const votes = view.participants.filter((p) => p.voted).length;
+      const confirmed = await confirmDialog({
+        title: `Restart round ${view.round}?`,
+        body: [
+          h(
+            "p",
+            {},
+            votes
+              ? `The ${votes === 1 ? "vote" : `${votes} votes`} cast so far ${votes === 1 ? "is" : "are"} dropped unseen, and everyone votes again in round ${view.round + 1}.`
+              : `Nobody has voted yet; everyone votes in round ${view.round + 1} instead.`,
+          ),
+        ],
+        confirm: "Restart round",
+      });
+      if (!confirmed || model.view.round !== view.round) return;
+    }
+    command("reset", { round: view.round }).catch(quiet);
+    render();
   },
   takeControl() {
     command("take-control").catch(quiet);
@@ -240,6 +289,12 @@ const actions = {
     if (!value || model.estimateBusy) return;
     const view = model.view;
     const name = fieldName(model, view.fieldId);
+    if (value.length > MAX_ESTIMATE) {
+      model.estimateFailure = { fromJira: false, message: `An estimate has at most ${MAX_ESTIMATE} characters; this one has ${value.length}. Type a card or a number.`, code: "invalid_value", retry: false };
+      render();
+      root.querySelector("#estimate-value")?.focus();
+      return;
+    }
     model.estimateBusy = true;
     model.estimateFailure = null;
     render();
@@ -254,9 +309,10 @@ const actions = {
       })
       .catch((error) => {
         // The app knows fields by id only; the person knows them by name.
-        const message = name === view.fieldId ? error.message : error.message.split(view.fieldId).join(name);
-        model.estimateFailure = { message, code: error.code, retry: RETRYABLE.has(error.code) || error.status === 503 };
-        announce(`Jira did not take the estimate. ${error.message}`);
+        const message = sentence(name === view.fieldId ? error.message : error.message.split(view.fieldId).join(name));
+        const fromJira = FROM_JIRA.has(error.code);
+        model.estimateFailure = { fromJira, message, code: error.code, retry: RETRYABLE.has(error.code) || error.status === 503 };
+        announce(`${fromJira ? "Jira did not take the estimate." : "The estimate was not written."} ${message}`);
       })
       .finally(() => {
         model.estimateBusy = false;

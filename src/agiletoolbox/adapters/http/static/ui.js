@@ -34,6 +34,14 @@ export function announce(text) {
   }, 30);
 }
 
+/** A message as a sentence: capital first letter, closing full stop. */
+export function sentence(text) {
+  const trimmed = String(text || "").trim();
+  if (!trimmed) return "";
+  const capital = trimmed[0].toUpperCase() + trimmed.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
 /** A number as people write it: `3`, `2.5`, `0.33`. */
 export function number(value) {
   if (value === null || value === undefined) return "–";

@@ -1,0 +1,146 @@
+"""The room under real hands: double clicks, leavers, far votes, long input, stale messages.
+
+Each test here was first seen failing in a real browser (the defect it names), then fixed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agiletoolbox.simulator import ALICE, BOB, CHITRA
+from tests.browser.conftest import Stack
+from tests.browser.test_room_page import see, visible
+
+pytestmark = pytest.mark.postgres
+
+
+async def open_room(stack: Stack, room_of: Callable[[Any], Any], issue: str) -> tuple[Any, Any]:
+    """Alice's page and frame, with the issue's room open (Fibonacci, Story points)."""
+    page = await stack.open(ALICE, issue)
+    room = room_of(page)
+    await room.get_by_role("button", name="Open the room").click()
+    await see(room.locator(".room-title"), "Round 1")
+    return page, room
+
+
+async def test_a_double_click_never_undoes_a_vote_or_skips_a_round(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    page, alice = await open_room(stack, room_of, "DEMO-6")
+
+    # A double-clicked card is picked, not picked and taken back.
+    await alice.locator('.deck .card[data-card="5"]').dblclick()
+    await see(alice.locator(".team .count"), "1 of 1 voted")
+    await page.wait_for_timeout(500)
+    await see(alice.locator(".team .count"), "1 of 1 voted")
+    await page.reload()
+    alice = room_of(page)
+    await see(alice.locator("[data-testid=connection]"), "Live")
+    await see(alice.locator(".deck .card[aria-pressed=true]"), "5")
+
+    # A double-clicked "New round" ends round 1 once.
+    await alice.get_by_role("button", name="Reveal cards").dblclick()
+    await see(alice.locator(".results"), "Results")
+    await alice.get_by_role("button", name="New round").dblclick()
+    await see(alice.locator(".room-title"), "Round 2")
+    await page.wait_for_timeout(500)
+    await see(alice.locator(".room-title"), "Round 2")
+    assert await alice.locator(".history .rounds > li").count() == 1
+    await see(alice.locator(".history"), "Round 1 · 1 vote")
+
+    # Restarting a round drops its votes, so it asks first.
+    await alice.locator('.deck .card[data-card="8"]').click()
+    await see(alice.locator(".team .count"), "1 of 1 voted")
+    await alice.get_by_role("button", name="Restart round…").click()
+    dialog = alice.get_by_role("alertdialog")
+    await see(dialog, "Restart round 2?")
+    await see(dialog, "The vote cast so far is dropped unseen")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await see(alice.locator(".room-title"), "Round 2")
+    await see(alice.locator(".team .count"), "1 of 1 voted")
+    await alice.get_by_role("button", name="Restart round…").click()
+    await alice.get_by_role("alertdialog").get_by_role("button", name="Restart round").click()
+    await see(alice.locator(".room-title"), "Round 3")
+    await see(alice.locator(".history"), "Round 2 · not revealed")
+    assert stack.errors == []
+
+
+async def test_results_name_the_far_vote_and_agree_after_someone_leaves(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    _page, alice = await open_room(stack, room_of, "DEMO-7")
+    bob = room_of(await stack.open(BOB, "DEMO-7"))
+    chitra = room_of(await stack.open(CHITRA, "DEMO-7"))
+    for room in (bob, chitra):
+        await room.get_by_role("button", name="Join as voter").click()
+    await see(alice.locator(".team"), "Chitra Raman")
+    for room, card in ((alice, "3"), (bob, "5"), (chitra, "13")):
+        await room.locator(f'.deck .card[data-card="{card}"]').click()
+    await see(alice.locator(".team .count"), "3 of 3 voted")
+    await alice.get_by_role("button", name="Reveal cards").click()
+
+    # 3, 5, 13: the 13 stands apart from the median card 5, not the 3.
+    results = alice.locator(".results")
+    await see(results.locator(".outliers"), "Chitra Raman (13)")
+    assert "Alice" not in await results.locator(".outliers").inner_text()
+    await visible(alice.locator(f'.member.is-outlier[data-account="{CHITRA}"]'))
+    # No card holds a majority: the median card is suggested, and says why.
+    await see(alice.locator("[data-testid=suggested]"), "Suggested: 5 (median card)")
+    assert await alice.get_by_label("Agreed estimate").input_value() == "5"
+
+    # Chitra leaves the revealed round: every part of the results counts the same votes.
+    await chitra.get_by_role("button", name="More actions").click()
+    await chitra.get_by_role("menuitem", name="Leave the room").click()
+    await see(alice.locator(".team"), re.compile(r"^(?!.*Chitra Raman).*$", re.S))
+    await see(results.locator("[data-stat=mode] dd"), "3, 5")
+    await see(results.locator("[data-stat=spread] dd"), "3 \u2013 5")
+    await see(results.locator("[data-stat=mean] dd"), "4")
+    assert await results.locator(".distribution li").count() == 2
+    assert await results.locator(".outliers").count() == 0
+
+    # The owner prefers the mean: the suggestion follows the room's rule.
+    await alice.get_by_role("button", name="More actions").click()
+    await alice.get_by_role("menuitem", name="Room settings").click()
+    await alice.get_by_label("Suggested estimate").select_option("mean")
+    await alice.get_by_role("button", name="Save settings").click()
+    await see(alice.locator("[data-testid=suggested]"), "Suggested: 5 (nearest the mean)")
+
+    await alice.get_by_role("button", name="New round").click()
+    await see(alice.locator(".history"), "Round 1 · 2 votes · mode 3, 5")
+    assert stack.errors == []
+
+
+async def test_a_long_or_negative_estimate_gets_an_answer_not_a_reconnect_loop(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    page, alice = await open_room(stack, room_of, "DEMO-8")
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    await alice.locator('.deck .card[data-card="5"]').click()
+    await see(alice.locator(".team .count"), "1 of 1 voted")
+    await alice.get_by_role("button", name="Reveal cards").click()
+    estimate = alice.get_by_label("Agreed estimate")
+    write = alice.get_by_role("button", name="Write to Story point estimate")
+
+    # 9,000 characters, pasted: a clear answer at once, and the room stays live.
+    await estimate.fill("5" * 9000)
+    await write.click()
+    error = alice.locator("[data-testid=estimate-error]")
+    await see(error, "The estimate was not written.")
+    await see(error, "an estimate is a number from 0 to 1,000,000")
+    await page.wait_for_timeout(2000)
+    await see(alice.locator("[data-testid=connection]"), "Live")
+    assert sockets == [], "the socket was closed and opened again"
+    await visible(write)
+    assert await write.inner_text() == "Write to Story point estimate"
+
+    # A negative number is out of range (it is a number), and the app said so, not Jira.
+    await estimate.fill("-3")
+    await write.click()
+    await see(error, "'-3' is out of range")
+    assert "Jira did not take" not in await error.inner_text()
+    assert stack.errors == []
