@@ -10,8 +10,10 @@ Three things run in one process:
   serves an issue view with the app in its right column and a user switcher;
 - the glue: the app trusts the simulator's install keys and personal-data API.
 
-The site keeps its client key and its issues' field values in the data directory
-(`demo-jira.json`), so rooms and written estimates are there again on the next run.
+The site keeps its client key, its issues' field values and the key of its people's
+browser sessions in the data directory (`demo-jira.json`), so rooms and written estimates
+are there again on the next run, and issue views left open stay signed in across a
+restart, as they would on Jira.
 Ctrl-C (or SIGTERM) stops everything cleanly.
 """
 
@@ -22,6 +24,7 @@ import contextlib
 import errno
 import json
 import os
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,7 @@ class DemoState:
         self._saved = ""
         self.client_key: str | None = None
         self.values: dict[str, dict[str, Any]] = {}
+        self.session_key = secrets.token_bytes(32)
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -63,6 +67,10 @@ class DemoState:
                 self.client_key = key if isinstance(key, str) and key else None
                 values = data.get("values")
                 self.values = values if isinstance(values, dict) else {}
+                saved = data.get("sessionKey")
+                with contextlib.suppress(ValueError):
+                    if isinstance(saved, str) and len(saved) == 64:
+                        self.session_key = bytes.fromhex(saved)
 
     def restore(self, site: Site) -> None:
         """Put the saved field values back on the site's issues."""
@@ -76,6 +84,7 @@ class DemoState:
         text = json.dumps(
             {
                 "clientKey": site.client_key,
+                "sessionKey": self.session_key.hex(),
                 "values": {key: issue.values for key, issue in sorted(site.issues.items())},
             },
             indent=1,
@@ -153,7 +162,7 @@ async def run_demo(
     say = say or _say
     data_dir = Path(environ.get("AGILETOOLBOX_DATA_DIR", "").strip() or ".agiletoolbox")
     state = DemoState(data_dir / STATE_FILE)
-    jira = JiraSimulator(sites=())
+    jira = JiraSimulator(sites=(), session_key=state.session_key)
     site = jira.add_site(DEMO_SITE, client_key=state.client_key)
     state.restore(site)
     host = Settings.from_env(environ).host

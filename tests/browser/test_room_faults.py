@@ -24,6 +24,7 @@ async def open_room(stack: Stack, room_of: Callable[[Any], Any], issue: str) -> 
     room = room_of(page)
     await room.get_by_role("button", name="Open the room").click()
     await see(room.locator(".room-title"), "Round 1")
+    await see(room.locator("[data-testid=connection]"), "Live")
     return page, room
 
 

@@ -56,8 +56,11 @@ class JiraSimulator:
         clock: Callable[[], float] = time.time,
         policy: TokenPolicy | None = None,
         origin: str | None = None,
+        session_key: bytes | None = None,
     ) -> None:
         self.cloud = Cloud(clock=clock, policy=policy or TokenPolicy())
+        if session_key is not None:
+            self.cloud.session_key = session_key
         self._origin = ""
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None

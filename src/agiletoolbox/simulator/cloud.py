@@ -71,7 +71,9 @@ class Cloud:
     personal_data: PersonalDataApi = field(factory=PersonalDataApi)
     policy: TokenPolicy = field(factory=TokenPolicy)
     clock: Callable[[], float] = time.time
-    _session_key: bytes = field(factory=lambda: secrets.token_bytes(32), repr=False)
+    session_key: bytes = field(factory=lambda: secrets.token_bytes(32), repr=False)
+    """What signs people's session cookies; kept across restarts (as Jira keeps its
+    sessions), an open issue view stays signed in when the simulator comes back."""
 
     def site(self, name: str) -> Site:
         """The site called `name`; `LookupError` if there is none."""
@@ -82,7 +84,7 @@ class Cloud:
 
     def _mac(self, site: str, account_id: str) -> str:
         message = f"{site}\n{account_id}".encode()
-        return hmac.new(self._session_key, message, hashlib.sha256).hexdigest()
+        return hmac.new(self.session_key, message, hashlib.sha256).hexdigest()
 
     def browser_session(self, site: str, account_id: str) -> str:
         """The session cookie value of `account_id` signed in to `site`."""

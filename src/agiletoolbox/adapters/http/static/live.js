@@ -13,7 +13,8 @@
 // means a dead connection: the socket is closed and reopened.
 
 const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 15000;
+// At most 8 s between tries (4-8 s with jitter): a page is back within 10 s of the server.
+const BACKOFF_MAX_MS = 8000;
 const ACK_TIMEOUT_MS = 8000;
 const WATCH_EVERY_MS = 1000;
 const CLOSE_REMOVED = 4404;

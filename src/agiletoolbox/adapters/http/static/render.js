@@ -143,22 +143,33 @@ function memberStatus(model, member) {
       outlier ? h("span", { class: "visually-hidden" }, ", an outlier") : null,
     );
   }
-  const mine = member.accountId === view.you ? model.myCard : undefined;
-  if (mine !== undefined ? mine !== null : member.voted) {
+  // The row shows what the server holds; a change not answered yet is marked as such.
+  const own = member.accountId === view.you;
+  const held = own ? member.card : null;
+  const saving = own && model.voteSaving;
+  const pendingNote = saving
+    ? h("span", { class: "pending-note", dataset: { testid: "vote-pending" } }, model.myCard ? `${model.myCard} not saved yet` : "change not saved yet")
+    : null;
+  if (member.voted) {
     return h(
       "span",
-      { class: "mini-card back", title: mine ? `Your card: ${mine}` : "Voted" },
-      mine ? mine : h("span", { "aria-hidden": "true" }, "✓"),
-      h("span", { class: "visually-hidden" }, mine ? "your vote" : "voted"),
+      { class: "member-vote" },
+      h(
+        "span",
+        { class: "mini-card back", title: held ? `Your card: ${held}` : "Voted" },
+        held ? held : h("span", { "aria-hidden": "true" }, "✓"),
+        h("span", { class: "visually-hidden" }, held ? "your vote" : "voted"),
+      ),
+      pendingNote,
     );
   }
-  return h("span", { class: "member-status muted" }, "Thinking…");
+  return h("span", { class: "member-vote" }, h("span", { class: "member-status muted" }, "Thinking…"), pendingNote);
 }
 
 function team(model) {
   const { view, people } = model;
   const voters = view.participants.filter((p) => p.role === "voter");
-  const voted = voters.filter((p) => (p.accountId === view.you && model.myCard !== undefined ? model.myCard !== null : p.voted));
+  const voted = voters.filter((p) => p.voted);
   const owner = view.owner && !participant(view, view.owner) ? [{ accountId: view.owner, role: "owner-away", online: false }] : [];
   const rows = [...view.participants, ...owner].map((member) =>
     h(

@@ -166,12 +166,32 @@ function onStatus(status, detail) {
 
 // -- actions ---------------------------------------------------------------------------------
 
-function command(op, args) {
+const NOT_SAVED = {
+  vote: (args) => `Your vote (${args.card}) was not saved`,
+  withdraw: () => "Taking back your vote was not saved",
+  join: () => "Joining was not saved",
+  leave: () => "Leaving was not saved",
+  reveal: () => "The cards were not revealed",
+  reset: () => "No new round was started",
+  "take-control": () => "You did not take control",
+};
+
+function command(op, args = {}) {
   return live.send(op, args).catch((error) => {
-    notify("error", sentence(error.message));
+    // Say what did not happen, and why, in words: "Your vote (8) was not saved: ...".
+    const what = NOT_SAVED[op] ? NOT_SAVED[op](args) : "That was not saved";
+    notify("error", `${what}: ${sentence(error.message).replace(/^./, (c) => c.toLowerCase())}`);
     throw error;
   });
 }
+
+// Leaving the page with commands the server has not answered would drop them unseen.
+window.addEventListener("beforeunload", (event) => {
+  if (live && live.pending.length) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
 
 const quiet = () => {};
 
