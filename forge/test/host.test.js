@@ -72,7 +72,7 @@ function host(bridge, remote = "https://poker.example.com") {
 
 test("the API goes through invokeRemote with Connect's paths and bodies", async () => {
   const bridge = fakeBridge({
-    "GET /api/rooms?issueKey=DEMO-7": { status: 404, headers: {}, body: { error: { code: "not_found", message: "No room." } } },
+    "GET /api/rooms?issueKey=DEMO-7": { status: 204, headers: {}, body: "" },
     "POST /api/rooms": { status: 201, headers: {}, body: { id: "r1", version: 1 } },
     "POST /api/rooms/r1/ticket": { status: 200, headers: {}, body: { ticket: "t.k" } },
   });

@@ -145,3 +145,58 @@ async def test_a_long_or_negative_estimate_gets_an_answer_not_a_reconnect_loop(
     await see(error, "'-3' is out of range")
     assert "Jira did not take" not in await error.inner_text()
     assert stack.errors == []
+
+
+async def test_a_first_visit_is_quiet_and_the_dialog_fits_and_closes_with_escape(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    console: list[str] = []
+    page = await stack.open(ALICE, "DEMO-9")
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    alice = room_of(page)
+    # An issue without a room is a normal state: the form, and nothing in the console.
+    await see(alice.locator("form.config"), "Set up planning poker for DEMO-9")
+    await page.wait_for_timeout(4500)  # one round of watching for a teammate's room
+    await alice.get_by_role("button", name="Open the room").click()
+    await see(alice.locator("[data-testid=connection]"), "Live")
+    assert console == []
+
+    await alice.get_by_role("button", name="More actions").click()
+    await alice.get_by_role("menuitem", name="Open in a larger view").click()
+    frame = page.locator(".dialog iframe")
+    await visible(frame)
+    dialog = page.frame_locator(".dialog iframe")
+    await see(dialog.locator("[data-testid=connection]"), "Live")
+    await page.wait_for_timeout(500)
+    # The dialog is as tall as what it shows: no large empty area below the room.
+    content = await dialog.locator("body").evaluate(
+        "b => b.ownerDocument.documentElement.scrollHeight"
+    )
+    box = await page.locator(".dialog").bounding_box()
+    assert box is not None
+    assert abs(box["height"] - content) <= 24, (box["height"], content)
+
+    await dialog.locator(".deck .card").first.focus()
+    await page.keyboard.press("Escape")
+    await visible(alice.locator(".room-title"))
+    assert await page.locator(".dialog").count() == 0
+    # Closed from its own button too, without an error in the host page.
+    await alice.get_by_role("button", name="More actions").click()
+    await alice.get_by_role("menuitem", name="Open in a larger view").click()
+    await page.frame_locator(".dialog iframe").get_by_role("button", name="Close").click()
+    await page.wait_for_timeout(300)
+    assert await page.locator(".dialog").count() == 0
+    assert stack.errors == []
+    assert console == []
+
+
+async def test_the_apps_root_url_says_what_it_is(stack: Stack) -> None:
+    context = await stack.browser.new_context()
+    page = await context.new_page()
+    answer = await page.goto(stack.network.url + "/")
+    assert answer is not None
+    assert answer.status == 200
+    await see(page.locator("h1"), "Agile Toolbox for Jira")
+    await see(page.locator("main"), "/atlassian-connect.json")
+    await page.get_by_role("link", name="OpenAPI document").click()
+    await see(page.locator("body"), '"openapi"')

@@ -133,6 +133,8 @@ def _paths() -> JsonSchema:
                 for name, pattern, text in queries
             ]
     paths.setdefault(_ROOM_PATH + "/live", {"parameters": [room_id]})["get"] = _live_operation()
+    # An issue nobody opened a room for yet is a normal state: no content, not an error.
+    paths["/api/rooms"]["get"]["responses"]["204"] = {"description": "No room was opened yet"}
     return paths
 
 

@@ -157,8 +157,9 @@ async def room_page(request: web.Request) -> web.Response:
         preloads=PRELOADS,
         view=view,
         bridge=html.escape(framing.bridge),
-        # A dialog fills the space Jira gives it; a panel grows with its content.
-        options="sizeToParent:true" if view == "dialog" else "resize:true",
+        # Panel and dialog alike size themselves to their content (the host caps a
+        # dialog at the window's height), so neither leaves an empty area.
+        options="resize:true",
     )
     response = web.Response(text=page, content_type="text/html")
     response.headers["Content-Security-Policy"] = framing.policy(request.app[WEB].frame_ancestors)
@@ -241,3 +242,44 @@ def add_static_routes(app: web.Application) -> None:
     """Serve the room page's files (packaged in the wheel) at `/static/`."""
     assets = StaticAssets()
     app.router.add_get(STATIC_PREFIX + "{name}", assets.serve)
+
+
+HOME = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Agile Toolbox for Jira</title>
+<link rel="icon" href="/static/icon.svg">
+<link rel="stylesheet" href="/static/room.css">
+</head>
+<body>
+<main class="home">
+<h1>Agile Toolbox for Jira</h1>
+<p>Planning poker inside Jira Cloud. This address is the app's server: people use the app
+from an issue in Jira (the <strong>Planning poker</strong> panel), not from here.</p>
+<h2>For Jira administrators</h2>
+<ul>
+<li>Install it on a site from <strong>Apps → Manage apps → Upload app</strong> with the
+descriptor URL <a href="/atlassian-connect.json"><code>{descriptor}</code></a>.</li>
+<li>The API for developers: <a href="/api/openapi.json">OpenAPI document</a>.</li>
+<li>Health: <a href="/healthz">/healthz</a> · readiness: <a href="/readyz">/readyz</a>.</li>
+</ul>
+<p class="muted">This server keeps account ids, never names; each site's data stays in its
+region ({region}).</p>
+</main>
+</body>
+</html>
+"""
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.Response:
+    """The root URL: what this server is, and where to go from here (no 404)."""
+    settings = request.app[WEB]
+    base = (settings.base_url or f"{request.scheme}://{request.host}").rstrip("/")
+    text = HOME.format(
+        descriptor=html.escape(f"{base}/atlassian-connect.json"),
+        region=html.escape(settings.region_name),
+    )
+    return web.Response(text=text, content_type="text/html")

@@ -23,7 +23,7 @@ from agiletoolbox.adapters.http.wire import (
     structure,
 )
 from agiletoolbox.domain.config import RoomConfig
-from agiletoolbox.domain.errors import InvalidValue, NotPermitted
+from agiletoolbox.domain.errors import InvalidValue, NotFound, NotPermitted
 from agiletoolbox.domain.ids import IssueKey, IssueTypeId, RoomId
 from agiletoolbox.domain.room import Room
 
@@ -81,11 +81,16 @@ async def checked_room(request: web.Request) -> tuple[Caller, RoomId]:
 
 @routes.get("/api/rooms")
 async def find_room(request: web.Request) -> web.Response:
-    """The caller's view of the room of `?issueKey=`; 404 when none was opened."""
+    """The caller's view of the room of `?issueKey=`; 204 (no content) when none was opened:
+    an issue without a room is a normal state, not an error."""
     caller = caller_of(request)
     issue_key = _issue_key(request.query.get("issueKey", ""))
     check_issue(caller, issue_key)
-    return answer(await request.app[ROOMS].find(caller.tenant, issue_key), caller)
+    try:
+        room = await request.app[ROOMS].find(caller.tenant, issue_key)
+    except NotFound:
+        return web.Response(status=204)
+    return answer(room, caller)
 
 
 @routes.get("/api/defaults")

@@ -36,6 +36,8 @@ class WebSettings:
     # This deployment's public base URL: where a ticket's socket connects (a Forge page
     # is served from elsewhere and must reach the deployment of its site's region).
     base_url: str | None = None
+    region_name: str = "US"
+    """The region this deployment serves (named on its home page)."""
 
     @property
     def frame_ancestors(self) -> tuple[str, ...]:

@@ -50,7 +50,9 @@ function frameOf(event) {
 }
 
 function reply(frame, id, result, error) {
-  frame.iframe.contentWindow.postMessage({ type: "ap-response", channel: frame.channel, id, result, error }, frame.origin);
+  // A frame the call removed (a dialog that closed itself) has no one left to answer.
+  const target = frame.iframe.contentWindow;
+  if (target) target.postMessage({ type: "ap-response", channel: frame.channel, id, result, error }, frame.origin);
 }
 
 const methods = {
@@ -87,7 +89,9 @@ const methods = {
   },
   resize(args, frame) {
     if (frame.iframe.classList.contains("fill")) return null;
-    const height = Math.max(40, Math.min(MAX_PANEL_HEIGHT, Number(args.height) || 0));
+    // A dialog grows with its content up to the window's height, as Jira's do.
+    const limit = frame.module === "room-dialog" ? Math.floor(window.innerHeight * 0.9) : MAX_PANEL_HEIGHT;
+    const height = Math.max(40, Math.min(limit, Number(args.height) || 0));
     frame.iframe.style.height = `${height}px`;
     return null;
   },
@@ -145,7 +149,7 @@ function openDialog(module) {
   });
   document.body.append(blanket);
   dialog = { blanket, previous: document.activeElement };
-  openModule(module, body, { sizeToParent: true }).then((iframe) => iframe.focus());
+  openModule(module, body).then((iframe) => iframe.focus());
 }
 
 function closeDialog() {

@@ -39,12 +39,8 @@ export function roomApi(host) {
   return {
     /** The caller's view of the issue's room, or null when none was opened. */
     async findRoom(issueKey) {
-      try {
-        return await call(`/api/rooms?issueKey=${q(issueKey)}`);
-      } catch (error) {
-        if (error.status === 404 && error.code === "not_found") return null;
-        throw error;
-      }
+      // 204 (no body) when nobody opened a room for the issue yet.
+      return (await call(`/api/rooms?issueKey=${q(issueKey)}`)) || null;
     },
     async defaults(issueKey, issueTypeId) {
       if (!issueTypeId) return null;

@@ -380,11 +380,16 @@ const actions = {
 };
 
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && model.menuOpen) {
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  if (model.menuOpen) {
     model.menuOpen = false;
     render();
     const button = root.querySelector("[data-key=menu]");
     if (button) button.focus();
+  } else if (page.pageView === "dialog" && host) {
+    // Keys typed in the dialog stay in its frame: Esc closes it from here, as Jira's do.
+    event.preventDefault();
+    host.closeDialog();
   }
 });
 document.addEventListener("click", (event) => {
