@@ -200,3 +200,45 @@ async def test_the_apps_root_url_says_what_it_is(stack: Stack) -> None:
     await see(page.locator("main"), "/atlassian-connect.json")
     await page.get_by_role("link", name="OpenAPI document").click()
     await see(page.locator("body"), '"openapi"')
+
+
+async def test_the_room_takes_keyboard_shortcuts(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    page, alice = await open_room(stack, room_of, "DEMO-10")
+    pressed = alice.locator(".deck .card[aria-pressed=true]")
+    await alice.locator(".room-title").click()
+    await page.keyboard.type("13")
+    await see(pressed, "13")
+    await see(alice.locator(".team .count"), "1 of 1 voted")
+    await page.keyboard.press("5")
+    await see(pressed, "5")
+    await page.keyboard.press("Backspace")
+    await see(alice.locator(".team .count"), "0 of 1 voted")
+    assert await pressed.count() == 0
+    await page.keyboard.press("?")
+    await see(pressed, "?")
+    await page.keyboard.press("8")
+    await see(pressed, "8")
+
+    # The owner reveals with R, and starts the next round with N.
+    await page.keyboard.press("r")
+    await see(alice.locator(".results"), "Results")
+    # Typing an estimate is typing, not shortcuts.
+    estimate = alice.get_by_label("Agreed estimate")
+    await estimate.fill("")
+    await estimate.type("13")
+    assert await estimate.input_value() == "13"
+    await see(alice.locator(".room-title"), "Round 1")
+    await alice.locator(".room-title").click()
+    await page.keyboard.press("n")
+    await see(alice.locator(".room-title"), "Round 2")
+
+    # The "?" button lists them; Esc closes the list.
+    await alice.get_by_role("button", name="Keyboard shortcuts").click()
+    shortcuts = alice.get_by_role("region", name="Keyboard shortcuts")
+    await see(shortcuts, "Take your card back")
+    await see(shortcuts, "Reveal the cards")
+    await page.keyboard.press("Escape")
+    assert await shortcuts.count() == 0
+    assert stack.errors == []

@@ -1,6 +1,6 @@
 // The room's configuration form: deck, question card, target field and the room's rules.
 
-import { h } from "./ui.js";
+import { h, sentence } from "./ui.js";
 
 export const DECKS = [
   { name: "fibonacci", title: "Fibonacci", cards: "0 1 2 3 5 8 13 21 34 55 89" },
@@ -107,7 +107,7 @@ function toggle(id, label, checked, hint) {
  */
 export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onSubmit, onCancel }) {
   const form = h("form", { class: "config", novalidate: true, "aria-labelledby": "config-title" });
-  const errorBox = h("div", { class: "message error", role: "alert", hidden: true });
+  const errorBox = h("div", { id: "config-error", class: "message error", role: "alert", hidden: true });
 
   const deckOptions = [...DECKS, { name: "custom", title: "Custom numbers", cards: "" }].map((deck) =>
     h(
@@ -242,6 +242,10 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
     ].filter(Boolean),
   );
 
+  form.addEventListener("input", (event) => {
+    // The person is fixing it: the mark goes (the message stays until the next submit).
+    event.target.removeAttribute("aria-invalid");
+  });
   form.addEventListener("change", (event) => {
     if (event.target.name === "deck" || event.target === fieldSelect) sync();
   });
@@ -280,16 +284,31 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
     return { settings };
   }
 
-  function showError(message, details = []) {
-    errorBox.replaceChildren(h("p", {}, message), details.length ? h("ul", {}, details.map((d) => h("li", {}, d))) : null);
+  function showError(message, details = [], field = null) {
+    // Only words reach the person: no "null", no empty bullet.
+    const lines = details.filter((d) => typeof d === "string" && d.trim());
+    errorBox.replaceChildren(h("p", {}, sentence(message) || "The settings could not be saved."), lines.length ? h("ul", {}, lines.map((d) => h("li", {}, sentence(d)))) : null);
     errorBox.hidden = false;
+    for (const marked of form.querySelectorAll("[aria-invalid=true]")) marked.removeAttribute("aria-invalid");
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-errormessage", "config-error");
+    }
+  }
+
+  /** The control a server's refusal is about ("... @ body.deck.cards[2].value"), if any. */
+  function fieldOf(failure) {
+    const text = [failure.message, ...(failure.details || [])].join(" ");
+    if (/body\.deck|card|deck/i.test(text) && form_.deck() === "custom") return custom;
+    if (/fieldId|field/i.test(text)) return fieldSelect;
+    return null;
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const { settings, error, focus } = body();
     if (error) {
-      showError(error);
+      showError(error, [], focus);
       focus.focus();
       return;
     }
@@ -299,8 +318,9 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
     try {
       await onSubmit(settings);
     } catch (failure) {
-      showError(failure.message || "The settings could not be saved.", failure.details || []);
-      errorBox.focus();
+      const about = fieldOf(failure);
+      showError(failure.message || "The settings could not be saved.", failure.details || [], about);
+      (about || errorBox).focus();
     } finally {
       submit.disabled = false;
       submit.removeAttribute("aria-busy");

@@ -94,6 +94,19 @@ function header(model, actions) {
         ? h("button", { type: "button", class: "button link small", dataset: { key: "reconnect" }, onclick: actions.reconnect }, "Retry now")
         : null,
       h("span", { class: "spacer" }),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "button subtle icon-only",
+          "aria-label": "Keyboard shortcuts",
+          "aria-expanded": model.helpOpen ? "true" : "false",
+          "aria-controls": "shortcuts",
+          dataset: { key: "help" },
+          onclick: actions.toggleHelp,
+        },
+        h("span", { "aria-hidden": "true" }, "?"),
+      ),
       model.pageView === "dialog"
         ? h("button", { type: "button", class: "button subtle small", dataset: { key: "close-dialog" }, onclick: actions.closeDialog }, "Close")
         : null,
@@ -118,12 +131,32 @@ function header(model, actions) {
           )
         : null,
     ),
+    model.helpOpen ? shortcuts(owner) : null,
     h(
       "p",
       { class: "subtitle" },
       `${deckName} deck`,
       view.fieldId ? [" · estimates go to ", h("strong", {}, fieldName(model, view.fieldId))] : " · no Jira field chosen",
       view.autoReveal ? " · reveals automatically" : null,
+    ),
+  );
+}
+
+function shortcuts(owner) {
+  const row = (keys, what) => [h("dt", {}, keys.map((k) => h("kbd", {}, k))), h("dd", {}, what)];
+  return h(
+    "div",
+    { id: "shortcuts", class: "shortcuts", role: "region", "aria-label": "Keyboard shortcuts", tabindex: "-1" },
+    h("h2", { class: "section-title" }, "Keyboard shortcuts"),
+    h(
+      "dl",
+      {},
+      row(["0", "…", "9"], "Pick the card you type: 1 then 3 for 13; h for ½; ? for ?"),
+      row(["Backspace"], "Take your card back"),
+      row(["←", "→"], "Move between cards; Enter or Space picks"),
+      owner ? row(["R"], "Reveal the cards") : null,
+      owner ? row(["N"], "Start a new round after the reveal") : null,
+      row(["Esc"], "Close this list, a menu or the larger view"),
     ),
   );
 }

@@ -269,6 +269,12 @@ const actions = {
     model.notice = null;
     render();
   },
+  toggleHelp() {
+    model.helpOpen = !model.helpOpen;
+    render();
+    const target = root.querySelector(model.helpOpen ? "#shortcuts" : "[data-key=help]");
+    if (target) target.focus();
+  },
   toggleMenu() {
     model.menuOpen = !model.menuOpen;
     render();
@@ -381,7 +387,9 @@ const actions = {
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape" || event.defaultPrevented) return;
-  if (model.menuOpen) {
+  if (model.helpOpen) {
+    actions.toggleHelp();
+  } else if (model.menuOpen) {
     model.menuOpen = false;
     render();
     const button = root.querySelector("[data-key=menu]");
@@ -392,6 +400,97 @@ document.addEventListener("keydown", (event) => {
     host.closeDialog();
   }
 });
+// -- keyboard shortcuts ------------------------------------------------------------------------
+//
+// Typing a card's label picks it (digits and letters; "13" is typed 1 then 3, "½" as "h" or
+// ".5", "?" as "?"); Backspace takes your card back; the owner's R reveals and N starts a
+// new round. "?" opens the list of shortcuts when the deck has no "?" card (the "?" button
+// in the header always does). Keys typed into a field, or with Ctrl, Alt or Meta, are the
+// page's, not shortcuts.
+
+const TYPED_WITHIN_MS = 700;
+const ALIASES = { h: "½", ".5": "½", "0.5": "½", c: "☕", i: "∞", p: "Pass", x: "XS", xx: "XXL" };
+let typed = "";
+let typedAt = 0;
+let typedTimer = null;
+
+function shortcutTarget(event) {
+  const element = event.target;
+  if (event.ctrlKey || event.altKey || event.metaKey || event.defaultPrevented) return false;
+  if (element && element.closest && element.closest("input, textarea, select, [contenteditable], .modal, .menu-list")) return false;
+  return model.mode === "room" && model.view;
+}
+
+/** The deck's card the typed text names, exactly or by an alias; null when none. */
+function cardTyped(text) {
+  const cards = model.view.deck.cards.map((c) => c.label);
+  const lower = text.toLowerCase();
+  const exact = cards.find((label) => label.toLowerCase() === lower);
+  if (exact) return exact;
+  const alias = ALIASES[lower];
+  return alias && cards.includes(alias) ? alias : null;
+}
+
+/** Whether some card starts with the typed text (so the next key may complete it). */
+function cardStartsWith(text) {
+  const lower = text.toLowerCase();
+  return model.view.deck.cards.some((c) => c.label.toLowerCase().startsWith(lower) && c.label.toLowerCase() !== lower)
+    || Object.keys(ALIASES).some((a) => a.startsWith(lower) && a !== lower);
+}
+
+function pickTyped() {
+  clearTimeout(typedTimer);
+  const label = cardTyped(typed);
+  typed = "";
+  if (!label || model.view.state !== "voting" || model.myCard === undefined) return;
+  if (model.myCard !== label) actions.pick(label);
+  root.querySelector(`.deck .card[data-card="${CSS.escape(label)}"]`)?.focus();
+}
+
+document.addEventListener("keydown", (event) => {
+  if (!shortcutTarget(event)) return;
+  const view = model.view;
+  const owner = view.owner === view.you;
+  const key = event.key;
+  if (key === "?" && !view.deck.cards.some((c) => c.label === "?")) {
+    event.preventDefault();
+    return actions.toggleHelp();
+  }
+  if (key === "Backspace" || key === "Delete") {
+    if (model.myCard) {
+      event.preventDefault();
+      actions.pick(model.myCard);
+    }
+    return;
+  }
+  if (owner && !typed && (key === "r" || key === "R") && view.state === "voting") {
+    event.preventDefault();
+    return actions.reveal();
+  }
+  if (owner && !typed && (key === "n" || key === "N") && view.state !== "voting") {
+    event.preventDefault();
+    return actions.reset();
+  }
+  if (key.length !== 1 || key === " ") return;
+  const now = Date.now();
+  if (now - typedAt > TYPED_WITHIN_MS) typed = "";
+  typedAt = now;
+  const next = typed + key;
+  if (!cardTyped(next) && !cardStartsWith(next)) {
+    // Not a card's start: this key may start one on its own.
+    typed = "";
+    if (!cardTyped(key) && !cardStartsWith(key)) return;
+    typed = key;
+  } else {
+    typed = next;
+  }
+  event.preventDefault();
+  clearTimeout(typedTimer);
+  // A label others extend ("1" of "13") waits a moment for the next key.
+  if (cardTyped(typed) && !cardStartsWith(typed)) pickTyped();
+  else typedTimer = setTimeout(pickTyped, TYPED_WITHIN_MS);
+});
+
 document.addEventListener("click", (event) => {
   if (model.menuOpen && !event.target.closest(".menu")) {
     model.menuOpen = false;
