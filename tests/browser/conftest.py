@@ -119,10 +119,21 @@ class Stack:
         return f"{self.jira.site(SITE).base_url}/browse/{issue}?user={account_id}"
 
     async def open(
-        self, account_id: str, issue: str = "DEMO-1", *, width: int = 1280, height: int = 900
+        self,
+        account_id: str,
+        issue: str = "DEMO-1",
+        *,
+        width: int = 1280,
+        height: int = 900,
+        bypass_csp: bool = False,
     ) -> Any:
-        """A new browser context for one person, on the issue view; returns the page."""
-        context = await self.browser.new_context(viewport={"width": width, "height": height})
+        """A new browser context for one person, on the issue view; returns the page.
+
+        `bypass_csp` lets a test inject its own script (axe-core) into the app's frame.
+        """
+        context = await self.browser.new_context(
+            viewport={"width": width, "height": height}, bypass_csp=bypass_csp
+        )
         page = await context.new_page()
         page.set_default_timeout(15_000)
         self.traffic.watch(page)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agiletoolbox.simulator import ALICE, BOB, CHITRA
+from tests.browser.axe import axe_script, violations
 from tests.browser.conftest import Stack
 from tests.browser.test_room_page import see, visible
 
@@ -242,3 +243,56 @@ async def test_the_room_takes_keyboard_shortcuts(
     await page.keyboard.press("Escape")
     assert await shortcuts.count() == 0
     assert stack.errors == []
+
+
+async def test_no_serious_accessibility_violation_in_any_state(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    axe_script()  # skip early when axe-core is not installed
+    page = await stack.open(ALICE, "DEMO-11", bypass_csp=True)
+    bob_page = await stack.open(BOB, "DEMO-11", bypass_csp=True)
+    alice, bob = room_of(page), room_of(bob_page)
+    found: dict[str, list[str]] = {}
+
+    async def check(state: str, which: Any = page) -> None:
+        await which.wait_for_timeout(200)
+        found[state] = await violations(which)
+
+    await see(alice.locator("form.config"), "Set up planning poker")
+    await alice.get_by_label("Custom numbers").check()
+    await check("setup form")
+    await alice.get_by_label("Fibonacci", exact=True).check()
+    await alice.get_by_role("button", name="Open the room").click()
+    await see(alice.locator("[data-testid=connection]"), "Live")
+    await see(bob.locator(".join"), "Join the estimate")
+    await check("join offer", bob_page)
+    await bob.get_by_role("button", name="Join as voter").click()
+    await alice.locator('.deck .card[data-card="5"]').click()
+    await bob.locator('.deck .card[data-card="13"]').click()
+    await see(alice.locator(".team .count"), "2 of 2 voted")
+    await see(alice.locator("#announcer"), "2 of 2 voted.")
+    await check("voting")
+    await alice.get_by_role("button", name="Keyboard shortcuts").click()
+    await check("shortcuts")
+    await alice.get_by_role("button", name="Reveal cards").click()
+    await see(alice.locator(".results"), "Results")
+    # Focus follows the room: from the reveal button (gone) to the results.
+    await see(alice.locator(":focus"), "Results")
+    await check("revealed, owner")
+    await check("revealed, teammate", bob_page)
+    await alice.get_by_label("Agreed estimate").fill("-3")
+    await alice.get_by_role("button", name="Write to Story point estimate").click()
+    await see(alice.locator("[data-testid=estimate-error]"), "out of range")
+    await check("estimate refused")
+    await alice.get_by_role("button", name="New round").click()
+    await see(alice.locator(":focus"), "0")  # the deck's first card
+    await alice.locator('.deck .card[data-card="3"]').click()
+    await alice.get_by_role("button", name="Restart round…").click()
+    await see(alice.get_by_role("alertdialog"), "Restart round 2?")
+    await check("confirmation")
+    await page.keyboard.press("Escape")
+    await alice.get_by_role("button", name="More actions").click()
+    await check("menu")
+    await alice.get_by_role("menuitem", name="Room settings").click()
+    await check("settings form")
+    assert {state: v for state, v in found.items() if v} == {}

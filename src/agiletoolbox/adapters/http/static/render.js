@@ -399,7 +399,7 @@ function results(model) {
     { class: "results", "aria-labelledby": "results-title" },
     h(
       "h2",
-      { id: "results-title", class: "section-title" },
+      { id: "results-title", class: "section-title", tabindex: "-1" },
       "Results ",
       r.unanimous ? lozenge("Unanimous", "success") : null,
     ),

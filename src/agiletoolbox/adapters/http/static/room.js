@@ -124,6 +124,19 @@ function describe(previous, view) {
   }
   const before = new Set(previous.participants.map((p) => p.accountId));
   for (const p of view.participants) if (!before.has(p.accountId) && p.accountId !== view.you) announce(`${name(p.accountId)} joined.`);
+  const tally = (v) => {
+    const voters = v.participants.filter((p) => p.role === "voter");
+    return `${voters.filter((p) => p.voted).length} of ${voters.length} voted`;
+  };
+  if (view.state === "voting" && previous.round === view.round && tally(previous) !== tally(view)) announce(`${tally(view)}.`);
+}
+
+/** After a reveal or a new round the control that had focus is gone: put focus where the
+ * person goes next (the results; the deck), never back to the top of the page. */
+function moveFocus(previous, view) {
+  if (!previous || (document.activeElement && document.activeElement !== document.body && root.contains(document.activeElement))) return;
+  if (previous.state === "voting" && view.state !== "voting") root.querySelector("#results-title")?.focus();
+  else if (previous.round !== view.round) (root.querySelector(".deck .card[aria-pressed=true]") || root.querySelector(".deck .card"))?.focus();
 }
 
 function onView(view) {
@@ -144,6 +157,7 @@ function onView(view) {
   if (view.state === "voting") model.estimateFailure = null;
   describe(previous, view);
   render();
+  moveFocus(previous, view);
 }
 
 function onStatus(status, detail) {

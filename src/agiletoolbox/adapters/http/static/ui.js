@@ -24,13 +24,18 @@ function append(parent, children) {
   }
 }
 
-/** Say `text` to screen-reader users (once). */
+const ANNOUNCEMENTS_KEPT = 3;
+
+/** Say `text` to screen-reader users (once). Each message is a line of its own in the live
+ * region, so one said right after another does not cut it off. */
 export function announce(text) {
   const region = document.getElementById("announcer");
   if (!region) return;
-  region.textContent = "";
   setTimeout(() => {
-    region.textContent = text;
+    const line = document.createElement("p");
+    line.textContent = text;
+    region.append(line);
+    while (region.childElementCount > ANNOUNCEMENTS_KEPT) region.firstElementChild.remove();
   }, 30);
 }
 
