@@ -74,12 +74,12 @@ test("the API goes through invokeRemote with Connect's paths and bodies", async 
   const bridge = fakeBridge({
     "GET /api/rooms?issueKey=DEMO-7": { status: 204, headers: {}, body: "" },
     "POST /api/rooms": { status: 201, headers: {}, body: { id: "r1", version: 1 } },
-    "POST /api/rooms/r1/ticket": { status: 200, headers: {}, body: { ticket: "t.k" } },
+    "POST /api/rooms/r1/ticket": { status: 200, headers: {}, body: { ticket: "t.k", now: "2026-12-04T12:00:00Z" } },
   });
   const api = roomApi(host(bridge));
   assert.equal(await api.findRoom("DEMO-7"), null);
   assert.deepEqual(await api.createRoom({ issueKey: "DEMO-7", deck: "fibonacci" }), { id: "r1", version: 1 });
-  assert.equal(await api.ticket("r1"), "t.k");
+  assert.deepEqual(await api.ticket("r1"), { ticket: "t.k", now: "2026-12-04T12:00:00Z" });
   await api.remove("r1");
   assert.deepEqual(bridge.calls.invokeRemote, [
     { path: "/api/rooms?issueKey=DEMO-7", method: "GET" },
@@ -129,7 +129,7 @@ test("the socket follows the deployment the ticket names (the site's region)", a
   const path = "/api/rooms/r1/live?ticket=t.k";
   const eu = { ticket: "t.k", baseUrl: "https://eu.poker.example.com" };
   const forge = host(fakeBridge({ "POST /api/rooms/r1/ticket": { status: 200, headers: {}, body: eu } }));
-  assert.equal(await roomApi(forge).ticket("r1"), "t.k");
+  assert.equal((await roomApi(forge).ticket("r1")).ticket, "t.k");
   assert.equal(forge.socketUrl(path), `wss://eu.poker.example.com${path}`);
   const odd = host(fakeBridge({ "POST /api/rooms/r1/ticket": { status: 200, headers: {}, body: { ticket: "t.k", baseUrl: "not a url" } } }));
   await roomApi(odd).ticket("r1");

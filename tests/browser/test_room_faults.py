@@ -14,9 +14,15 @@ import pytest
 from agiletoolbox.simulator import ALICE, BOB, CHITRA
 from tests.browser.axe import axe_script, violations
 from tests.browser.conftest import Stack
-from tests.browser.test_room_page import see, visible
+from tests.browser.test_room_page import see, views_received, visible
 
 pytestmark = pytest.mark.postgres
+
+
+async def expect_gone(locator: Any) -> None:
+    from playwright.async_api import expect
+
+    await expect(locator).to_have_count(0, timeout=15_000)
 
 
 async def open_room(stack: Stack, room_of: Callable[[Any], Any], issue: str) -> tuple[Any, Any]:
@@ -296,3 +302,56 @@ async def test_no_serious_accessibility_violation_in_any_state(
     await alice.get_by_role("menuitem", name="Room settings").click()
     await check("settings form")
     assert {state: v for state, v in found.items() if v} == {}
+
+
+def clock_seconds(text: str) -> int:
+    minutes, _, seconds = text.strip().partition(":")
+    return int(minutes) * 60 + int(seconds)
+
+
+async def test_a_round_timer_counts_down_alike_everywhere_and_reveals_at_the_end(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    page = await stack.open(ALICE, "DEMO-12")
+    alice = room_of(page)
+    # Bob's computer clock is an hour fast: his countdown still follows the server's.
+    bob_page = await stack.open(BOB, "DEMO-12")
+    await bob_page.context.add_init_script("Date.now = (now => () => now() + 3600000)(Date.now)")
+    await bob_page.reload()
+    bob = room_of(bob_page)
+    received: list[str] = []
+    bob_page.on("websocket", lambda ws: ws.on("framereceived", lambda p: received.append(str(p))))
+    await alice.get_by_label("Reveal when the timer ends").check()
+    await alice.get_by_role("button", name="Open the room").click()
+    await bob.get_by_role("button", name="Join as voter").click()
+    await see(alice.locator(".team"), "Bob Brennan")
+    await alice.locator('.deck .card[data-card="3"]').click()
+    await bob.locator('.deck .card[data-card="5"]').click()
+    await see(alice.locator(".team .count"), "2 of 2 voted")
+
+    await alice.get_by_role("button", name="1 min").click()
+    for room in (alice, bob):
+        await visible(room.locator("[data-testid=timer]"))
+    mine = clock_seconds(await alice.locator("[data-testid=timer] .timer-left").inner_text())
+    his = clock_seconds(await bob.locator("[data-testid=timer] .timer-left").inner_text())
+    assert 50 <= mine <= 60
+    assert abs(mine - his) <= 2, (mine, his)
+    assert await bob.get_by_role("button", name="Stop timer").count() == 0
+    await alice.get_by_role("button", name="+30 s").click()
+    await see(bob.locator("[data-testid=timer]"), re.compile(r"1:[2-3]\d"))
+    await alice.get_by_role("button", name="Stop timer").click()
+    await see(alice.locator(".controls"), "Timer:")
+    await expect_gone(bob.locator("[data-testid=timer]"))
+
+    # A short one (12 s): when it ends the cards turn over by themselves.
+    await alice.get_by_label("Minutes").fill("0.2")
+    await alice.get_by_role("button", name="Start", exact=True).click()
+    await see(bob.locator("[data-testid=timer]"), re.compile(r"0:(0\d|1[0-2])"))
+    for room in (alice, bob):
+        await see(room.locator(".results"), "Results")
+    await see(bob.locator(f'.member[data-account="{ALICE}"] .mini-card.face'), "3")
+    # Until the reveal, nothing Bob was sent (timer changes included) held Alice's card.
+    for view in views_received(received):
+        if view["state"] == "voting":
+            assert all(p["card"] is None for p in view["participants"] if p["accountId"] != BOB)
+    assert stack.errors == []

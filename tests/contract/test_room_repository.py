@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from attrs import evolve
 
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.deck import T_SHIRT
@@ -94,6 +95,12 @@ async def test_every_kind_of_change_is_saved(uow: UnitOfWorkFactory) -> None:
         lambda r: r.reset(ANA, at(7)),
         lambda r: r.configure(ANA, RoomConfig(deck=T_SHIRT, value_map={"S": 1.0}), at(8)),
         lambda r: r.vote(BEN, "S", at(9)),
+        lambda r: r.start_timer(ANA, 60, at(9)),
+        lambda r: r.extend_timer(ANA, 30, at(9)),
+        lambda r: r.configure(ANA, evolve(r.config, reveal_on_timer=True), at(9)),
+        lambda r: r.time_up(r.round, at(100)),
+        lambda r: r.reset(ANA, at(100)),
+        lambda r: r.start_timer(ANA, 10, at(100)),
         lambda r: r.set_presence(ANA, False, at(10)),
         lambda r: r.take_control(BEN, at(11)),
         lambda r: r.leave(CAI, at(12)),
@@ -108,6 +115,8 @@ async def test_every_kind_of_change_is_saved(uow: UnitOfWorkFactory) -> None:
         assert await load(uow, SITE, DEMO_1) == current
     assert current.history
     assert current.history[0].votes == ((BEN, "5"),)
+    assert current.history[1].revealed  # the timer ran out and turned the cards over
+    assert current.timer is not None
 
 
 async def test_a_lost_race_fails_the_later_commit(uow: UnitOfWorkFactory) -> None:

@@ -46,6 +46,9 @@ PLAY = (
     "POST /api/rooms/{room_id}/reveal",
     "POST /api/rooms/{room_id}/estimate",
     "POST /api/rooms/{room_id}/reset",
+    "POST /api/rooms/{room_id}/timer",
+    "POST /api/rooms/{room_id}/timer/extend",
+    "DELETE /api/rooms/{room_id}/timer",
     "PATCH /api/rooms/{room_id}",
     "DELETE /api/rooms/{room_id}/vote",
     "POST /api/rooms/{room_id}/ticket",
@@ -60,6 +63,8 @@ MEMBER_BODIES: dict[str, dict[str, Any]] = {
     "POST /api/rooms/{room_id}/join": {"role": "voter"},
     "PUT /api/rooms/{room_id}/vote": {"card": "5"},
     "POST /api/rooms/{room_id}/estimate": {"value": "5"},
+    "POST /api/rooms/{room_id}/timer": {"seconds": 60},
+    "POST /api/rooms/{room_id}/timer/extend": {"seconds": 30},
     "PATCH /api/rooms/{room_id}": {"autoReveal": False, "questionCard": True},
 }
 

@@ -41,6 +41,7 @@ from agiletoolbox.adapters.http.wire import (
     EstimateBody,
     JoinBody,
     RoundBody,
+    TimerBody,
     VoteBody,
     structure,
 )
@@ -324,6 +325,7 @@ MINIMAL: dict[type, dict[str, Any]] = {
     JoinBody: {},
     VoteBody: {"card": "5"},
     RoundBody: {},
+    TimerBody: {"seconds": 60},
     EstimateBody: {"value": "5"},
 }
 ROUTE_OF: dict[type, tuple[str, str]] = {
@@ -332,6 +334,7 @@ ROUTE_OF: dict[type, tuple[str, str]] = {
     JoinBody: ("POST", "/api/rooms/{room_id}/join"),
     VoteBody: ("PUT", "/api/rooms/{room_id}/vote"),
     RoundBody: ("POST", "/api/rooms/{room_id}/reset"),
+    TimerBody: ("POST", "/api/rooms/{room_id}/timer"),
     EstimateBody: ("POST", "/api/rooms/{room_id}/estimate"),
 }
 

@@ -523,3 +523,76 @@ def test_a_copy_changes_without_touching_the_original() -> None:
     assert len(room.history) == 1
     assert room.pending_events == []
     assert len(copy.pending_events) == 3
+
+
+class TestTimer:
+    def test_the_owner_starts_extends_and_stops_it(self) -> None:
+        room = new_room(None, BEN)
+        room.start_timer(ANA, 60, at(1))
+        assert room.timer is not None
+        assert room.timer.ends_at == at(61)
+        room.extend_timer(ANA, 30, at(2))
+        assert room.timer.ends_at == at(91)
+        room.stop_timer(ANA, at(3))
+        assert room.timer is None
+        version = room.version
+        room.stop_timer(ANA, at(4))  # stopping no timer changes nothing
+        assert room.version == version
+        with pytest.raises(NotPermitted):
+            room.start_timer(BEN, 60, at(5))
+
+    @pytest.mark.parametrize("seconds", [0, 9, 3601, -5])
+    def test_a_timer_runs_from_ten_seconds_to_an_hour(self, seconds: int) -> None:
+        room = new_room()
+        with pytest.raises(InvalidValue, match="10 seconds to an hour"):
+            room.start_timer(ANA, seconds, at(1))
+
+    def test_an_extension_keeps_it_within_an_hour_and_needs_a_running_timer(self) -> None:
+        room = new_room()
+        with pytest.raises(InvalidState, match="no timer"):
+            room.extend_timer(ANA, 30, at(1))
+        room.start_timer(ANA, 3000, at(1))
+        with pytest.raises(InvalidValue, match="an hour at most"):
+            room.extend_timer(ANA, 601, at(2))
+        room.start_timer(ANA, 10, at(3))
+        with pytest.raises(InvalidState, match="no timer"):
+            room.extend_timer(ANA, 30, at(14))  # it ran out
+
+    def test_time_up_reveals_only_with_the_rule_and_a_vote(self) -> None:
+        room = new_room(RoomConfig(reveal_on_timer=True), BEN)
+        room.start_timer(ANA, 10, at(1))
+        version = room.version
+        room.time_up(1, at(5))  # early: nothing
+        assert (room.version, room.timer is not None) == (version, True)
+        room.vote(BEN, "5", at(6))
+        room.time_up(1, at(11))
+        assert room.revealed
+        assert room.timer is None
+        events = room.drain_events()
+        assert isinstance(events[-1], VotesRevealed)
+        assert events[-1].automatic
+        version = room.version
+        room.time_up(1, at(12))  # a second process, a moment later: nothing left to do
+        assert room.version == version
+
+    def test_without_the_rule_time_up_only_ends_the_timer(self) -> None:
+        room = new_room(None, BEN)
+        room.vote(BEN, "5", at(1))
+        room.start_timer(ANA, 10, at(1))
+        room.time_up(1, at(11))
+        assert (room.revealed, room.timer) == (False, None)
+
+    def test_a_reveal_or_a_new_round_ends_the_timer(self) -> None:
+        room = new_room(None, BEN)
+        room.vote(BEN, "5", at(1))
+        room.start_timer(ANA, 60, at(1))
+        room.reveal(ANA, at(2))
+        assert room.timer is None
+        with pytest.raises(InvalidState, match="start a new round"):
+            room.start_timer(ANA, 60, at(3))
+        room.reset(ANA, at(3))
+        room.start_timer(ANA, 60, at(4))
+        room.reset(ANA, at(5))
+        assert room.timer is None
+        room.time_up(2, at(100))  # the old round's timer is gone for good
+        assert room.round == 3

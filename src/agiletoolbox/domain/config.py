@@ -43,6 +43,8 @@ class RoomConfig:
     value_map: tuple[tuple[str, float], ...] = field(default=(), converter=_sorted_pairs)
     suggestion: SuggestionRule = SuggestionRule.AUTO
     """How a revealed round's suggested estimate is picked."""
+    reveal_on_timer: bool = False
+    """Reveal the votes when the round's timer runs out (with at least one vote)."""
     cards: Deck = field(init=False, eq=False, repr=False)
     """The deck as played: with the `?` card when the room wants it (made once, here: every
     vote and every view asks for it)."""

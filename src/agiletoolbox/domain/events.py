@@ -85,6 +85,14 @@ class VotesRevealed(RoomEvent):
 
 
 @frozen
+class TimerChanged(RoomEvent):
+    """The owner started, extended or stopped the round's timer, or it ran out."""
+
+    round: int
+    running: bool
+
+
+@frozen
 class RoundReset(RoomEvent):
     """A new round started; the finished one went to history."""
 

@@ -6,7 +6,7 @@ adds one to `version` and records events; a call that changes nothing records no
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from attrs import define, evolve, field, frozen
@@ -29,6 +29,7 @@ from agiletoolbox.domain.events import (
     RoomOpened,
     RoomRemoved,
     RoundReset,
+    TimerChanged,
     VoteCast,
     VotesRevealed,
     VoteWithdrawn,
@@ -37,6 +38,23 @@ from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.timing import require_aware
 
 RoomState = Literal["voting", "revealed", "estimated"]
+
+MIN_TIMER_SECONDS = 10
+MAX_TIMER_SECONDS = 60 * 60
+"""A round's timer runs from 10 seconds to an hour in all (extensions included)."""
+
+
+@frozen
+class RoundTimer:
+    """A countdown for the open round, kept by the server: everyone sees the same deadline."""
+
+    round: int
+    started_at: datetime
+    ends_at: datetime
+
+    def ended(self, now: datetime) -> bool:
+        """Whether the time is up at `now`."""
+        return now >= self.ends_at
 
 
 @frozen
@@ -70,6 +88,7 @@ class Room:
     revealed: bool = False
     history: list[RoundRecord] = field(factory=list)
     estimate: Estimate | None = None
+    timer: RoundTimer | None = None
     version: int = 1
     removed: bool = False
     pending_events: list[RoomEvent] = field(factory=list, eq=False, repr=False)
@@ -235,6 +254,7 @@ class Room:
         if not self.votes:
             raise InvalidState("nobody has voted yet")
         self.revealed = True
+        self.timer = None
         self._changed(now, VotesRevealed, round=self.round, automatic=False)
 
     def reset(self, actor: AccountId, now: datetime, round_: int | None = None) -> None:
@@ -264,7 +284,62 @@ class Room:
         self.round_started_at = now
         self.votes = {}
         self.revealed = False
+        self.timer = None
         self._changed(now, RoundReset, round=finished)
+
+    # -- the round's timer ---------------------------------------------------------------
+
+    def start_timer(self, actor: AccountId, seconds: int, now: datetime) -> None:
+        """Start (or restart) a countdown of `seconds` for the open round (the owner only)."""
+        self._live(now)
+        self._require_owner(actor, "start the timer")
+        if self.revealed:
+            raise InvalidState("the votes are revealed; start a new round to time it")
+        _check_seconds(seconds)
+        self.timer = RoundTimer(self.round, now, now + timedelta(seconds=seconds))
+        self._changed(now, TimerChanged, round=self.round, running=True)
+
+    def extend_timer(self, actor: AccountId, seconds: int, now: datetime) -> None:
+        """Give the running timer `seconds` more (the owner only; an hour in all at most)."""
+        self._live(now)
+        self._require_owner(actor, "extend the timer")
+        timer = self.timer
+        if timer is None or timer.ended(now):
+            raise InvalidState("no timer is running")
+        ends_at = timer.ends_at + timedelta(seconds=seconds)
+        if seconds <= 0 or ends_at - timer.started_at > timedelta(seconds=MAX_TIMER_SECONDS):
+            raise InvalidValue(f"a timer runs for an hour at most; add 1 to {MAX_TIMER_SECONDS}")
+        self.timer = evolve(timer, ends_at=ends_at)
+        self._changed(now, TimerChanged, round=self.round, running=True)
+
+    def stop_timer(self, actor: AccountId, now: datetime) -> None:
+        """Stop the timer (the owner only); a timer already gone changes nothing."""
+        self._live(now)
+        self._require_owner(actor, "stop the timer")
+        if self.timer is None:
+            return
+        self.timer = None
+        self._changed(now, TimerChanged, round=self.round, running=False)
+
+    def time_up(self, round_: int, now: datetime) -> None:
+        """The timer of round `round_` ran out (the server's clock says so): with the rule
+        "reveal when the timer ends" and a vote, the votes are revealed; the timer goes.
+        Anything else (an early call, another round, a stopped timer) changes nothing."""
+        self._live(now)
+        timer = self.timer
+        if timer is None or timer.round != round_ or round_ != self.round or not timer.ended(now):
+            return
+        self.timer = None
+        if self.config.reveal_on_timer and self.votes and not self.revealed:
+            self.revealed = True
+            self._changed(now, TimerChanged, round=self.round, running=False)
+            self.pending_events.append(
+                VotesRevealed(
+                    self.tenant, self.id, self.version, now, round=self.round, automatic=True
+                )
+            )
+            return
+        self._changed(now, TimerChanged, round=self.round, running=False)
 
     # -- ownership -----------------------------------------------------------------------
 
@@ -369,6 +444,7 @@ class Room:
         online_voters = [p.account_id for p in self.voters() if p.online]
         if online_voters and all(who in self.votes for who in online_voters):
             self.revealed = True
+            self.timer = None
             self.pending_events.append(
                 VotesRevealed(
                     self.tenant, self.id, self.version, now, round=self.round, automatic=True
@@ -393,3 +469,13 @@ class Room:
         """The events recorded since the last drain, oldest first."""
         events, self.pending_events = self.pending_events, []
         return events
+
+
+def _check_seconds(seconds: int) -> None:
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise InvalidValue("a timer's length is a whole number of seconds")
+    if not MIN_TIMER_SECONDS <= seconds <= MAX_TIMER_SECONDS:
+        raise InvalidValue(
+            f"a timer runs from {MIN_TIMER_SECONDS} seconds to an hour "
+            f"({MIN_TIMER_SECONDS} to {MAX_TIMER_SECONDS} seconds)"
+        )

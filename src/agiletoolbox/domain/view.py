@@ -18,7 +18,7 @@ from agiletoolbox.domain.consensus import Consensus, SuggestionRule, consensus
 from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.estimate import Estimate
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId
-from agiletoolbox.domain.room import Room, RoomState, RoundRecord
+from agiletoolbox.domain.room import Room, RoomState, RoundRecord, RoundTimer
 
 
 @frozen
@@ -84,7 +84,10 @@ class RoomView:
     persistent: bool
     value_map: tuple[tuple[str, float], ...]
     suggestion: SuggestionRule
+    reveal_on_timer: bool
     round: int
+    timer: RoundTimer | None
+    """The open round's countdown (start and deadline on the server's clock), if any."""
     participants: tuple[ParticipantView, ...]
     results: Consensus | None
     estimate: EstimateView | None
@@ -151,7 +154,9 @@ def public_view(room: Room) -> RoomView:
         persistent=config.persistent,
         value_map=config.value_map,
         suggestion=config.suggestion,
+        reveal_on_timer=config.reveal_on_timer,
         round=room.round,
+        timer=room.timer,
         participants=tuple(
             ParticipantView(
                 account_id=p.account_id,

@@ -281,6 +281,45 @@ class RoomService:
         """Start a new round (ending round `round_`: a no-op once it is over)."""
         return await self._apply(tenant, room_id, lambda r, now: r.reset(actor, now, round_), known)
 
+    async def start_timer(
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        seconds: int,
+        known: Known = None,
+    ) -> Room:
+        """Start the open round's timer."""
+        return await self._apply(
+            tenant, room_id, lambda r, now: r.start_timer(actor, seconds, now), known
+        )
+
+    async def extend_timer(
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        room_id: RoomId,
+        seconds: int,
+        known: Known = None,
+    ) -> Room:
+        """Give the running timer more time."""
+        return await self._apply(
+            tenant, room_id, lambda r, now: r.extend_timer(actor, seconds, now), known
+        )
+
+    async def stop_timer(
+        self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
+    ) -> Room:
+        """Stop the timer."""
+        return await self._apply(tenant, room_id, lambda r, now: r.stop_timer(actor, now), known)
+
+    async def time_up(
+        self, tenant: TenantKey, room_id: RoomId, round_: int, known: Known = None
+    ) -> Room:
+        """Round `round_`'s timer ran out: reveal when the room wants it (a no-op when the
+        timer is not due, already handled by another process, or stopped)."""
+        return await self._apply(tenant, room_id, lambda r, now: r.time_up(round_, now), known)
+
     async def take_control(
         self, tenant: TenantKey, actor: AccountId, room_id: RoomId, known: Known = None
     ) -> Room:

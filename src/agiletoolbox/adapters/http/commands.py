@@ -20,6 +20,7 @@ from agiletoolbox.adapters.http.wire import (
     EstimateBody,
     JoinBody,
     RoundBody,
+    TimerBody,
     VoteBody,
     estimate_text,
     room_config,
@@ -97,6 +98,24 @@ def _reset(
     return service.reset(c.tenant, c.account, room, known, round_=body.round)
 
 
+def _start_timer(
+    service: RoomService, c: Caller, room: RoomId, body: TimerBody, known: Known
+) -> Awaitable[Room]:
+    return service.start_timer(c.tenant, c.account, room, body.seconds, known)
+
+
+def _extend_timer(
+    service: RoomService, c: Caller, room: RoomId, body: TimerBody, known: Known
+) -> Awaitable[Room]:
+    return service.extend_timer(c.tenant, c.account, room, body.seconds, known)
+
+
+def _stop_timer(
+    service: RoomService, c: Caller, room: RoomId, _body: None, known: Known
+) -> Awaitable[Room]:
+    return service.stop_timer(c.tenant, c.account, room, known)
+
+
 def _take_control(
     service: RoomService, c: Caller, room: RoomId, _body: None, known: Known
 ) -> Awaitable[Room]:
@@ -135,6 +154,12 @@ COMMANDS: tuple[Command, ...] = (
             "Reveal the votes of the round (owner only)"),
     Command("reset", RoundBody, _reset, "POST", "/reset",
             "End the round and start a new one (owner only)"),
+    Command("timer-start", TimerBody, _start_timer, "POST", "/timer",
+            "Start the round's timer, from 10 s to an hour (owner only)"),
+    Command("timer-extend", TimerBody, _extend_timer, "POST", "/timer/extend",
+            "Give the running timer more seconds (owner only)"),
+    Command("timer-stop", None, _stop_timer, "DELETE", "/timer",
+            "Stop the round's timer (owner only)"),
     Command("take-control", None, _take_control, "POST", "/take-control",
             "Become the owner while the owner is away"),
     Command("estimate", EstimateBody, _estimate, "POST", "/estimate",

@@ -24,6 +24,7 @@ from agiletoolbox.adapters.http.wire import (
     EstimateBody,
     JoinBody,
     RoundBody,
+    TimerBody,
     VoteBody,
     camel,
     wire_name,
@@ -38,6 +39,7 @@ from agiletoolbox.domain.deck import (
     Deck,
 )
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId
+from agiletoolbox.domain.room import MAX_TIMER_SECONDS, RoundTimer
 from agiletoolbox.domain.view import (
     EstimateView,
     ParticipantView,
@@ -63,6 +65,7 @@ BODIES: Mapping[type, str] = {
     JoinBody: "Join",
     VoteBody: "Vote",
     RoundBody: "RoundCommand",
+    TimerBody: "Timer",
     EstimateBody: "Estimate",
 }
 """Every request body class and the name of its schema in the document."""
@@ -75,6 +78,7 @@ VIEWS: Mapping[type, str] = {
     Consensus: "Results",
     Spread: "Spread",
     Suggestion: "Suggestion",
+    RoundTimer: "RoundTimer",
     EstimateView: "AcceptedEstimate",
     RoundView: "Round",
     VoteView: "RoundVote",
@@ -94,6 +98,7 @@ _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
     (CreateRoomBody, "issue_type_id"): {str: {"pattern": ISSUE_TYPE_ID_PATTERN}},
     (VoteBody, "card"): {str: _LABEL},
     (RoundBody, "round"): {int: {"minimum": 1}},
+    (TimerBody, "seconds"): {int: {"minimum": 1, "maximum": MAX_TIMER_SECONDS}},
 }
 _POSITIVE: JsonSchema = {"minimum": 1}
 _POSITIVE_INT: JsonSchema = {"type": "integer", **_POSITIVE}
@@ -244,6 +249,7 @@ def view_schemas() -> dict[str, JsonSchema]:
         "persistent": _BOOL,
         "valueMap": _VALUE_MAP,
         "suggestion": {"type": "string", "enum": [rule.value for rule in SuggestionRule]},
+        "revealOnTimer": _BOOL,
     }
     return {
         **{name: view_schema(kind) for kind, name in VIEWS.items()},
@@ -260,10 +266,12 @@ def view_schemas() -> dict[str, JsonSchema]:
             "type": "object",
             "properties": {
                 "ticket": {"type": "string", "minLength": 1},
+                # The server's clock when it answered: pages time the round against it.
+                "now": {"type": "string", "format": "date-time"},
                 # Where the socket connects: this deployment (its region's) base URL.
                 "baseUrl": {"type": "string", "format": "uri"},
             },
-            "required": ["ticket"],
+            "required": ["ticket", "now"],
             "additionalProperties": False,
         },
         "Error": _closed(

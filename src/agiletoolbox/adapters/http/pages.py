@@ -36,6 +36,7 @@ from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
 from agiletoolbox.adapters.http.connect import CONNECT, verify
 from agiletoolbox.adapters.http.keys import ROOMS, TICKETS, WEB
 from agiletoolbox.adapters.http.room_json import view_json
+from agiletoolbox.adapters.http.wire import server_now
 from agiletoolbox.domain.errors import InvalidValue, NotFound
 from agiletoolbox.domain.ids import IssueKey
 
@@ -177,6 +178,7 @@ async def _first_view(request: web.Request, connect: ConnectCaller, issue_key: I
         first = {
             "room": view_json(room, caller.account),
             "ticket": request.app[TICKETS].issue(caller, room.id),
+            "now": server_now(),
         }
         # `<` never appears raw, so nothing in the JSON can close the script element.
         text = json.dumps(first, separators=(",", ":")).replace("<", "\\u003c")

@@ -20,6 +20,7 @@ from agiletoolbox.adapters.http.wire import (
     BodyError,
     CreateRoomBody,
     room_config,
+    server_now,
     structure,
 )
 from agiletoolbox.domain.config import RoomConfig
@@ -160,7 +161,8 @@ async def ticket(request: web.Request) -> web.Response:
     """A one-minute ticket that opens the room's live socket."""
     caller, room_id = await checked_room(request)
     await request.app[ROOMS].get(caller.tenant, room_id)
-    answer = {"ticket": request.app[TICKETS].issue(caller, room_id)}
+    # `now` lets the page set its clock against the server's, for the round's timer.
+    answer = {"ticket": request.app[TICKETS].issue(caller, room_id), "now": server_now()}
     base_url = request.app[WEB].base_url
     if base_url is not None:
         answer["baseUrl"] = base_url
@@ -189,6 +191,7 @@ def _config_json(config: RoomConfig) -> dict[str, Any]:
         "persistent": config.persistent,
         "valueMap": dict(config.value_map),
         "suggestion": config.suggestion.value,
+        "revealOnTimer": config.reveal_on_timer,
     }
 
 

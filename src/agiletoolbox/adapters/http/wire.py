@@ -29,6 +29,7 @@ from agiletoolbox.domain.ids import (
     RoomId,
     TenantKey,
 )
+from agiletoolbox.domain.room import RoundTimer
 from agiletoolbox.domain.view import (
     EstimateView,
     ParticipantView,
@@ -79,6 +80,7 @@ class ConfigBody:
     persistent: bool | None = None
     value_map: dict[str, float] | None = None
     suggestion: Literal["auto", "most-common", "median", "mean"] | None = None
+    reveal_on_timer: bool | None = None
 
 
 @define
@@ -111,6 +113,13 @@ class RoundBody:
     revealed or over; without it, the current round."""
 
     round: int | None = None
+
+
+@define
+class TimerBody:
+    """`POST /api/rooms/{id}/timer` (start) and `/timer/extend`: how many seconds."""
+
+    seconds: int
 
 
 @define
@@ -238,6 +247,11 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def server_now() -> str:
+    """This server's clock, as the API writes times (ISO 8601, UTC)."""
+    return _timestamp(datetime.now(UTC))
+
+
 BODY_TYPES = (
     CardBody,
     DeckBody,
@@ -246,6 +260,7 @@ BODY_TYPES = (
     JoinBody,
     VoteBody,
     RoundBody,
+    TimerBody,
     EstimateBody,
 )
 """Every request body class."""
@@ -255,6 +270,7 @@ VIEW_TYPES = (
     Spread,
     Suggestion,
     Consensus,
+    RoundTimer,
     VoteView,
     RoundView,
     ParticipantView,
@@ -339,6 +355,7 @@ def room_config(body: ConfigBody, base: RoomConfig) -> RoomConfig:
         persistent=_pick(body.persistent, base.persistent),
         value_map=value_map,
         suggestion=base.suggestion if body.suggestion is None else SuggestionRule(body.suggestion),
+        reveal_on_timer=_pick(body.reveal_on_timer, base.reveal_on_timer),
     )
 
 

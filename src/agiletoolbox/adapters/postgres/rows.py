@@ -21,7 +21,7 @@ from agiletoolbox.domain.config import Participant, Role, RoomConfig
 from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.estimate import Estimate, EstimateValue
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId, TenantKey
-from agiletoolbox.domain.room import Room, RoundRecord
+from agiletoolbox.domain.room import Room, RoundRecord, RoundTimer
 from agiletoolbox.domain.standing import Region, TenantStanding, TenantState
 
 _rows = make_converter()
@@ -117,6 +117,12 @@ def _estimate(row: asyncpg.Record) -> Estimate | None:
     )
 
 
+def _timer(row: asyncpg.Record) -> RoundTimer | None:
+    if row["timer_round"] is None:
+        return None
+    return RoundTimer(row["timer_round"], row["timer_started_at"], row["timer_ends_at"])
+
+
 def _array(row: asyncpg.Record, name: str) -> list[Any]:
     # array_agg over no rows is NULL, not an empty array.
     values: list[Any] | None = row[name]
@@ -193,6 +199,7 @@ class StoredRoom:
             revealed=row["revealed"],
             history=_history(row),
             estimate=_estimate(row),
+            timer=_timer(row),
             version=row["version"],
         )
         return cls(room, Snapshot.of(room))
@@ -223,6 +230,9 @@ def room_columns(room: Room) -> list[object]:
         None if estimate is None or estimate.accepted_by is None else estimate.accepted_by.value,
         None if estimate is None else estimate.accepted_at,
         None if estimate is None else estimate.written,
+        None if room.timer is None else room.timer.round,
+        None if room.timer is None else room.timer.started_at,
+        None if room.timer is None else room.timer.ends_at,
         room.version,
         room.created_at,
         room.updated_at,

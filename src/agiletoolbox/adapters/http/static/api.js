@@ -56,9 +56,10 @@ export function roomApi(host) {
     remove(roomId) {
       return call(`/api/rooms/${q(roomId)}`, { method: "DELETE" });
     },
+    /** A ticket for the room's socket, and the server's clock when it was issued. */
     async ticket(roomId) {
       const body = await call(`/api/rooms/${q(roomId)}/ticket`, { method: "POST", body: {} });
-      return body.ticket;
+      return { ticket: body.ticket, now: body.now };
     },
   };
 }

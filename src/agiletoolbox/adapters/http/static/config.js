@@ -26,6 +26,7 @@ export const NEW_ROOM = {
   persistent: false,
   valueMap: {},
   suggestion: "auto",
+  revealOnTimer: false,
 };
 
 /** How a revealed round's suggested estimate is picked (the room's rule). */
@@ -53,6 +54,7 @@ export function formValues(config) {
     persistent: Boolean(config.persistent),
     valueMap: { ...(config.valueMap || {}) },
     suggestion: SUGGESTION_RULES.some((r) => r.value === config.suggestion) ? config.suggestion : "auto",
+    revealOnTimer: Boolean(config.revealOnTimer),
   };
 }
 
@@ -226,6 +228,7 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       h("legend", {}, "Rules"),
       toggle("offlineVoting", "Offline voting", values.offlineVoting, "A vote stays when its voter leaves the page, so teammates in other time zones can vote in their own time."),
       toggle("autoReveal", "Reveal automatically", values.autoReveal, "Cards turn over as soon as everyone online has voted."),
+      toggle("revealOnTimer", "Reveal when the timer ends", values.revealOnTimer, "When the owner's countdown runs out, the cards turn over (if anyone voted)."),
       toggle("allowTakeControl", "Allow taking control", values.allowTakeControl, "When the owner is away, a participant can take over the room."),
       field("suggestion", "Suggested estimate", suggestionSelect, "What the estimate field is filled with after the reveal; you can always type another."),
     ),
@@ -256,6 +259,7 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       questionCard: elements.questionCard.checked,
       offlineVoting: elements.offlineVoting.checked,
       autoReveal: elements.autoReveal.checked,
+      revealOnTimer: elements.revealOnTimer.checked,
       allowTakeControl: elements.allowTakeControl.checked,
       persistent: elements.persistent.value === "yes",
       suggestion: suggestionSelect.value,

@@ -72,7 +72,7 @@ export class CommandError extends Error {
 export class LiveRoom {
   /**
    * @param {object} options
-   *   api, host, roomId, firstTicket (optional, used once); onView(view), onStatus(status),
+   *   api, host, roomId, firstTicket (optional `{ticket, now}`, used once); onView(view), onStatus(status),
    *   onRemoved(), onFailure(message), onQueue() - when the unacknowledged commands change.
    */
   constructor(options) {
@@ -86,6 +86,7 @@ export class LiveRoom {
     this.retryTimer = null;
     this.stopped = false;
     this.counter = 0;
+    this.clockOffset = 0;
     this.status = "connecting";
     this.onOnline = () => this.reconnectNow();
   }
@@ -104,6 +105,11 @@ export class LiveRoom {
     window.removeEventListener("online", this.onOnline);
     if (this.socket) this.socket.close(1000, "bye");
     for (const entry of this.queue.splice(0)) entry.resolve(undefined);
+  }
+
+  /** The server's clock now, in milliseconds since the epoch (as far as this page can tell). */
+  serverNow() {
+    return Date.now() + this.clockOffset;
   }
 
   /** The commands not yet acknowledged, oldest first: `{op, args}`. */
@@ -147,10 +153,17 @@ export class LiveRoom {
     this.synced = false;
     this.resyncing = false;
     this.setStatus(this.attempts ? "reconnecting" : "connecting");
-    let ticket = this.firstTicket;
+    let issued = this.firstTicket;
     this.firstTicket = null;
+    let ticket;
     try {
-      ticket = ticket || (await this.api.ticket(this.roomId));
+      const asked = Date.now();
+      issued = issued || (await this.api.ticket(this.roomId));
+      // The server's clock against this browser's: the round's timer counts down to the
+      // server's deadline, whatever this machine's clock says.
+      const seen = Date.parse(issued.now);
+      if (Number.isFinite(seen)) this.clockOffset = seen - (asked + Date.now()) / 2;
+      ticket = issued.ticket;
     } catch (error) {
       if (error.status === 404) return this.removed();
       if (error.status === 403) return this.fail(error.message);

@@ -84,6 +84,7 @@ function header(model, actions) {
       { class: "title-row" },
       h("h1", { class: "room-title" }, `Round ${view.round}`),
       lozenge(stateText, stateKind),
+      timerBadge(model),
       h(
         "span",
         { class: `connection ${status}`, role: "status", "aria-live": "polite", dataset: { testid: "connection" } },
@@ -138,6 +139,65 @@ function header(model, actions) {
       `${deckName} deck`,
       view.fieldId ? [" · estimates go to ", h("strong", {}, fieldName(model, view.fieldId))] : " · no Jira field chosen",
       view.autoReveal ? " · reveals automatically" : null,
+    ),
+  );
+}
+
+/** "1:05": what is left of a countdown, rounded up to the second. */
+export function clock(ms) {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** The round's countdown (the server's deadline, on the server's clock), or "Time is up". */
+function timerBadge(model) {
+  const { view } = model;
+  if (view.state !== "voting") return null;
+  if (view.timer && view.timer.round === view.round) {
+    const left = Date.parse(view.timer.endsAt) - model.serverNow();
+    return h(
+      "span",
+      { class: `timer${left <= 10000 ? " ending" : ""}`, role: "timer", "aria-label": "Time left in this round", dataset: { testid: "timer" } },
+      h("span", { class: "timer-left" }, left > 0 ? clock(left) : "0:00"),
+      view.revealOnTimer ? h("span", { class: "visually-hidden" }, " (the cards turn over when it ends)") : null,
+    );
+  }
+  return model.timeUpRound === view.round ? h("span", { class: "timer ended", role: "status", dataset: { testid: "timer" } }, "Time is up") : null;
+}
+
+const TIMER_CHOICES = [
+  [30, "30 s"],
+  [60, "1 min"],
+  [120, "2 min"],
+  [300, "5 min"],
+];
+
+function timerControls(model, actions) {
+  const { view } = model;
+  if (view.state !== "voting") return null;
+  const running = view.timer && view.timer.round === view.round;
+  const busy = model.pendingOps && [...model.pendingOps].some((op) => op.startsWith("timer-"));
+  if (running) {
+    return h(
+      "div",
+      { class: "timer-controls", role: "group", "aria-label": "Timer" },
+      h("button", { type: "button", class: "button small", disabled: busy, dataset: { key: "timer-extend" }, onclick: () => actions.extendTimer(30) }, "+30 s"),
+      h("button", { type: "button", class: "button small subtle", disabled: busy, dataset: { key: "timer-stop" }, onclick: actions.stopTimer }, "Stop timer"),
+    );
+  }
+  return h(
+    "div",
+    { class: "timer-controls", role: "group", "aria-label": "Start a timer" },
+    h("span", { class: "muted" }, "Timer:"),
+    TIMER_CHOICES.map(([seconds, label]) =>
+      h("button", { type: "button", class: "button small", disabled: busy, dataset: { key: `timer-${seconds}` }, onclick: () => actions.startTimer(seconds) }, label),
+    ),
+    h(
+      "form",
+      { class: "timer-custom", onsubmit: actions.startCustomTimer },
+      h("label", { for: "timer-minutes", class: "visually-hidden" }, "Minutes"),
+      h("input", { id: "timer-minutes", name: "minutes", type: "number", min: "0.2", max: "60", step: "0.1", placeholder: "min", inputmode: "decimal" }),
+      h("button", { type: "submit", class: "button small", disabled: busy }, "Start"),
     ),
   );
 }
@@ -360,6 +420,7 @@ function controls(model, actions) {
       ),
     ),
     votes === 0 && view.state === "voting" ? h("p", { class: "hint", id: "reveal-hint" }, "Nobody has voted yet.") : null,
+    timerControls(model, actions),
   );
 }
 

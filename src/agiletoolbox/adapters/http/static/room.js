@@ -6,7 +6,7 @@ import { estimateFields } from "./fields.js";
 import { hostFor } from "./host.js";
 import { LiveRoom } from "./live.js";
 import { People } from "./people.js";
-import { MAX_ESTIMATE, fieldName, roomContent } from "./render.js";
+import { MAX_ESTIMATE, clock, fieldName, roomContent } from "./render.js";
 import { announce, confirmDialog, h, number, sentence } from "./ui.js";
 
 const WATCH_FOR_ROOM_MS = 4000;
@@ -41,6 +41,9 @@ const model = {
   estimateBusy: false,
   estimateFailure: null,
   lastPick: null,
+  timeUpRound: 0,
+  tenSecondsSaid: false,
+  serverNow: () => (live ? live.serverNow() : Date.now()),
   openRounds: new Set(),
   canOpenDialog: false,
   mode: "loading",
@@ -89,6 +92,23 @@ function deriveVote() {
   model.pendingOps = new Set(live ? live.pending.map(({ op }) => op) : []);
 }
 
+// The countdown ticks on its own, without rebuilding the room.
+setInterval(() => {
+  const view = model.mode === "room" ? model.view : null;
+  if (!view || !view.timer || view.state !== "voting") return;
+  const left = Date.parse(view.timer.endsAt) - model.serverNow();
+  const shown = root.querySelector("[data-testid=timer] .timer-left");
+  if (shown) shown.textContent = clock(left);
+  if (left <= 0 && model.timeUpRound !== view.round) {
+    model.timeUpRound = view.round;
+    announce(view.revealOnTimer ? "Time is up. The cards turn over." : "Time is up.");
+  }
+  if (left <= 10000 && left > 9000 && !model.tenSecondsSaid) {
+    model.tenSecondsSaid = true;
+    announce("10 seconds left.");
+  }
+}, 250);
+
 function render() {
   if (model.mode !== "room" || !model.view) return;
   deriveVote();
@@ -124,6 +144,11 @@ function describe(previous, view) {
   }
   const before = new Set(previous.participants.map((p) => p.accountId));
   for (const p of view.participants) if (!before.has(p.accountId) && p.accountId !== view.you) announce(`${name(p.accountId)} joined.`);
+  if (view.timer && (!previous.timer || previous.timer.endsAt !== view.timer.endsAt)) {
+    announce(`Timer: ${clock(Date.parse(view.timer.endsAt) - model.serverNow())} left to vote.`);
+  } else if (previous.timer && !view.timer && view.state === "voting" && model.timeUpRound !== view.round) {
+    announce("The timer was stopped.");
+  }
   const tally = (v) => {
     const voters = v.participants.filter((p) => p.role === "voter");
     return `${voters.filter((p) => p.voted).length} of ${voters.length} voted`;
@@ -142,6 +167,7 @@ function moveFocus(previous, view) {
 function onView(view) {
   const previous = model.view;
   model.view = view;
+  if (!previous || JSON.stringify(previous.timer) !== JSON.stringify(view.timer)) model.tenSecondsSaid = false;
   // A refusal belongs to the moment it answered: a new round or state makes it stale.
   if (previous && model.notice && model.notice.kind === "error" && (previous.round !== view.round || previous.state !== view.state)) {
     model.notice = null;
@@ -181,6 +207,9 @@ function onStatus(status, detail) {
 // -- actions ---------------------------------------------------------------------------------
 
 const NOT_SAVED = {
+  "timer-start": () => "The timer did not start",
+  "timer-extend": () => "The timer was not extended",
+  "timer-stop": () => "The timer did not stop",
   vote: (args) => `Your vote (${args.card}) was not saved`,
   withdraw: () => "Taking back your vote was not saved",
   join: () => "Joining was not saved",
@@ -271,6 +300,27 @@ const actions = {
       if (!confirmed || model.view.round !== view.round) return;
     }
     command("reset", { round: view.round }).catch(quiet);
+    render();
+  },
+  startTimer(seconds) {
+    command("timer-start", { seconds }).catch(quiet);
+    render();
+  },
+  startCustomTimer(event) {
+    event.preventDefault();
+    const minutes = Number(event.target.elements.minutes.value);
+    if (!Number.isFinite(minutes) || minutes < 0.2 || minutes > 60) {
+      notify("error", "Give the timer from 0.2 to 60 minutes.");
+      return;
+    }
+    actions.startTimer(Math.max(10, Math.round(minutes * 60)));
+  },
+  extendTimer(seconds) {
+    command("timer-extend", { seconds }).catch(quiet);
+    render();
+  },
+  stopTimer() {
+    command("timer-stop").catch(quiet);
     render();
   },
   takeControl() {
@@ -639,8 +689,8 @@ async function start() {
   const first = document.getElementById("first-view");
   if (first) {
     // The page came with the room: show it now, connect with the ticket it brought.
-    const { room, ticket } = JSON.parse(first.textContent);
-    enterRoom(room, null, ticket);
+    const { room, ticket, now } = JSON.parse(first.textContent);
+    enterRoom(room, null, { ticket, now });
     loadingFields.then(render);
     return;
   }
