@@ -115,8 +115,9 @@ class Stack:
         self.traffic = AppTraffic(network.url)
         self.errors: list[str] = []
 
-    def issue_url(self, account_id: str, issue: str = "DEMO-1") -> str:
-        return f"{self.jira.site(SITE).base_url}/browse/{issue}?user={account_id}"
+    def issue_url(self, account_id: str, issue: str = "DEMO-1", theme: str = "light") -> str:
+        url = f"{self.jira.site(SITE).base_url}/browse/{issue}?user={account_id}"
+        return url if theme == "light" else f"{url}&theme={theme}"
 
     async def open(
         self,
@@ -126,6 +127,7 @@ class Stack:
         width: int = 1280,
         height: int = 900,
         bypass_csp: bool = False,
+        theme: str = "light",
     ) -> Any:
         """A new browser context for one person, on the issue view; returns the page.
 
@@ -138,7 +140,7 @@ class Stack:
         page.set_default_timeout(15_000)
         self.traffic.watch(page)
         page.on("pageerror", lambda error: self.errors.append(f"{account_id}: {error}"))
-        await page.goto(self.issue_url(account_id, issue))
+        await page.goto(self.issue_url(account_id, issue, theme))
         return page
 
 

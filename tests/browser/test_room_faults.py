@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agiletoolbox.simulator import ALICE, BOB, CHITRA
-from tests.browser.axe import axe_script, violations
+from tests.browser.axe import app_frame, axe_script, violations
 from tests.browser.conftest import Stack
 from tests.browser.test_room_page import see, views_received, visible
 
@@ -354,4 +355,40 @@ async def test_a_round_timer_counts_down_alike_everywhere_and_reveals_at_the_end
     for view in views_received(received):
         if view["state"] == "voting":
             assert all(p["card"] is None for p in view["participants"] if p["accountId"] != BOB)
+    assert stack.errors == []
+
+
+DARK_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "room-revealed-dark.png"
+
+
+async def test_the_room_follows_jiras_dark_theme(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    axe_script()
+    page = await stack.open(ALICE, "DEMO-3", theme="dark", bypass_csp=True)
+    bob_page = await stack.open(BOB, "DEMO-3", theme="dark")
+    alice, bob = room_of(page), room_of(bob_page)
+    await see(alice.locator("form.config"), "Set up planning poker")
+    frame = app_frame(page)
+    assert await frame.evaluate("document.documentElement.dataset.colorMode") == "dark"
+    background = await frame.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(34, 39, 43)", background
+    found = {"setup form": await violations(page)}
+    await alice.get_by_role("button", name="Open the room").click()
+    await bob.get_by_role("button", name="Join as voter").click()
+    await alice.locator('.deck .card[data-card="5"]').click()
+    await bob.locator('.deck .card[data-card="8"]').click()
+    await see(alice.locator(".team .count"), "2 of 2 voted")
+    found["voting"] = await violations(page)
+    await alice.get_by_role("button", name="Reveal cards").click()
+    await see(alice.locator(".results"), "Results")
+    await page.wait_for_timeout(300)
+    found["revealed"] = await violations(page)
+    await page.screenshot(path=str(DARK_SCREENSHOT), full_page=True)
+    # A light page next to it stays light: the theme is each person's.
+    light_page = await stack.open(CHITRA, "DEMO-3")
+    await see(room_of(light_page).locator(".room-title"), "Round 1")
+    mode = await app_frame(light_page).evaluate("document.documentElement.dataset.colorMode")
+    assert mode == "light"
+    assert {state: v for state, v in found.items() if v} == {}
     assert stack.errors == []

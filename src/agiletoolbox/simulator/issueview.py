@@ -118,10 +118,17 @@ def _value_text(site: Site, issue: Issue, field_id: str) -> str:
     return str(value)
 
 
-def _config(cloud: Cloud, site: Site, issue: Issue, user: User) -> dict[str, Any]:
+THEMES = ("light", "dark")
+"""The colour modes a person can choose for Jira (`?theme=` on the issue view)."""
+
+
+def _config(
+    cloud: Cloud, site: Site, issue: Issue, user: User, theme: str = "light"
+) -> dict[str, Any]:
     installation = _app(site)
     return {
         "site": site.name,
+        "theme": theme,
         "basePath": site.base_path,
         "issue": {
             "key": issue.key,
@@ -170,6 +177,10 @@ def _top_bar(site: Site, issue: Issue, user: User) -> str:
     <img class="avatar" src="{_e(avatar)}" alt="" width="24" height="24">
     <label for="user-switcher">Signed in as</label>
     <select id="user-switcher" name="user" data-testid="user-switcher">{options}</select>
+    <label for="theme-switcher">Theme</label>
+    <select id="theme-switcher" name="theme" data-testid="theme-switcher">
+      <option value="light">Light</option><option value="dark">Dark</option>
+    </select>
     <a class="new-window" href="#" target="_blank" rel="noopener"
        data-testid="other-window">Open as a teammate ↗</a>
   </form>
@@ -209,9 +220,9 @@ def _details(site: Site, issue: Issue) -> str:
 </section>"""
 
 
-def page_html(cloud: Cloud, site: Site, issue: Issue, user: User) -> str:
-    """The issue view of `issue` for `user`."""
-    config = json.dumps(_config(cloud, site, issue, user)).replace("</", "<\\/")
+def page_html(cloud: Cloud, site: Site, issue: Issue, user: User, theme: str = "light") -> str:
+    """The issue view of `issue` for `user`, in the colour mode `theme` (light or dark)."""
+    config = json.dumps(_config(cloud, site, issue, user, theme)).replace("</", "<\\/")
     installation = _app(site)
     app_name = installation.name if installation else ""
     glance = (
@@ -235,7 +246,7 @@ def page_html(cloud: Cloud, site: Site, issue: Issue, user: User) -> str:
     )
     description = _DESCRIPTIONS.get(issue.key, "No description yet.")
     return f"""<!doctype html>
-<html lang="en">
+<html lang="en" data-color-mode="{_e(theme)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -292,8 +303,11 @@ async def issue_page(request: web.Request) -> web.Response:
     user = site.users.get(wanted) if wanted else people[0] if people else None
     if user is None or not user.active:
         raise web.HTTPNotFound(text="No such person on this site")
+    theme = request.query.get("theme", "light")
+    if theme not in THEMES:
+        raise web.HTTPBadRequest(text="theme is light or dark")
     return web.Response(
-        text=page_html(cloud, site, issue, user),
+        text=page_html(cloud, site, issue, user, theme),
         content_type="text/html",
         headers={"Cache-Control": "no-store"},
     )

@@ -134,6 +134,18 @@
       },
     },
     events: { on: function () {}, off: function () {}, emit: function () {} },
+    theming: {
+      // As Atlassian's: the host's colour mode lands on <html> as data-color-mode and
+      // data-theme, which the app's CSS follows.
+      initializeTheming: function () {
+        return call("theming.initialize").then(function (theme) {
+          var mode = theme && theme.colorMode === "dark" ? "dark" : "light";
+          var root = document.documentElement;
+          root.setAttribute("data-color-mode", mode);
+          root.setAttribute("data-theme", "dark:dark light:light");
+        });
+      },
+    },
   };
   window.AP = AP;
 

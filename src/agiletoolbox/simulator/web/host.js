@@ -72,6 +72,10 @@ const methods = {
   getCurrentUser() {
     return { atlassianAccountId: config.user };
   },
+  // AP.theming.initializeTheming(): the person's colour mode, for the app's <html>.
+  "theming.initialize"() {
+    return { colorMode: config.theme };
+  },
   async request(args) {
     const url = String(args.url || "");
     if (!url.startsWith("/rest/") || url.includes("..")) {
@@ -212,6 +216,13 @@ function setUpSwitcher() {
   };
   select.addEventListener("change", () => {
     window.location.href = withUser(select.value);
+  });
+  const theme = document.getElementById("theme-switcher");
+  theme.value = config.theme;
+  theme.addEventListener("change", () => {
+    const url = new URL(window.location.href);
+    url.searchParams.set("theme", theme.value);
+    window.location.href = url.toString();
   });
   const others = [...select.options].map((o) => o.value).filter((v) => v !== config.user);
   if (others.length) link.href = withUser(others[0]);

@@ -5,6 +5,7 @@
 //   socketUrl(path)                 -> ws(s) URL        the app's live socket endpoint
 //   jira(path, {method, body})      -> {status, body}   Jira REST as the signed-in person
 //   resize() / flag({type, title, body}) / openDialog() / closeDialog()
+//   theme()                                             follow Jira's light or dark theme
 // Names, avatars and e-mails come through `jira` and stay in the browser: the app's
 // server is only ever sent account ids.
 
@@ -108,6 +109,12 @@ export function connectHost(AP, location = window.location) {
         AP.flag.create({ type, title, body, close: "auto" });
       }
     },
+    // Jira's light or dark theme: Connect sets data-color-mode on <html>.
+    theme() {
+      if (AP.theming && typeof AP.theming.initializeTheming === "function") {
+        Promise.resolve(AP.theming.initializeTheming()).catch(() => {});
+      }
+    },
     canOpenDialog: Boolean(AP.dialog && typeof AP.dialog.create === "function"),
     openDialog() {
       AP.dialog.create({ key: "room-dialog", chrome: false, size: "large" });
@@ -194,6 +201,11 @@ export function forgeHost(forge) {
     // Forge sizes a Custom UI frame to its content by itself.
     resize() {},
     flag,
+    // Jira's light or dark theme: Forge sets data-color-mode on <html>.
+    theme() {
+      const theming = bridge.view && bridge.view.theme;
+      if (theming && typeof theming.enable === "function") theming.enable().catch(() => {});
+    },
     canOpenDialog: typeof bridge.Modal === "function",
     openDialog() {
       // The same page in a modal; its context tells the page to lay itself out as a dialog.

@@ -676,6 +676,7 @@ async function start() {
   } catch (error) {
     return fatal(error.message);
   }
+  host.theme();
   model.canOpenDialog = page.pageView !== "dialog" && host.canOpenDialog;
   api = roomApi(host);
   people = new People(host, render);
