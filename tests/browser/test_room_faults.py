@@ -384,6 +384,8 @@ async def test_the_room_follows_jiras_dark_theme(
     await see(alice.locator(".results"), "Results")
     await page.wait_for_timeout(300)
     found["revealed"] = await violations(page)
+    # From the top: a page scrolled when focus moved would draw its sticky bar mid-page.
+    await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(DARK_SCREENSHOT), full_page=True)
     # A light page next to it stays light: the theme is each person's.
     light_page = await stack.open(CHITRA, "DEMO-3")

@@ -136,6 +136,8 @@ async def test_three_teammates_estimate_an_issue(
     assert await estimate.input_value() == "5"
     await alice_page.wait_for_timeout(300)
     SCREENSHOT.parent.mkdir(exist_ok=True)
+    # From the top: a page scrolled when focus moved would draw its sticky bar mid-page.
+    await alice_page.evaluate("window.scrollTo(0, 0)")
     await alice_page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # Alice takes the suggestion, and writes it to Jira.
