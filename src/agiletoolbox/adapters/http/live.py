@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -28,24 +27,20 @@ from attrs import define, field
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import BY_OP
 from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, LiveSocket
+from agiletoolbox.adapters.http.live_timers import RoomKey, RoundTimers
 from agiletoolbox.adapters.http.live_views import Answer, Shown, queue, removed, whole_view
 from agiletoolbox.adapters.http.seats import Seats
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.http.wire import BodyError, structure
 from agiletoolbox.domain.errors import DomainError, NotFound
-from agiletoolbox.domain.ids import RoomId, TenantKey
-from agiletoolbox.domain.room import Room, RoundTimer
+from agiletoolbox.domain.ids import RoomId
+from agiletoolbox.domain.room import Room
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
 
 log = logging.getLogger("agiletoolbox.live")
-
-TIMER_SLACK_SECONDS = 0.05
-"""How long after a timer's deadline this process ends it (clocks tick in steps)."""
-
-RoomKey = tuple[TenantKey, RoomId]
 
 REFRESH_BATCH = 100
 """The most rooms one read brings back to show."""
@@ -84,8 +79,7 @@ class LiveRooms:
         self._reader: asyncio.Task[None] | None = None
         self._leases: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] | None = None
-        # Rounds timed in the rooms shown here: the timer, and the call due at its end.
-        self._timers: dict[RoomKey, tuple[RoundTimer, asyncio.TimerHandle]] = {}
+        self._timers = RoundTimers(self._time_up)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -108,9 +102,7 @@ class LiveRooms:
         for task in [self._reader, *self._leases]:
             if task is not None:
                 task.cancel()
-        for _timer, handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
+        self._timers.close()
 
     @property
     def socket_count(self) -> int:
@@ -163,7 +155,7 @@ class LiveRooms:
         `ack` on the message it is sent, or on its own when it is sent none."""
         key = (room.tenant, room.id)
         group = self._rooms.get(key, set())
-        self._watch_timer(room)
+        self._timers.watch(room, shown=bool(group))
         acked = False
         if group:
             shown, acked = queue(group, self._shown.get(key), room, answer)
@@ -182,33 +174,11 @@ class LiveRooms:
 
     # -- the round's timer ---------------------------------------------------------------
 
-    def _watch_timer(self, room: Room) -> None:
-        """Be ready to end the round's timer when it runs out, while this process shows the
-        room. Every process showing it does: the first to run `time_up` reveals (when the
-        room wants it), and the rest find nothing left to do."""
-        key = (room.tenant, room.id)
-        timer = None if room.revealed or key not in self._rooms else room.timer
-        current = self._timers.get(key)
-        if current is not None and current[0] == timer:
-            return
-        if current is not None:
-            current[1].cancel()
-            del self._timers[key]
-        if timer is None:
-            return
-        due = (timer.ends_at - datetime.now(UTC)).total_seconds() + TIMER_SLACK_SECONDS
-        handle = asyncio.get_running_loop().call_later(
-            max(0.0, due), self._time_up, key, timer.round
-        )
-        self._timers[key] = (timer, handle)
-
     def _time_up(self, key: RoomKey, round_: int) -> None:
-        self._timers.pop(key, None)
+        """Round `round_`'s timer is due: end it, as a change of the room (see live_timers)."""
         tenant, room_id = key
 
         async def end() -> None:
-            # A call a moment early finds the timer not due; the room shown again after it
-            # schedules the call anew.
             with contextlib.suppress(DomainError):
                 await self.change(
                     key, lambda known: self._service.time_up(tenant, room_id, round_, known)
@@ -300,7 +270,7 @@ class LiveRooms:
         pump = asyncio.get_running_loop().create_task(socket.pump())
         try:
             self._whole(socket, room)
-            self._watch_timer(room)
+            self._timers.watch(room, shown=True)
             await socket.deliver()
             await self._arrive(socket, room)
             async for message in ws:
@@ -328,9 +298,7 @@ class LiveRooms:
             if not group:
                 self._rooms.pop(key, None)
                 self._shown.pop(key, None)
-                timed = self._timers.pop(key, None)
-                if timed is not None:
-                    timed[1].cancel()
+                self._timers.forget(key)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
