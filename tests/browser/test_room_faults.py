@@ -5,16 +5,18 @@ Each test here was first seen failing in a real browser (the defect it names), t
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from agiletoolbox.simulator import ALICE, BOB, CHITRA
 from tests.browser.axe import app_frame, axe_script, violations
-from tests.browser.conftest import Stack
+from tests.browser.conftest import SITE, Stack
 from tests.browser.test_room_page import see, views_received, visible
 
 pytestmark = pytest.mark.postgres
@@ -393,4 +395,77 @@ async def test_the_room_follows_jiras_dark_theme(
     mode = await app_frame(light_page).evaluate("document.documentElement.dataset.colorMode")
     assert mode == "light"
     assert {state: v for state, v in found.items() if v} == {}
+    assert stack.errors == []
+
+
+async def call_app(stack: Stack, method: str, path: str, account: str, issue: str) -> Any:
+    """A REST call straight to the app (past the browsers' cut network), as `account`."""
+    token = stack.jira.context_token(SITE, user=account, issue=issue)
+    url = f"http://127.0.0.1:{stack.app.settings.port}{path}"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, headers={"Authorization": f"JWT {token}"}) as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+        return await answer.json()
+
+
+async def test_a_refusal_says_what_was_not_saved_and_goes_with_its_round(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    _page, alice = await open_room(stack, room_of, "DEMO-4")
+    bob = room_of(await stack.open(BOB, "DEMO-4"))
+    await bob.get_by_role("button", name="Join as voter").click()
+    await alice.locator('.deck .card[data-card="3"]').click()
+    await see(bob.locator(".team .count"), "1 of 2 voted")
+    room = await call_app(stack, "GET", "/api/rooms?issueKey=DEMO-4", ALICE, "DEMO-4")
+
+    # Bob votes while his network is down; meanwhile the owner reveals.
+    stack.network.cut()
+    await see(bob.locator("[data-testid=connection]"), "Reconnecting")
+    await bob.locator('.deck .card[data-card="8"]').click()
+    await see(bob.locator("[data-testid=vote-pending]"), "8 not saved yet")
+    await call_app(stack, "POST", f"/api/rooms/{room['id']}/reveal", ALICE, "DEMO-4")
+    stack.network.restore()
+    notice = bob.locator(".room > .message.error")
+    await see(notice, "Your vote (8) was not saved: the votes are revealed")
+    await see(bob.locator(".results"), "Results")
+    assert await bob.locator("[data-testid=vote-pending]").count() == 0
+    # The refusal belonged to round 1: the next round clears it.
+    await alice.get_by_role("button", name="New round").click()
+    await see(bob.locator(".room-title"), "Round 2")
+    await expect_gone(notice)
+
+    # Alice is away (her network too); Bob takes over. Back, she is told, on screen.
+    stack.network.cut()
+    await see(alice.locator("[data-testid=connection]"), "Reconnecting")
+    for _ in range(50):
+        view = await call_app(stack, "GET", "/api/rooms?issueKey=DEMO-4", BOB, "DEMO-4")
+        if not view["ownerPresent"]:
+            break
+        await asyncio.sleep(0.2)
+    await call_app(stack, "POST", f"/api/rooms/{room['id']}/take-control", BOB, "DEMO-4")
+    stack.network.restore()
+    await see(alice.locator(".room > .message"), "Bob Brennan took control of the room")
+    assert stack.errors == []
+
+
+async def test_a_settings_error_marks_its_field(
+    stack: Stack, room_of: Callable[[Any], Any]
+) -> None:
+    page = await stack.open(ALICE, "DEMO-5")
+    alice = room_of(page)
+    await alice.get_by_label("Custom numbers").check()
+    cards = alice.get_by_label("Your cards")
+    await cards.fill("1, 2, x")
+    await alice.get_by_role("button", name="Open the room").click()
+    error = alice.locator("form.config .message.error")
+    await see(error, "“x” is not a number from 0 to 1,000,000.")
+    assert "null" not in await error.inner_text()
+    assert await cards.get_attribute("aria-invalid") == "true"
+    assert await cards.evaluate("element => element === document.activeElement")
+    await cards.fill("1, 2, 3")
+    assert await cards.get_attribute("aria-invalid") is None
+    await alice.get_by_role("button", name="Open the room").click()
+    await see(alice.locator(".room-title"), "Round 1")
     assert stack.errors == []

@@ -291,7 +291,10 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
   function showError(message, details = [], field = null) {
     // Only words reach the person: no "null", no empty bullet.
     const lines = details.filter((d) => typeof d === "string" && d.trim());
-    errorBox.replaceChildren(h("p", {}, sentence(message) || "The settings could not be saved."), lines.length ? h("ul", {}, lines.map((d) => h("li", {}, sentence(d)))) : null);
+    // replaceChildren writes a null as the text "null": leave the list out instead.
+    const parts = [h("p", {}, sentence(message) || "The settings could not be saved.")];
+    if (lines.length) parts.push(h("ul", {}, lines.map((d) => h("li", {}, sentence(d)))));
+    errorBox.replaceChildren(...parts);
     errorBox.hidden = false;
     for (const marked of form.querySelectorAll("[aria-invalid=true]")) marked.removeAttribute("aria-invalid");
     if (field) {
