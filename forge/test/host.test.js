@@ -26,7 +26,7 @@ const PAGE = { issueKey: "DEMO-7", issueTypeId: "10001", projectKey: "DEMO", vie
 
 /** A stand-in for `@forge/bridge` that records every call and answers from `replies`. */
 function fakeBridge(replies = {}) {
-  const calls = { invokeRemote: [], requestJira: [], showFlag: [], modals: [], closed: 0 };
+  const calls = { invokeRemote: [], requestJira: [], showFlag: [], modals: [], closed: 0, theming: 0 };
   return {
     calls,
     async invokeRemote(input) {
@@ -61,6 +61,11 @@ function fakeBridge(replies = {}) {
       },
       async close() {
         calls.closed += 1;
+      },
+      theme: {
+        async enable() {
+          calls.theming += 1;
+        },
       },
     },
   };
@@ -212,4 +217,13 @@ test("odd issue type ids are dropped, and a context without an issue is refused"
   assert.deepEqual(await forgePage(fakeBridge({ context })), { issueKey: "DEMO-7", issueTypeId: "", projectKey: "", view: "glance" });
   await assert.rejects(forgePage(fakeBridge({ context: { extension: {} } })), HostError);
   await assert.rejects(forgePage(fakeBridge({ context: null })), HostError);
+});
+
+test("the page follows Jira's theme through view.theme, and goes on without it", () => {
+  const bridge = fakeBridge();
+  host(bridge).theme();
+  assert.equal(bridge.calls.theming, 1);
+  const older = fakeBridge();
+  delete older.view.theme;
+  assert.doesNotThrow(() => host(older).theme());
 });

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import aiohttp
+import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
@@ -281,7 +282,7 @@ def padded_vote(size: int) -> str:
 
 
 async def test_an_oversize_message_closes_the_socket_and_changes_nothing(
-    backend: Backend, aiohttp_client: AiohttpClient
+    backend: Backend, aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = WebSettings(heartbeat_seconds=5)
     limit = settings.max_socket_message_bytes
@@ -301,6 +302,12 @@ async def test_an_oversize_message_closes_the_socket_and_changes_nothing(
     await ana.send_str(message)
     assert (await closed(ana)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     assert ana.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    # The close is logged with why, never with what the message held.
+    closes = [r.getMessage() for r in caplog.records if "closed a live socket" in r.getMessage()]
+    assert closes == [
+        f"closed a live socket of room {room_id} with 1009: a message over the {limit}-byte limit"
+    ]
+    assert not any("xxxx" in r.getMessage() for r in caplog.records)
     after = await current(client)
     assert after["version"] == before["version"]
     assert not any(p["voted"] for p in after["participants"])

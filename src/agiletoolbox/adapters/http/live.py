@@ -289,7 +289,7 @@ class LiveRooms:
                     log.warning(
                         "closed a live socket of room %s with %s: %s",
                         room_id,
-                        ws.close_code,
+                        getattr(message.data, "code", ws.close_code),
                         _reason(message.data, self._settings.max_socket_message_bytes),
                     )
         finally:
