@@ -244,6 +244,16 @@ async def test_the_room_takes_keyboard_shortcuts(
     await page.keyboard.press("n")
     await see(alice.locator(".room-title"), "Round 2")
 
+    # On a deck with ½, "h" picks it (there is no key for ½).
+    await alice.get_by_role("button", name="More actions").click()
+    await alice.get_by_role("menuitem", name="Room settings").click()
+    await alice.get_by_label("Modified Fibonacci").check()
+    await alice.get_by_role("button", name="Save settings").click()
+    await see(alice.locator(".subtitle"), "Modified Fibonacci deck")
+    await alice.locator(".room-title").click()
+    await page.keyboard.press("h")
+    await see(pressed, "½")
+
     # The "?" button lists them; Esc closes the list.
     await alice.get_by_role("button", name="Keyboard shortcuts").click()
     shortcuts = alice.get_by_role("region", name="Keyboard shortcuts")
