@@ -28,3 +28,23 @@ def loads(data: bytes) -> Any:
         )
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+MAX_DEPTH = 16
+"""How deep a JSON value from a client may nest (the deepest body the API defines: 4)."""
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """`ValueError` when `value` nests arrays and objects more than `limit` deep (checked
+    without recursion, so no value can exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if not children:
+            continue
+        if depth > limit:
+            raise ValueError(f"nested more than {limit} deep")
+        stack.extend((child, depth + 1) for child in children)

@@ -96,6 +96,8 @@ def _to_cards(cards: Iterable[Card]) -> tuple[Card, ...]:
 def _check_name(_instance: object, _attribute: object, name: str) -> None:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_DECK_NAME_LENGTH:
         raise InvalidValue(f"a deck name has 1 to {MAX_DECK_NAME_LENGTH} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise InvalidValue("a deck name may not contain control characters")
 
 
 @frozen

@@ -31,6 +31,7 @@ from agiletoolbox.adapters.http.live import LiveRooms
 from agiletoolbox.adapters.http.middlewares import (
     authentication_middleware,
     errors_middleware,
+    report_error,
     security_headers_middleware,
 )
 from agiletoolbox.adapters.http.openapi import openapi_json
@@ -68,7 +69,7 @@ def create_app(
         middlewares=[security_headers_middleware, errors_middleware, authentication_middleware],
         client_max_size=settings.max_body_bytes,
     )
-    live = LiveRooms(rooms_service, bus, settings, presence or LocalPresence())
+    live = LiveRooms(rooms_service, bus, settings, presence or LocalPresence(), report=report_error)
     app[ROOMS] = rooms_service
     app[ERRORS] = error_reports
     app[AUTHENTICATORS] = tuple(authenticators)

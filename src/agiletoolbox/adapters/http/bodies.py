@@ -23,7 +23,7 @@ async def json_object(request: web.Request, limit: int, *, empty: bool = False) 
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="the body must be a JSON object")

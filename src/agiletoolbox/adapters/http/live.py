@@ -24,6 +24,7 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 from attrs import define, field
 
+from agiletoolbox.adapters import strict_json
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import BY_OP
 from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, LiveSocket
@@ -56,6 +57,15 @@ class _Turn:
     signalled: int = 0
 
 
+Reporter = Callable[[web.Request, BaseException], Awaitable[object]]
+"""Stores a report of an unexpected error (the error middleware's, named for the request's
+caller); a socket's failures cannot be answered as HTTP, so they are reported here."""
+
+
+async def _log_only(request: web.Request, error: BaseException) -> None:
+    log.error("unexpected %s on a live socket of %s", type(error).__name__, request.path)
+
+
 class LiveRooms:
     """The sockets this process holds, grouped by room, fed by its changes and the bus."""
 
@@ -65,8 +75,10 @@ class LiveRooms:
         bus: RoomEventBus,
         settings: WebSettings,
         presence: PresenceBoard,
+        report: Reporter = _log_only,
     ) -> None:
         self._service = service
+        self._report = report
         self._bus = bus
         self._settings = settings
         self._seats = Seats(presence)
@@ -273,6 +285,31 @@ class LiveRooms:
             self._timers.watch(room, shown=True)
             await socket.deliver()
             await self._arrive(socket, room)
+            await self._read(request, socket)
+        finally:
+            group = self._rooms.get(key, set())
+            group.discard(socket)
+            if not group:
+                self._rooms.pop(key, None)
+                self._shown.pop(key, None)
+                self._timers.forget(key)
+            pump.cancel()
+            try:
+                await pump
+            except asyncio.CancelledError:
+                pass
+            except Exception as error:  # noqa: BLE001 - presence is released regardless
+                await self._report(request, error)
+            if not any(s.caller.account == caller.account for s in group):
+                await asyncio.shield(self._leave(socket))
+        return ws
+
+    async def _read(self, request: web.Request, socket: LiveSocket) -> None:
+        """Answer the socket's messages until it closes. Whatever goes wrong with one
+        ends here: the socket is closed with 1011 and the error reported (with the
+        caller's site), never answered as HTTP inside the socket's stream."""
+        ws, room_id = socket.ws, socket.room_id
+        try:
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
                     await self._command(socket, message.data)
@@ -292,19 +329,9 @@ class LiveRooms:
                         getattr(message.data, "code", ws.close_code),
                         _reason(message.data, self._settings.max_socket_message_bytes),
                     )
-        finally:
-            group = self._rooms.get(key, set())
-            group.discard(socket)
-            if not group:
-                self._rooms.pop(key, None)
-                self._shown.pop(key, None)
-                self._timers.forget(key)
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-            if not any(s.caller.account == caller.account for s in group):
-                await asyncio.shield(self._leave(socket))
-        return ws
+        except Exception as error:  # noqa: BLE001 - the socket's last line
+            await self._report(request, error)
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
 
     def _whole(self, socket: LiveSocket, room: Room, ack: object = None) -> None:
         """Send the socket its whole view of `room`."""
@@ -343,7 +370,11 @@ class LiveRooms:
             message = orjson.loads(text)
             if not isinstance(message, dict):
                 raise BodyError(["a command is a JSON object @ message"])
-            request_id = message.pop("id", None)
+            try:
+                strict_json.check_depth(message)
+            except ValueError as error:
+                raise BodyError([f"{error} @ message"]) from None
+            request_id = _request_id(message.pop("id", None))
             op = message.pop("op", None)
             if op == "sync":
                 structure(message, _Sync)
@@ -365,6 +396,23 @@ class LiveRooms:
             socket.reply(_error(request_id, 422, "invalid_command", "; ".join(details)))
         except DomainError as error:
             socket.reply(_error(request_id, status_of(error), error.code, error.message))
+        except ConnectionError:
+            socket.reply(_error(request_id, 503, "unavailable", "try again in a moment"))
+
+
+MAX_REQUEST_ID = 64
+"""The longest text a command's `id` may be (the page's are about 12 characters)."""
+
+
+def _request_id(value: object) -> str | int | None:
+    """A command's `id` as it is echoed back: short text, a whole number, or none."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_REQUEST_ID and value.isprintable():
+        return value
+    raise BodyError(
+        [f"an id is text of at most {MAX_REQUEST_ID} printable characters or a number @ message.id"]
+    )
 
 
 def _reason(error: object, limit: int) -> str:

@@ -48,11 +48,11 @@ async def errors_middleware(  # noqa: PLR0911 - one answer per kind of failure
         code = HTTP_CODES.get(error.status, "error")
         return error_response(error.status, code, error.reason)
     except Exception as error:  # noqa: BLE001 - the last line: a stored report and a 500
-        incident = await _report(request, error)
+        incident = await report_error(request, error)
         return error_response(500, "internal", "something went wrong", incident=incident)
 
 
-async def _report(request: web.Request, error: Exception) -> str:
+async def report_error(request: web.Request, error: BaseException) -> str:
     """Store a scrubbed report of an unexpected error; the client sees its id only."""
     caller = request.get(CALLER)
     try:

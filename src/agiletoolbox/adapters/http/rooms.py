@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 from aiohttp import hdrs, web
 
+from agiletoolbox.adapters import strict_json
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import COMMANDS, Command
-from agiletoolbox.adapters.http.keys import LIVE, ROOMS, TICKETS, WEB, caller_of
+from agiletoolbox.adapters.http.keys import CALLER, LIVE, ROOMS, TICKETS, WEB, caller_of
 from agiletoolbox.adapters.http.room_json import view_json
 from agiletoolbox.adapters.http.wire import (
     BodyError,
@@ -46,8 +47,12 @@ async def read_body(request: web.Request, kind: type[B], *, optional: bool = Fal
     raw = await request.read()
     try:
         body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
+    try:
+        strict_json.check_depth(body)
+    except ValueError as error:
+        raise BodyError([f"{error} @ body"]) from None
     result: B = structure(body, kind)
     return result
 
@@ -208,4 +213,5 @@ async def live(request: web.Request) -> web.StreamResponse:
         if ticket is not None
         else (await checked_room(request))[0]  # a token scoped to another issue opens nothing
     )
+    request[CALLER] = caller  # so that a report of anything going wrong names the site
     return await request.app[LIVE].serve(request, caller, room_id)

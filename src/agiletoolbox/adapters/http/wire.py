@@ -145,8 +145,24 @@ def _structure_number(value: object, _type: object) -> float:
 
 def _structure_text_or_number(value: object, _type: object) -> str | float:
     if isinstance(value, str):
-        return value
+        return _structure_text(value, str)
     return _structure_number(value, float)
+
+
+# Bidirectional controls reorder what is shown ("Trojan Source"): no field needs them.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def _structure_text(value: object, _type: object) -> str:
+    """Any text field: a string without NUL, lone surrogates or bidi controls (none of
+    which a card, an id or a name needs, and PostgreSQL refuses the first two)."""
+    if not isinstance(value, str):
+        raise ValueError("expected str")  # noqa: TRY004 - its text reaches the client
+    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" or ch in _BIDI_CONTROLS for ch in value):
+        raise ValueError("must not contain NUL, lone surrogates or bidirectional controls")
+    return value
 
 
 def _structure_strict(kind: type) -> Any:
@@ -187,7 +203,7 @@ def _make_converter() -> cattrs.Converter:
         forbid_extra_keys=True, unstruct_collection_overrides={tuple: list}
     )
     converter.register_structure_hook(float, _structure_number)
-    converter.register_structure_hook(str, _structure_strict(str))
+    converter.register_structure_hook(str, _structure_text)
     converter.register_structure_hook(bool, _structure_strict(bool))
     converter.register_structure_hook(int, _structure_strict(int))
     converter.register_structure_hook_func(
