@@ -216,8 +216,12 @@ def test_times_within_the_leeway_pass(claims: dict[str, object]) -> None:
     assert check_times(claims, NOW) > NOW - timedelta(seconds=30)
 
 
-def test_an_expiry_beyond_the_calendar_is_still_a_time() -> None:
-    assert check_times({"iat": START, "exp": 10**20}, NOW).year == 9999
+def test_a_token_that_lives_longer_than_jiras_do_is_refused() -> None:
+    with pytest.raises(ConnectAuthError) as refused:
+        check_times({"iat": START, "exp": 10**20}, NOW)
+    assert refused.value.reason is AuthFailure.INVALID_CLAIM
+    with pytest.raises(ConnectAuthError):
+        check_times({"iat": START, "exp": START + 3601}, NOW)
 
 
 def test_the_user_is_sub_or_the_context_account() -> None:

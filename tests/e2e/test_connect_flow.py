@@ -120,3 +120,32 @@ async def test_the_room_page_needs_a_genuine_url_token(
             jira.iframe_url("acme", "room-glance", user=ALICE, issue="DEMO-1")
         ) as r:
             assert r.status == 403, "a disabled site is refused on every route"
+
+
+async def test_a_token_in_the_url_opens_the_socket_only_and_long_lived_tokens_are_refused(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    await jira.install("acme", deployment.url)
+    context = jira.context_token("acme", user=ALICE, issue="DEMO-1")
+    api = f"{deployment.url}/api/rooms"
+    async with aiohttp.ClientSession() as session:
+        header = {"Authorization": f"JWT {context}"}
+        async with session.post(api, json={"issueKey": "DEMO-1"}, headers=header) as r:
+            assert r.status == 201
+            room = await r.json()
+        # In the URL, a token ends up in logs and histories: REST routes refuse it.
+        async with session.get(f"{api}?issueKey=DEMO-1&jwt={context}") as r:
+            assert r.status == 401
+            assert "Authorization header" in (await r.json())["error"]["message"]
+        async with session.get(f"{api}?issueKey=DEMO-1&jwt={context}", headers=header) as r:
+            assert r.status == 401, "a token in the URL is refused even beside a header"
+        # The live socket, which cannot carry a header from a browser, takes it.
+        live = f"{api}/{room['id']}/live?jwt={context}"
+        async with session.ws_connect(live) as ws:
+            assert (await ws.receive_json(timeout=5))["type"] == "room"
+        # Jira's context tokens live 15 minutes; one signed to last ten years is refused.
+        decade = jira.context_token("acme", user=ALICE, issue="DEMO-1", lifetime=10 * 365 * 86400)
+        async with session.get(
+            f"{api}?issueKey=DEMO-1", headers={"Authorization": f"JWT {decade}"}
+        ) as r:
+            assert r.status == 401

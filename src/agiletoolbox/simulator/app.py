@@ -35,7 +35,7 @@ from agiletoolbox.simulator.faults import Faults
 from agiletoolbox.simulator.forge import ForgePlatform
 from agiletoolbox.simulator.keys import KEYS_PREFIX, InstallKeyRing
 from agiletoolbox.simulator.lifecycle import Lifecycle
-from agiletoolbox.simulator.pages import context_token, iframe_url
+from agiletoolbox.simulator.pages import CONTEXT_TOKEN_SECONDS, context_token, iframe_url
 from agiletoolbox.simulator.record import Delivery, Recorder
 from agiletoolbox.simulator.residency import RealmMigrations
 from agiletoolbox.simulator.sample import populate
@@ -244,8 +244,10 @@ class JiraSimulator:
         issue: str | None = None,
         app_key: str | None = None,
         now: float | None = None,
+        lifetime: int = CONTEXT_TOKEN_SECONDS,
     ) -> str:
-        """The token `AP.context.getToken()` returns to the app's page open on `issue`."""
+        """The token `AP.context.getToken()` returns to the app's page open on `issue`
+        (`lifetime`: Jira's 15 minutes unless a test forges another)."""
         the_site = self.site(site)
         return context_token(
             the_site,
@@ -253,6 +255,7 @@ class JiraSimulator:
             user=the_site.users[user],
             issue=self.issue(site, issue) if issue else None,
             now=self.cloud.clock() if now is None else now,
+            lifetime=lifetime,
         )
 
     def browser_headers(self, site: str, user: str) -> dict[str, str]:

@@ -36,6 +36,9 @@ LEEWAY = timedelta(seconds=30)
 """Clock skew tolerated on `exp`, `nbf` and `iat`, as Atlassian's Java library does."""
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+MAX_LIFETIME = timedelta(hours=1)
+"""The longest a token may live (`exp - iat`): Jira's live minutes (3 for page and
+lifecycle tokens, about 15 for context tokens); a token meant to last years is refused."""
 _AUTH_SCHEME = "jwt "
 # Header parameters that change how a token is processed; none has a place in Connect.
 _REFUSED_HEADERS = frozenset({"crit", "b64"})
@@ -250,13 +253,12 @@ def check_times(claims: Mapping[str, Any], now: datetime, leeway: timedelta = LE
     not_before = _instant(claims, "nbf")
     if expires <= moment - slack:
         raise ConnectAuthError(AuthFailure.EXPIRED)
+    if expires - issued > MAX_LIFETIME.total_seconds():
+        raise ConnectAuthError(AuthFailure.INVALID_CLAIM)
     if issued > moment + slack or (not_before is not None and not_before > moment + slack):
         raise ConnectAuthError(AuthFailure.NOT_YET_VALID)
-    try:
-        return datetime.fromtimestamp(expires, UTC)
-    except (OverflowError, OSError, ValueError):
-        # Far beyond any calendar: valid, but shown as the largest time there is.
-        return datetime.max.replace(tzinfo=UTC)
+    # Within an hour of an `iat` that is not in the future: always a calendar time.
+    return datetime.fromtimestamp(expires, UTC)
 
 
 def _member(value: Any, *path: str) -> Any:

@@ -72,17 +72,30 @@ class ConnectAuthenticator:
         self._clock = clock
 
     def claims(self, request: web.Request) -> bool:
-        """Whether the request carries a Connect JWT (header, or `?jwt=` for sockets)."""
+        """Whether the request carries a Connect JWT (header, or `?jwt=`)."""
         return request.headers.get("Authorization", "").startswith("JWT ") or (
             "jwt" in request.query
         )
 
     async def authenticate(self, request: web.Request) -> Caller:
-        """The verified caller of a context token."""
+        """The verified caller of a context token.
+
+        `?jwt=` opens the live socket only (a browser cannot set headers on a socket); on
+        any other route a token in the URL is refused, since URLs end up in logs, histories
+        and Referer headers.
+        """
+        if "jwt" in request.query and not _live_socket(request):
+            raise NotAuthenticated(
+                "send the token in the Authorization header; ?jwt= opens the live socket only"
+            )
         caller = await verify(self._verifier, request, RouteClass.API, self._clock)
         if caller.account_id is None:
             raise NotAuthenticated("a signed-in person is required")
         return Caller(caller.client_key, caller.account_id, caller.context.issue_key)
+
+
+def _live_socket(request: web.Request) -> bool:
+    return request.method == "GET" and request.path.endswith("/live")
 
 
 async def verify(
