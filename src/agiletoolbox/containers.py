@@ -125,6 +125,7 @@ def web_settings(settings: Settings) -> WebSettings:
         socket_origin_patterns=FORGE_UI_ORIGINS if settings.forge_app_id else (),
         base_url=settings.base_url,
         region_name=settings.region.value,
+        metrics_token=settings.metrics_token,
     )
 
 

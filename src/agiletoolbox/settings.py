@@ -57,6 +57,7 @@ class Settings:
     forge_app_id: str | None = None
     forge_jwks_url: str = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
     region_peer_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
     personal_data_url: str = "https://api.atlassian.com/app/report-accounts/"
     retention_uninstalled_days: int = 30
     retention_idle_room_days: int = 90
@@ -94,6 +95,7 @@ class Settings:
                 https=production,
             ),
             region_peer_key=reader.optional("REGION_PEER_KEY"),
+            metrics_token=reader.optional("METRICS_TOKEN"),
             personal_data_url=reader.url(
                 "PERSONAL_DATA_URL",
                 "https://api.atlassian.com/app/report-accounts/",
@@ -115,6 +117,8 @@ class Settings:
                 )
             if settings.region_peer_key is not None and len(settings.region_peer_key) < 32:
                 reader.problem("AGILETOOLBOX_REGION_PEER_KEY needs at least 32 characters")
+            if settings.metrics_token is not None and len(settings.metrics_token) < 32:
+                reader.problem("AGILETOOLBOX_METRICS_TOKEN needs at least 32 characters")
         if reader.problems:
             raise SettingsError(reader.problems)
         return settings
@@ -125,7 +129,7 @@ class Settings:
         for attribute in fields(Settings):
             value: Any = getattr(self, attribute.name)
             name = PREFIX + attribute.name.upper()
-            if attribute.name in ("secret_key", "region_peer_key"):
+            if attribute.name in ("secret_key", "region_peer_key", "metrics_token"):
                 shown[name] = "unset" if value is None else HIDDEN
             elif attribute.name == "database_url":
                 shown[name] = "unset (embedded)" if value is None else redact_url(value)

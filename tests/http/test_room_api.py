@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+from agiletoolbox.adapters.http.web_settings import WebSettings
 from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
 from tests.unit.roomkit import ANA, BEN, CAI, ISSUE, STORY_POINTS
 
@@ -209,6 +212,40 @@ async def test_health_and_headers(client: TestClient, backend: Backend) -> None:
     assert "frame-ancestors" in response.headers["Content-Security-Policy"]
     assert "Strict-Transport-Security" not in response.headers
     assert (await client.get("/nowhere")).status == 404
+    # No answer names the server software and its version (an attacker's first question).
+    for answer in (response, metrics, await client.get("/nowhere")):
+        assert "Server" not in answer.headers
+
+
+METRICS_TOKEN = "m" * 40
+BEARER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+WITH_TOKEN = WebSettings(metrics_token=METRICS_TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("settings", "headers", "status"),
+    [
+        (WebSettings(production=True), {}, 404),
+        (WITH_TOKEN, {}, 401),
+        (WITH_TOKEN, {"Authorization": "Bearer wrong"}, 401),
+        (WITH_TOKEN, BEARER, 200),
+        (WebSettings(production=True, metrics_token=METRICS_TOKEN), BEARER, 200),
+    ],
+)  # fmt: skip
+async def test_metrics_need_their_token_and_are_off_in_production_without_one(
+    backend: Backend,
+    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    settings: WebSettings,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    client = await aiohttp_client(backend.app(settings))
+    answer = await client.get("/metrics", headers=headers)
+    assert answer.status == status
+    if status == 200:
+        assert "agiletoolbox_open_sockets" in await answer.text()
+    else:
+        assert set((await answer.json())["error"]) >= {"code", "message"}
 
 
 async def test_unexpected_errors_show_an_incident_id_only(

@@ -48,9 +48,11 @@ def test_every_variable_is_read() -> None:
             "AGILETOOLBOX_FORGE_APP_ID": "ari:cloud:ecosystem::app/1234",
             "AGILETOOLBOX_RETENTION_IDLE_ROOM_DAYS": "7",
             "AGILETOOLBOX_REGION_PEER_KEY": "p" * 40,
+            "AGILETOOLBOX_METRICS_TOKEN": "t" * 40,
         }
     )
     assert settings.env is Environment.TEST
+    assert settings.metrics_token == "t" * 40
     assert settings.port == 9000
     assert settings.region is Region.EU
     assert settings.app_key == "my-app"
@@ -93,9 +95,15 @@ def test_production_refuses_unsafe_settings() -> None:
 
 
 def test_secrets_never_show() -> None:
-    settings = Settings.from_env({**PRODUCTION, "AGILETOOLBOX_REGION_PEER_KEY": "q" * 40})
+    settings = Settings.from_env(
+        {
+            **PRODUCTION,
+            "AGILETOOLBOX_REGION_PEER_KEY": "q" * 40,
+            "AGILETOOLBOX_METRICS_TOKEN": "w" * 40,
+        }
+    )
     shown = f"{settings!r} {settings.redacted()}"
-    for secret in (SECRET, "db-password", "q" * 40):
+    for secret in (SECRET, "db-password", "q" * 40, "w" * 40):
         assert secret not in shown
     assert settings.redacted()["AGILETOOLBOX_DATABASE_URL"] == (
         "postgresql://app:***@db.internal/poker"
@@ -107,3 +115,5 @@ def test_a_bad_secret_is_not_echoed_in_errors() -> None:
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({**PRODUCTION, "AGILETOOLBOX_REGION_PEER_KEY": "short-peer-secret"})
     assert "short-peer-secret" not in str(refused.value)
+    with pytest.raises(SettingsError, match="AGILETOOLBOX_METRICS_TOKEN needs at least 32"):
+        Settings.from_env({**PRODUCTION, "AGILETOOLBOX_METRICS_TOKEN": "short"})

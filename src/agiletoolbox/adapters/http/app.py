@@ -50,6 +50,11 @@ from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
 
 
+async def _without_server_header(_request: web.Request, response: web.StreamResponse) -> None:
+    # aiohttp names itself and its version in every answer; that helps only an attacker.
+    response.headers.popall("Server", None)
+
+
 def create_app(
     *,
     rooms_service: RoomService,
@@ -70,6 +75,7 @@ def create_app(
         client_max_size=settings.max_body_bytes,
     )
     live = LiveRooms(rooms_service, bus, settings, presence or LocalPresence(), report=report_error)
+    app.on_response_prepare.append(_without_server_header)
     app[ROOMS] = rooms_service
     app[ERRORS] = error_reports
     app[AUTHENTICATORS] = tuple(authenticators)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 
-from agiletoolbox.adapters.http.keys import DRAINING, LIVE, READY
+from agiletoolbox.adapters.http.caller import NotAuthenticated
+from agiletoolbox.adapters.http.keys import DRAINING, LIVE, READY, WEB
 
 routes = web.RouteTableDef()
 
@@ -34,7 +37,15 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus metrics."""
+    """Prometheus metrics: behind `Authorization: Bearer <metrics token>` when one is set;
+    without one, open outside production and off in it (they tell how busy a site is)."""
+    settings = request.app[WEB]
+    if settings.metrics_token is not None:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
+            raise NotAuthenticated("send the metrics token as Authorization: Bearer")
+    elif settings.production:
+        raise web.HTTPNotFound(reason="set AGILETOOLBOX_METRICS_TOKEN to read the metrics")
     OPEN_SOCKETS.set(request.app[LIVE].socket_count)
     response = web.Response(body=generate_latest(REGISTRY))
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]

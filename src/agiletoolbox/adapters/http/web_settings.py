@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from attrs import frozen
+from attrs import field, frozen
 
 ATLASSIAN_FRAME_ANCESTORS = (
     "https://*.atlassian.net",
@@ -38,6 +38,9 @@ class WebSettings:
     base_url: str | None = None
     region_name: str = "US"
     """The region this deployment serves (named on its home page)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """The bearer token `/metrics` asks for; unset, `/metrics` is open outside production
+    and off in it."""
 
     @property
     def frame_ancestors(self) -> tuple[str, ...]:
