@@ -139,3 +139,23 @@ async def test_a_deeply_nested_rest_body_is_a_clean_refusal(client: Client) -> N
         "/api/rooms", data="[" * 5000, headers={**ANA_A, "Content-Type": "application/json"}
     )
     assert response.status == 400, await response.text()
+
+
+async def test_an_answer_quotes_at_most_forty_characters_of_a_bad_value(client: Client) -> None:
+    room_id = await open_room(client)
+    long_card = "9" * 5000
+    response = await client.put(
+        f"/api/rooms/{room_id}/vote", json={"card": long_card}, headers=ANA_A
+    )
+    assert response.status == 422
+    message = (await response.json())["error"]["message"]
+    assert "9" * 40 not in message
+    assert "9" * 39 + "…" in message
+    deck = await client.patch(f"/api/rooms/{room_id}", json={"deck": "x" * 3000}, headers=ANA_A)
+    assert "x" * 40 not in (await deck.json())["error"]["message"]
+    ana = await connect(client, room_id, ANA_A)
+    await next_of(ana, "room")
+    await ana.send_json({"op": "o" * 3000, "id": "q"})
+    error = await error_of(ana)
+    assert "o" * 40 not in error["message"]
+    await ana.close()

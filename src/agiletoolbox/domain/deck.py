@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from attrs import field, frozen
 
-from agiletoolbox.domain.errors import InvalidValue
+from agiletoolbox.domain.errors import InvalidValue, quote
 
 QUESTION = "?"
 COFFEE = "☕"
@@ -117,7 +117,7 @@ class Deck:
         for card in self.cards:
             if card.label == label:
                 return card
-        raise InvalidValue(f"{label!r} is not a card of the {self.name} deck")
+        raise InvalidValue(f"{quote(label)} is not a card of the {self.name} deck")
 
     def has(self, label: str) -> bool:
         """Whether the deck holds a card with this label."""
@@ -128,7 +128,7 @@ class Deck:
         for position, card in enumerate(self.cards):
             if card.label == label:
                 return position
-        raise InvalidValue(f"{label!r} is not a card of the {self.name} deck")
+        raise InvalidValue(f"{quote(label)} is not a card of the {self.name} deck")
 
     @property
     def estimates(self) -> tuple[Card, ...]:
@@ -181,4 +181,4 @@ def standard_deck(name: str) -> Deck:
         return STANDARD_DECKS[name]
     except KeyError:
         known = ", ".join(STANDARD_DECKS)
-        raise InvalidValue(f"unknown deck {name!r}; the standard decks are {known}") from None
+        raise InvalidValue(f"unknown deck {quote(name)}; the standard decks are {known}") from None

@@ -6,6 +6,16 @@ the message is written for the person who caused it and never carries a secret.
 
 from __future__ import annotations
 
+QUOTED = 40
+"""The most characters of what a client sent that a message quotes back."""
+
+
+def quote(value: object, limit: int = QUOTED) -> str:
+    """`value` as a message quotes it: `repr` of its text, cut to `limit` characters (an
+    answer never carries back a whole oversize value, nor much of what a person typed)."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
 
 class DomainError(Exception):
     """Base class of every rule the domain enforces."""

@@ -17,7 +17,7 @@ from enum import Enum
 from attrs import field, frozen
 
 from agiletoolbox.domain.deck import MAX_CARD_VALUE, Deck
-from agiletoolbox.domain.errors import InvalidValue
+from agiletoolbox.domain.errors import InvalidValue, quote
 from agiletoolbox.domain.ids import AccountId, FieldId
 
 _NUMBER = re.compile(r"(0|[1-9][0-9]{0,6})([.,][0-9]{1,3})?")
@@ -25,11 +25,11 @@ _SIGNED = re.compile(r"[-+\u2212]?[0-9]+([.,][0-9]+)?")
 MAX_TEXT_ESTIMATE = 255
 """The longest estimate (Jira's limit for a single-line text field)."""
 _QUOTED = 24
+"""An estimate is quoted shorter than other values: it is what a person typed."""
 
 
 def _quote(value: str) -> str:
-    """The estimate as a message quotes it: short, whatever was typed."""
-    return repr(value if len(value) <= _QUOTED else value[: _QUOTED - 1] + "…")
+    return quote(value, _QUOTED)
 
 
 class FieldType(Enum):
@@ -64,7 +64,9 @@ class EstimateValue:
         """The value as the field's type wants it (the Jira client wraps options)."""
         if field_type is FieldType.NUMBER:
             if self.number is None:
-                raise InvalidValue(f"the estimate {self.label!r} has no number for a number field")
+                raise InvalidValue(
+                    f"the estimate {_quote(self.label)} has no number for a number field"
+                )
             return int(self.number) if self.number.is_integer() else self.number
         return self.label
 

@@ -34,7 +34,7 @@ from agiletoolbox.adapters.http.seats import Seats
 from agiletoolbox.adapters.http.statuses import status_of
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.http.wire import BodyError, structure
-from agiletoolbox.domain.errors import DomainError, NotFound
+from agiletoolbox.domain.errors import DomainError, NotFound, quote
 from agiletoolbox.domain.ids import RoomId
 from agiletoolbox.domain.room import Room
 from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
@@ -383,7 +383,7 @@ class LiveRooms:
                 return
             command = BY_OP.get(op) if isinstance(op, str) else None
             if command is None:
-                raise BodyError([f"unknown op {op!r} @ message.op"])
+                raise BodyError([f"unknown op {quote(op)} @ message.op"])
             body = structure(message, command.body or _Empty)
             c = socket.caller
             await self.change(
