@@ -7,6 +7,7 @@ database error from a character PostgreSQL refuses.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -91,7 +92,7 @@ async def test_presence_is_released_whatever_happened_to_the_socket(client: Clie
         )
         if not owner["online"]:
             break
-        await __import__("asyncio").sleep(0.05)
+        await asyncio.sleep(0.05)
     assert not owner["online"], "the owner still looks online after her socket closed"
     # So a teammate may take control.
     response = await client.post(f"/api/rooms/{room_id}/take-control", headers=BEN_A)

@@ -18,15 +18,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 from attrs import define, field
 
-from agiletoolbox.adapters import strict_json
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import BY_OP
+from agiletoolbox.adapters.http.live_messages import (
+    Empty,
+    Sync,
+    close_reason,
+    decode,
+    error_message,
+    request_id_of,
+)
 from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, LiveSocket
 from agiletoolbox.adapters.http.live_timers import RoomKey, RoundTimers
 from agiletoolbox.adapters.http.live_views import Answer, Shown, queue, removed, whole_view
@@ -327,7 +332,7 @@ class LiveRooms:
                         "closed a live socket of room %s with %s: %s",
                         room_id,
                         getattr(message.data, "code", ws.close_code),
-                        _reason(message.data, self._settings.max_socket_message_bytes),
+                        close_reason(message.data, self._settings.max_socket_message_bytes),
                     )
         except Exception as error:  # noqa: BLE001 - the socket's last line
             await self._report(request, error)
@@ -367,24 +372,18 @@ class LiveRooms:
     async def _command(self, socket: LiveSocket, text: str) -> None:
         request_id: object = None
         try:
-            message = orjson.loads(text)
-            if not isinstance(message, dict):
-                raise BodyError(["a command is a JSON object @ message"])
-            try:
-                strict_json.check_depth(message)
-            except ValueError as error:
-                raise BodyError([f"{error} @ message"]) from None
-            request_id = _request_id(message.pop("id", None))
+            message = decode(text)
+            request_id = request_id_of(message.pop("id", None))
             op = message.pop("op", None)
             if op == "sync":
-                structure(message, _Sync)
+                structure(message, Sync)
                 room = await self._service.get(socket.caller.tenant, socket.room_id)
                 self._whole(socket, room, ack=request_id)
                 return
             command = BY_OP.get(op) if isinstance(op, str) else None
             if command is None:
                 raise BodyError([f"unknown op {quote(op)} @ message.op"])
-            body = structure(message, command.body or _Empty)
+            body = structure(message, command.body or Empty)
             c = socket.caller
             await self.change(
                 (c.tenant, socket.room_id),
@@ -393,51 +392,8 @@ class LiveRooms:
             )
         except ValueError as error:
             details = error.details if isinstance(error, BodyError) else ["not JSON @ message"]
-            socket.reply(_error(request_id, 422, "invalid_command", "; ".join(details)))
+            socket.reply(error_message(request_id, 422, "invalid_command", "; ".join(details)))
         except DomainError as error:
-            socket.reply(_error(request_id, status_of(error), error.code, error.message))
+            socket.reply(error_message(request_id, status_of(error), error.code, error.message))
         except ConnectionError:
-            socket.reply(_error(request_id, 503, "unavailable", "try again in a moment"))
-
-
-MAX_REQUEST_ID = 64
-"""The longest text a command's `id` may be (the page's are about 12 characters)."""
-
-
-def _request_id(value: object) -> str | int | None:
-    """A command's `id` as it is echoed back: short text, a whole number, or none."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, str) and len(value) <= MAX_REQUEST_ID and value.isprintable():
-        return value
-    raise BodyError(
-        [f"an id is text of at most {MAX_REQUEST_ID} printable characters or a number @ message.id"]
-    )
-
-
-def _reason(error: object, limit: int) -> str:
-    """Why aiohttp closed a socket, in words that quote nothing the client sent."""
-    code = getattr(error, "code", None)
-    if code == WSCloseCode.MESSAGE_TOO_BIG:
-        return f"a message over the {limit}-byte limit"
-    return f"a malformed frame ({type(error).__name__})"
-
-
-def _error(request_id: object, status: int, code: str, message: str) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "id": request_id,
-        "error": {"status": status, "code": code, "message": message},
-    }
-
-
-@define
-class _Empty:
-    """A command without arguments."""
-
-
-@define
-class _Sync:
-    """`{"op": "sync", "version": n}`: the client's last version (it gets the current view)."""
-
-    version: int = 0
+            socket.reply(error_message(request_id, 503, "unavailable", "try again in a moment"))
