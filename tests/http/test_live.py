@@ -110,6 +110,34 @@ async def test_presence_follows_the_sockets(client: TestClient) -> None:
     assert [p["online"] for p in room["participants"]] == [False]
 
 
+def online(room: dict[str, Any]) -> dict[str, bool]:
+    return {p["accountId"]: p["online"] for p in room["participants"]}
+
+
+async def test_only_a_live_socket_puts_someone_online(client: TestClient) -> None:
+    """Opening or joining over REST leaves the person offline (nothing would ever take
+    them offline again); their socket's arrival puts them online, and so does joining
+    from an open socket, again after leaving."""
+    room_id = await open_room(client)  # Ana opened it, Ben joined: both over REST
+    ben = await connect(client, room_id, BEN_A)
+    seen = await view_where(ben, lambda r: online(r)[BEN.value])
+    assert online(seen) == {ANA.value: False, BEN.value: True}
+
+    await ben.send_json({"op": "leave", "id": 1})
+    await view_where(ben, lambda r: BEN.value not in online(r))
+    await ben.send_json({"op": "join", "id": 2, "role": "voter"})
+    seen = await view_where(ben, lambda r: online(r).get(BEN.value) is True)
+    assert online(seen) == {ANA.value: False, BEN.value: True}
+
+    await ben.close()
+    for _ in range(100):
+        got = await client.get("/api/rooms", params={"issueKey": "DEMO-1"}, headers=BEN_A)
+        if not any(online(await got.json()).values()):
+            break
+        await asyncio.sleep(0.02)
+    assert online(await got.json()) == {ANA.value: False, BEN.value: False}
+
+
 async def test_tickets_are_bound_to_the_room(client: TestClient) -> None:
     room_id = await open_room(client)
     other = await (
@@ -328,26 +356,25 @@ async def test_the_signal_of_a_change_made_here_is_not_read_back_even_when_it_co
 async def test_a_change_from_elsewhere_during_a_failed_change_here_still_arrives(
     backend: Backend, client: TestClient, monkeypatch: Any
 ) -> None:
-    from agiletoolbox.adapters.memory.store import MemoryRoomRepository
+    from agiletoolbox.domain.room import Room
     from agiletoolbox.ports import RoomChange
 
     room_id = await open_room(client)
     ana = await connect(client, room_id, ANA_A)
     ws_ben = await connect(client, room_id, BEN_A)
     first = await view_where(ana, lambda r: all(p["online"] for p in r["participants"]))
-    get_served = MemoryRoomRepository.get_served
+    reveal = Room.reveal
 
-    async def meanwhile(repository: MemoryRoomRepository, *key: Any) -> Any:
+    def meanwhile(room: Room, *args: Any) -> None:
         # While Ben's refused command is under way, another process records Ana's vote.
-        monkeypatch.setattr(MemoryRoomRepository, "get_served", get_served)
-        read = await get_served(repository, *key)
-        ((stored_key, room),) = backend.store.rooms.items()
-        room.vote(ANA, "13", backend.clock.now())
-        room.drain_events()
-        backend.bus._deliver(RoomChange(stored_key[0], stored_key[1], room.version))
-        return read
+        monkeypatch.setattr(Room, "reveal", reveal)
+        ((stored_key, stored),) = backend.store.rooms.items()
+        stored.vote(ANA, "13", backend.clock.now())
+        stored.drain_events()
+        backend.bus._deliver(RoomChange(stored_key[0], stored_key[1], stored.version))
+        reveal(room, *args)
 
-    monkeypatch.setattr(MemoryRoomRepository, "get_served", meanwhile)
+    monkeypatch.setattr(Room, "reveal", meanwhile)
     await ws_ben.send_json({"op": "reveal", "id": 1})  # Ben is not the owner: refused
     assert (await next_of(ws_ben, "error"))["id"] == 1
     seen = await view_where(ana, lambda r: r["version"] > first["version"] and cards(r)[ANA.value])

@@ -290,6 +290,8 @@ async def test_an_oversize_message_closes_the_socket_and_changes_nothing(
     room_id = await open_room(client)
     ana = await connect(client, room_id, ANA_A)
     before = (await next_of(ana, "room"))["room"]
+    while not before["participants"][0]["online"]:  # her socket's arrival
+        before = (await next_of(ana, "room"))["room"]
 
     # Just under the limit is a message like any other (JSON may pad with whitespace).
     near = '{"op": "sync", "id": "near"}'

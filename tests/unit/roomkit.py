@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from attrs import evolve
+
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
@@ -25,9 +27,13 @@ def at(seconds: int) -> datetime:
 
 
 def new_room(config: RoomConfig | None = None, *voters: AccountId) -> Room:
-    """A room owned by Ana with `voters` joined; events drained."""
+    """A room owned by Ana with `voters` joined, everyone online (their sockets are open);
+    events drained."""
     room = Room.open(TENANT, ROOM_ID, ISSUE, ANA, config or RoomConfig(), T0)
     for n, voter in enumerate(voters, start=1):
         room.join(voter, Role.VOTER, at(n))
+    # Everyone's socket is open: set as a fixture, so versions count only the joins.
+    for account, participant in room.participants.items():
+        room.participants[account] = evolve(participant, online=True)
     room.drain_events()
     return room

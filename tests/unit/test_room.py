@@ -49,6 +49,21 @@ def test_opening_makes_the_opener_owner_and_voter() -> None:
     assert room.issue_key == ISSUE
 
 
+def test_presence_follows_sockets_only() -> None:
+    """Opening or joining (over REST, say) marks nobody online: only a live socket's
+    arrival does, so nobody can look online with no socket to take them offline."""
+    from agiletoolbox.domain.room import Room
+    from tests.unit.roomkit import ROOM_ID, TENANT
+
+    room = Room.open(TENANT, ROOM_ID, ISSUE, ANA, RoomConfig(), T0)
+    room.join(BEN, Role.VOTER, at(1))
+    assert not room.participants[ANA].online
+    assert not room.participants[BEN].online
+    assert not room.owner_present
+    room.set_presence(ANA, True, at(2))
+    assert room.owner_present
+
+
 def test_opening_records_an_event() -> None:
     from agiletoolbox.domain.room import Room
     from tests.unit.roomkit import ROOM_ID, TENANT

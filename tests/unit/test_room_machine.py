@@ -313,7 +313,9 @@ class RoomMachine(RuleBasedStateMachine):
         )
         if result is not REFUSED:
             assert self.room.participants[actor].role is role
-            assert self.room.participants[actor].online or known
+            assert not self.room.participants[actor].online or known, (
+                "a newcomer is offline until a socket of theirs arrives"
+            )
 
     @rule(actor=accounts, whom=whom)
     def leave(self, actor: AccountId, whom: str) -> None:
@@ -673,6 +675,8 @@ def auto_reveal_room_where_only_the_owner_voted() -> tuple[Room, AccountId]:
     owner, late = POOL[0], POOL[1]
     room = Room.open(TENANT, ROOM_ID, ISSUE, owner, RoomConfig(auto_reveal=True), START)
     room.join(late, Role.VOTER, START)
+    room.set_presence(owner, True, START)
+    room.set_presence(late, True, START)
     room.vote(owner, "3", START)
     assert not room.revealed
     return room, late

@@ -103,7 +103,8 @@ class Room:
         config: RoomConfig,
         now: datetime,
     ) -> Room:
-        """A new room; the person who opens it owns it and joins it as a voter."""
+        """A new room; the person who opens it owns it and joins it as a voter (offline
+        until a live socket of theirs shows up: presence follows sockets only)."""
         require_aware(now)
         room = cls(
             tenant=tenant,
@@ -113,7 +114,7 @@ class Room:
             config=config,
             created_at=now,
             updated_at=now,
-            participants={owner: Participant(owner, Role.VOTER, online=True, joined_at=now)},
+            participants={owner: Participant(owner, Role.VOTER, online=False, joined_at=now)},
             round_started_at=now,
         )
         room.pending_events.append(
@@ -168,11 +169,12 @@ class Room:
     # -- membership and presence ---------------------------------------------------------
 
     def join(self, account: AccountId, role: Role, now: datetime) -> None:
-        """Join as voter or observer; joining again with the other role switches role."""
+        """Join as voter or observer; joining again with the other role switches role.
+        A newcomer is offline until a live socket of theirs shows up (`set_presence`)."""
         self._live(now)
         current = self.participants.get(account)
         if current is None:
-            self.participants[account] = Participant(account, role, online=True, joined_at=now)
+            self.participants[account] = Participant(account, role, online=False, joined_at=now)
             self._changed(now, ParticipantJoined, account_id=account, role=role.value)
             return
         if current.role is role:

@@ -95,6 +95,7 @@ class LiveRooms:
         self._stale: set[RoomKey] = set()
         self._reader: asyncio.Task[None] | None = None
         self._leases: set[asyncio.Task[None]] = set()
+        self._arrivals: dict[Seat, asyncio.Task[None]] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._timers = RoundTimers(self._time_up)
 
@@ -183,8 +184,7 @@ class LiveRooms:
         # Everything is queued before anything is sent: the order of each socket's
         # messages is settled even if a send lets other work run.
         for socket in list(group):
-            if self._seats.wanted(socket.seat, room):
-                self._take_lease(socket.seat, room)
+            self._arrive_soon(socket.seat, room)
             await socket.deliver()
         if answer is not None and answer[0] not in group:
             await answer[0].deliver()
@@ -205,10 +205,16 @@ class LiveRooms:
         self._leases.add(task)
         task.add_done_callback(self._leases.discard)
 
-    def _take_lease(self, seat: Seat, room: Room) -> None:
-        task = asyncio.get_running_loop().create_task(self._seats.hold(seat, room))
-        self._leases.add(task)
-        task.add_done_callback(self._leases.discard)
+    def _arrive_soon(self, seat: Seat, room: Room) -> asyncio.Task[None] | None:
+        """A socket held here shows `room`: if its person is a participant not yet online
+        with a lease here, lease and mark them online (once at a time per seat)."""
+        task = self._arrivals.get(seat)
+        if task is None and self._seats.wanted(seat, room):
+            task = self._arrivals[seat] = asyncio.get_running_loop().create_task(
+                self._arrive(seat, room)
+            )
+            task.add_done_callback(lambda _: self._arrivals.pop(seat, None))
+        return task
 
     # -- changes made elsewhere ---------------------------------------------------------------
 
@@ -289,7 +295,9 @@ class LiveRooms:
             self._whole(socket, room)
             self._timers.watch(room, shown=True)
             await socket.deliver()
-            await self._arrive(socket, room)
+            arrival = self._arrive_soon(socket.seat, room)
+            if arrival is not None:
+                await asyncio.shield(arrival)
             await self._read(request, socket)
         finally:
             group = self._rooms.get(key, set())
@@ -305,8 +313,8 @@ class LiveRooms:
                 pass
             except Exception as error:  # noqa: BLE001 - presence is released regardless
                 await self._report(request, error)
-            if not any(s.caller.account == caller.account for s in group):
-                await asyncio.shield(self._leave(socket))
+            if not self._holds(socket.seat):
+                await asyncio.shield(self._leave(socket.seat))
         return ws
 
     async def _read(self, request: web.Request, socket: LiveSocket) -> None:
@@ -345,28 +353,36 @@ class LiveRooms:
         if shown is not None and shown.version > room.version:
             self._refresh_soon((room.tenant, room.id))  # read before what others were shown
 
-    async def _arrive(self, socket: LiveSocket, room: Room) -> None:
-        """A participant's socket opened: they are online (and leased to this process)."""
-        if socket.caller.account not in room.participants:
+    async def _arrive(self, seat: Seat, room: Room) -> None:
+        """A participant's socket is held here: lease them to this process and mark them
+        online, unless their last socket closed meanwhile (leaving waits for this)."""
+        if not await self._seats.hold(seat, room) or not self._holds(seat):
             return
-        await self._seats.hold(socket.seat, room)
-        with contextlib.suppress(DomainError):
-            await self._set_presence(socket, online=True)
+        if not room.participants[seat[2]].online:
+            with contextlib.suppress(DomainError, ConnectionError):
+                await self._set_presence(seat, online=True)
 
-    async def _leave(self, socket: LiveSocket) -> None:
+    def _holds(self, seat: Seat) -> bool:
+        """Whether a socket of the seat's person in its room is open here."""
+        group = self._rooms.get((seat[0], seat[1]), set())
+        return any(s.seat == seat for s in group)
+
+    async def _leave(self, seat: Seat) -> None:
         """This process's last socket of the person closed: offline, unless another
-        process still holds one."""
-        if await self._seats.release(socket.seat):
-            with contextlib.suppress(DomainError):
-                await self._set_presence(socket, online=False)
+        process still holds one. An arrival under way ends first, whatever its outcome."""
+        arrival = self._arrivals.get(seat)
+        if arrival is not None:
+            with contextlib.suppress(Exception):
+                await arrival
+        if await self._seats.release(seat):
+            with contextlib.suppress(DomainError, ConnectionError):
+                await self._set_presence(seat, online=False)
 
-    async def _set_presence(self, socket: LiveSocket, *, online: bool) -> None:
-        c = socket.caller
+    async def _set_presence(self, seat: Seat, *, online: bool) -> None:
+        tenant, room_id, account = seat
         await self.change(
-            (c.tenant, socket.room_id),
-            lambda known: self._service.set_presence(
-                c.tenant, c.account, socket.room_id, online, known
-            ),
+            (tenant, room_id),
+            lambda known: self._service.set_presence(tenant, account, room_id, online, known),
         )
 
     async def _command(self, socket: LiveSocket, text: str) -> None:

@@ -29,19 +29,23 @@ class Seats:
         self._held: set[Seat] = set()
 
     def wanted(self, seat: Seat, room: Room) -> bool:
-        """Whether the seat is a participant's that this process holds no lease on yet."""
-        return seat not in self._held and seat[2] in room.participants
+        """Whether the seat is a participant's that is not yet online with a lease held
+        here (a newcomer, or someone who left and joined again: leaving drops the lease)."""
+        participant = room.participants.get(seat[2])
+        return participant is not None and (seat not in self._held or not participant.online)
 
-    async def hold(self, seat: Seat, room: Room) -> None:
-        """Take the lease once per seat, whether the person joined before connecting or
-        after; a database that is away leaves it for the next change."""
-        if not self.wanted(seat, room):
-            return
+    async def hold(self, seat: Seat, room: Room) -> bool:
+        """Take (or renew) the lease of a participant's seat; False when the person is not
+        a participant or the database is away (the next change tries again)."""
+        if seat[2] not in room.participants:
+            return False
         self._held.add(seat)
         try:
             await self._board.arrive(*seat)
         except OSError:
             self._held.discard(seat)
+            return False
+        return True
 
     async def release(self, seat: Seat) -> bool:
         """This process's last socket of the person closed; True when no other process
