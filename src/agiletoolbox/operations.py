@@ -169,7 +169,13 @@ async def recent_errors(settings: Settings, *, limit: int, say: Print) -> Sequen
     for report in reports:
         tenant = report.tenant.value if report.tenant else "-"
         first_line = report.message.splitlines()[0] if report.message else ""
-        say(f"{report.at.isoformat()}  {report.id}  {report.code}  tenant={tenant}  {first_line}")
+        times = (
+            f"  {report.count} times (last {report.last_at.isoformat()})" if report.last_at else ""
+        )
+        say(
+            f"{report.at.isoformat()}  {report.id}  {report.code}  tenant={tenant}  "
+            f"{first_line}{times}"
+        )
     if not reports:
         say("no error reports")
     return reports

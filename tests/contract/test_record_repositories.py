@@ -89,9 +89,9 @@ async def test_deleting_a_tenant_takes_everything_it_owns(uow: UnitOfWorkFactory
     async with uow() as work:
         for key in (mine, theirs):
             await work.defaults.save(SavedDefaults(key, RoomConfig(), at(1)))
-        await work.error_reports.add(_report("r1", 1, SITE))
-        await work.error_reports.add(_report("r2", 2, OTHER_SITE))
-        await work.error_reports.add(_report("r3", 3, None))
+        await work.error_reports.add(_report("r1", 1, SITE), counted_since=at(0))
+        await work.error_reports.add(_report("r2", 2, OTHER_SITE), counted_since=at(0))
+        await work.error_reports.add(_report("r3", 3, None), counted_since=at(0))
         await work.commit()
     async with uow() as work:
         await work.tenants.delete(SITE)
@@ -136,9 +136,9 @@ async def test_defaults_are_saved_replaced_and_erased(uow: UnitOfWorkFactory) ->
         assert await work.defaults.erase_account(ANA) == 0
 
 
-def _report(report_id: str, seconds: int, tenant: object) -> ErrorReport:
+def _report(report_id: str, seconds: int, tenant: object, line: int | None = None) -> ErrorReport:
     return ErrorReport.capture(
-        where='File "rooms.py", line 3, in vote',
+        where=f'File "rooms.py", line {seconds if line is None else line}, in vote',
         message="something failed",
         code="internal",
         now=at(seconds),
@@ -152,7 +152,7 @@ async def test_error_reports_newest_first_and_purged_by_age(uow: UnitOfWorkFacto
     reports = [_report(f"r{n}", n, SITE if n % 2 else None) for n in range(1, 6)]
     async with uow() as work:
         for report in reports:
-            await work.error_reports.add(report)
+            await work.error_reports.add(report, counted_since=at(0))
         await work.commit()
     async with uow() as work:
         assert await work.error_reports.recent(3) == reports[::-1][:3]
@@ -162,9 +162,33 @@ async def test_error_reports_newest_first_and_purged_by_age(uow: UnitOfWorkFacto
         assert await work.error_reports.recent(10) == reports[::-1][:3]
 
 
+async def test_equal_error_reports_are_counted_within_the_window(
+    uow: UnitOfWorkFactory,
+) -> None:
+    await install(uow)
+    async with uow() as work:
+        first = await work.error_reports.add(_report("a", 10, SITE, 7), counted_since=at(0))
+        await work.commit()
+    assert first.count == 1
+    async with uow() as work:
+        again = await work.error_reports.add(_report("b", 20, SITE, 7), counted_since=at(5))
+        elsewhere = await work.error_reports.add(_report("c", 21, None, 7), counted_since=at(5))
+        await work.commit()
+    assert (again.id, again.count, again.last_at) == ("a", 2, at(20))
+    assert (elsewhere.id, elsewhere.count) == ("c", 1)  # another site: another report
+    async with uow() as work:
+        # Past the window (the first is older than `counted_since`): a report of its own.
+        later = await work.error_reports.add(_report("d", 40, SITE, 7), counted_since=at(30))
+        await work.commit()
+    assert (later.id, later.count) == ("d", 1)
+    async with uow() as work:
+        stored = {r.id: (r.count, r.last_at) for r in await work.error_reports.recent(10)}
+    assert stored == {"a": (2, at(20)), "c": (1, None), "d": (1, None)}
+
+
 async def test_error_reports_of_unknown_tenants_are_kept(uow: UnitOfWorkFactory) -> None:
     async with uow() as work:
-        await work.error_reports.add(_report("lonely", 1, OTHER_SITE))
+        await work.error_reports.add(_report("lonely", 1, OTHER_SITE), counted_since=at(0))
         await work.commit()
     async with uow() as work:
         assert [r.tenant for r in await work.error_reports.recent(1)] == [OTHER_SITE]

@@ -59,7 +59,10 @@ async def seed(url: str, key: str) -> None:
                 room.vote(BEN, "5", T0)
                 await work.rooms.add(room)
             await work.error_reports.add(
-                ErrorReport.capture(where="trace", message="boom", code="Boom", now=T0, tenant=SITE)
+                ErrorReport.capture(
+                    where="trace", message="boom", code="Boom", now=T0, tenant=SITE
+                ),
+                counted_since=T0,
             )
             await work.commit()
 

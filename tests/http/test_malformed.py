@@ -83,7 +83,10 @@ async def test_a_request_id_that_is_no_plain_value_is_refused_not_echoed(client:
 async def test_presence_is_released_whatever_happened_to_the_socket(client: Client) -> None:
     room_id = await open_room(client)
     ana = await connect(client, room_id, ANA_A)
-    await next_of(ana, "room")
+    while not (await next_of(ana, "room"))["room"]["ownerPresent"]:
+        pass  # her socket's arrival makes her present
+    refused = await client.post(f"/api/rooms/{room_id}/take-control", headers=BEN_A)
+    assert refused.status == 409, await refused.text()
     await ana.send_str('{"op": "sync", "id": ' + nested(300) + "}")
     await ana.close()
     for _ in range(50):
@@ -160,3 +163,33 @@ async def test_an_answer_quotes_at_most_forty_characters_of_a_bad_value(client: 
     error = await error_of(ana)
     assert "o" * 40 not in error["message"]
     await ana.close()
+
+
+async def test_an_error_report_holds_no_request_content_and_equal_ones_are_counted(
+    client: Client, backend: Backend
+) -> None:
+    """A database error quotes the value it refused (as PostgreSQL's do): the report keeps
+    where it happened, its type and the route, never that value; the same error again is
+    counted on the first report, not stored again."""
+
+    async def refuse(_tenant: object, _owner: object, _issue: object, config: Any, *_: object):
+        raise ValueError(f"invalid byte sequence for encoding UTF8: {config.deck.name!r}")
+
+    backend.rooms.open = refuse  # type: ignore[method-assign]
+    typed = "Jane Roe jane.roe@example.com"
+    deck = {"name": typed, "cards": [{"label": "1", "value": 1}, {"label": "2", "value": 2}]}
+    incidents = []
+    for _ in range(3):
+        response = await client.post(
+            "/api/rooms", json={"issueKey": "DEMO-1", "deck": deck}, headers=ANA_A
+        )
+        assert response.status == 500
+        incidents.append((await response.json())["error"]["incident"])
+    (report,) = backend.store.error_reports
+    assert incidents == [report.id] * 3
+    assert report.count == 3
+    kept = report.where + report.message + report.code
+    assert "Jane" not in kept
+    assert "jane.roe" not in kept
+    assert report.message == "builtins.ValueError on POST /api/rooms"
+    assert "in refuse" in report.where, "the report still says where it happened"

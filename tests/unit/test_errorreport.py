@@ -303,3 +303,37 @@ def test_scrubbing_scrubbed_text_changes_nothing(case: tuple[str, list[str]]) ->
     once = scrub(text, secrets=needles)
     assert scrub(once, secrets=needles) == once
     assert scrub(once) == once or REDACTED in once
+
+
+def test_a_stack_names_frames_and_types_never_messages() -> None:
+    from agiletoolbox.services.errors import stack_of
+
+    def store(value: str) -> None:
+        raise ValueError(value)
+
+    def handle(value: str) -> None:
+        try:
+            store(value)
+        except ValueError as error:
+            raise RuntimeError(value.upper()) from error
+
+    typed = "Jane Roe <jane.roe@example.com>"
+    try:
+        handle(typed)
+    except RuntimeError as error:
+        stack = stack_of(error)
+    assert "Jane" not in stack
+    assert "JANE" not in stack
+    assert "in store" in stack
+    assert "in handle" in stack
+    assert stack.index("builtins.ValueError") < stack.index("builtins.RuntimeError")
+
+
+def test_equal_reports_share_a_fingerprint() -> None:
+    def report(where: str, tenant: TenantKey | None) -> ErrorReport:
+        return ErrorReport.capture(where=where, message="m", code="C", now=NOW, tenant=tenant)
+
+    site = TenantKey("site-a")
+    assert report("a", site).fingerprint == report("a", site).fingerprint
+    assert report("a", site).fingerprint != report("b", site).fingerprint
+    assert report("a", site).fingerprint != report("a", None).fingerprint

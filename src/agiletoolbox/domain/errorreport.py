@@ -1,12 +1,16 @@
 """Error reports: where an error happened, its message and code - scrubbed before keeping.
 
 The privacy policy allows the app to keep the place in the code (stack trace), the message
-and the code of an error. Nothing else may ride along: tokens, secrets, account ids and
-e-mail addresses are cut out by `scrub` before a report exists.
+and the code of an error. The callers give the error's type and where it happened, never
+what an error says about the data it met (which may quote what someone typed); on top of
+that, tokens, secrets, account ids and e-mail addresses are cut out by `scrub` before a
+report exists. Equal reports (same site, code, message and stack) are counted, not kept
+again: `fingerprint` says which are equal.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import secrets as random_ids
@@ -167,6 +171,16 @@ def _check_pattern(
     return check
 
 
+def _positive(_instance: object, attribute: Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidValue(f"an error report's {attribute.name} is not valid")
+
+
+def optional_utc(value: datetime | None) -> datetime | None:
+    """`utc`, letting None through."""
+    return None if value is None else utc(value)
+
+
 @frozen
 class ErrorReport:
     """One error, as kept: scrubbed stack trace (`where`), message and code.
@@ -181,6 +195,18 @@ class ErrorReport:
     message: str = field(validator=_at_most(MAX_MESSAGE_LENGTH))
     code: str = field(validator=_check_pattern(_CODE, MAX_CODE_LENGTH))
     tenant: TenantKey | None = field(default=None, validator=optional_of(instance_of(TenantKey)))
+    count: int = field(default=1, validator=_positive)
+    """How many times the error happened (equal reports are counted, not kept again)."""
+    last_at: datetime | None = field(default=None, converter=optional_utc)
+    """When it last happened, if more than once."""
+
+    @property
+    def fingerprint(self) -> str:
+        """What equal reports share: a digest of the site, code, message and stack."""
+        digest = hashlib.sha256()
+        for part in (self.tenant.value if self.tenant else "", self.code, self.message, self.where):
+            digest.update(part.encode("utf-8", "replace") + b"\x00")
+        return digest.hexdigest()
 
     @classmethod
     def capture(

@@ -145,8 +145,9 @@ class DefaultsRepository(Protocol):
 class ErrorReportRepository(Protocol):
     """Scrubbed error reports."""
 
-    async def add(self, report: ErrorReport) -> None:
-        """Store a report."""
+    async def add(self, report: ErrorReport, *, counted_since: datetime) -> ErrorReport:
+        """Store a report, or count it on an equal one (same `fingerprint`) stored at or
+        after `counted_since`; returns the report as stored."""
         ...
 
     async def recent(self, limit: int) -> Sequence[ErrorReport]:

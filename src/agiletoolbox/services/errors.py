@@ -5,12 +5,39 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger("agiletoolbox.jobs")
+
+COUNTING_WINDOW = timedelta(hours=1)
+"""Equal reports within this long of the first are counted on it, not stored again."""
+
+
+def stack_of(error: BaseException) -> str:
+    """Where an error happened: each exception of its chain as the frames it passed and
+    its type's name - never its message, which may quote the data it met (a body, a
+    value someone typed)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return "\n(while handling the error above)\n".join(
+        "".join(traceback.extract_tb(e.__traceback__).format()) + kind_of(e)
+        for e in reversed(chain)
+    )
+
+
+def kind_of(error: BaseException) -> str:
+    """The error's type by its qualified name (what a report may say of it)."""
+    kind = type(error)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 class ErrorReportService:
@@ -31,7 +58,9 @@ class ErrorReportService:
     ) -> ErrorReport:
         """Scrub and store a report; its id is what the person who met the error sees.
 
-        The tenant's shared secret is scrubbed too, verbatim, when the tenant is known.
+        The tenant's shared secret is scrubbed too, verbatim, when the tenant is known. A
+        report equal to one stored within `COUNTING_WINDOW` is counted on that one (whose
+        id is returned).
         """
         secrets: list[str] = []
         if tenant is not None:
@@ -39,27 +68,28 @@ class ErrorReportService:
                 known = await uow.tenants.get(tenant)
             if known is not None:
                 secrets.append(known.shared_secret)
+        now = self._clock.now()
         report = ErrorReport.capture(
             where=where,
             message=message,
             code=code,
-            now=self._clock.now(),
+            now=now,
             tenant=tenant,
             secrets=secrets,
             account_ids=account_ids,
         )
         async with self._uow() as uow:
-            await uow.error_reports.add(report)
+            stored = await uow.error_reports.add(report, counted_since=now - COUNTING_WINDOW)
             await uow.commit()
-        return report
+        return stored
 
     async def record_failure(
         self, job: str, error: BaseException, *, tenant: TenantKey | None = None
     ) -> ErrorReport:
-        """Store the report of a job that failed unexpectedly (its trace, scrubbed)."""
+        """Store the report of a job that failed unexpectedly (where, and the error's type)."""
         return await self.record(
-            where="".join(traceback.format_exception(error)),
-            message=f"{job} failed: {type(error).__name__}: {error}",
+            where=stack_of(error),
+            message=f"{job} failed: {kind_of(error)}",
             code="job_failed",
             tenant=tenant,
         )

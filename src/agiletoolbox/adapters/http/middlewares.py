@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import traceback
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from agiletoolbox.adapters.http.keys import AUTHENTICATORS, CALLER, ERRORS, WEB
 from agiletoolbox.adapters.http.statuses import HTTP_CODES, error_response, status_of
 from agiletoolbox.adapters.http.wire import BodyError
 from agiletoolbox.domain import errors
+from agiletoolbox.services.errors import kind_of, stack_of
 
 log = logging.getLogger("agiletoolbox.http")
 
@@ -53,12 +53,19 @@ async def errors_middleware(  # noqa: PLR0911 - one answer per kind of failure
 
 
 async def report_error(request: web.Request, error: BaseException) -> str:
-    """Store a scrubbed report of an unexpected error; the client sees its id only."""
+    """Store a scrubbed report of an unexpected error; the client sees its id only.
+
+    The report says where (the stack, without the error's message), the error's type and
+    the route - never what the request held."""
     caller = request.get(CALLER)
+    route = request.match_info.route.resource
     try:
         report = await request.app[ERRORS].record(
-            where="".join(traceback.format_exception(error)),
-            message=str(error),
+            where=stack_of(error),
+            message=(
+                f"{kind_of(error)} on {request.method} "
+                f"{route.canonical if route is not None else '(no route)'}"
+            ),
             code=type(error).__name__,
             tenant=caller.tenant if caller is not None else None,
             account_ids=[caller.account.value] if caller is not None else [],

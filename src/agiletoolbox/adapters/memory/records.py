@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from attrs import evolve
+
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.errors import ConcurrentChange
@@ -66,9 +68,20 @@ class MemoryErrorReportRepository:
         self._store = store
         self._ops: list[Callable[[MemoryStore], None]] = []
 
-    async def add(self, report: ErrorReport) -> None:
-        """Stage a report."""
+    async def add(self, report: ErrorReport, *, counted_since: datetime) -> ErrorReport:
+        """Stage a report, or the count of an equal recent one."""
+        fingerprint = report.fingerprint
+        for n, stored in enumerate(self._store.error_reports):
+            if stored.fingerprint == fingerprint and stored.at >= counted_since:
+                counted = evolve(stored, count=stored.count + 1, last_at=report.at)
+
+                def count(store: MemoryStore, n: int = n, counted: ErrorReport = counted) -> None:
+                    store.error_reports[n] = counted
+
+                self._ops.append(count)
+                return counted
         self._ops.append(lambda store: store.error_reports.append(report))
+        return report
 
     async def recent(self, limit: int) -> Sequence[ErrorReport]:
         """The newest reports first."""

@@ -286,8 +286,13 @@ class ErrorReportRow:
                 message=row["message"],
                 code=row["code"],
                 tenant=TenantKey(tenant) if tenant != _NO_TENANT else None,
+                count=row["count"],
+                last_at=row["last_at"],
             )
         )
+
+
+_REPORT_LOCK_CLASS = 0x4552  # "ER": the first key of the two-key advisory locks of reports
 
 
 class PostgresErrorReportRepository:
@@ -296,25 +301,46 @@ class PostgresErrorReportRepository:
     def __init__(self, connection: Session) -> None:
         self._connection = connection
 
-    async def add(self, report: ErrorReport) -> None:
-        """Store a report."""
+    async def add(self, report: ErrorReport, *, counted_since: datetime) -> ErrorReport:
+        """Store a report, or count it on an equal one stored since `counted_since` (equal
+        reports from several processes take turns on a transaction lock)."""
+        tenant = _NO_TENANT if report.tenant is None else report.tenant.value
+        fingerprint = report.fingerprint
         await self._connection.write(
-            'INSERT INTO error_reports (tenant_key, report_id, at, "where", message, code) '
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))", _REPORT_LOCK_CLASS, fingerprint
+        )
+        counted = await self._connection.write(
+            "UPDATE error_reports SET count = count + 1, last_at = $4 "
+            "WHERE tenant_key = $1 AND fingerprint = $2 AND at >= $3 "
+            'RETURNING tenant_key, report_id, at, "where", message, code, count, last_at',
+            tenant,
+            fingerprint,
+            counted_since,
+            report.at,
+        )
+        if counted:
+            return ErrorReportRow.from_row(counted[0]).report
+        await self._connection.write(
+            "INSERT INTO error_reports "
+            '(tenant_key, report_id, at, "where", message, code, fingerprint) '
             # A report delivered twice is kept once; storing one must never fail.
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            _NO_TENANT if report.tenant is None else report.tenant.value,
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            tenant,
             report.id,
             report.at,
             report.where,
             report.message,
             report.code,
+            fingerprint,
         )
+        return report
 
     async def recent(self, limit: int) -> Sequence[ErrorReport]:
-        """The newest reports first."""
+        """The newest reports first (by when they last happened)."""
         rows = await self._connection.fetch(
-            'SELECT tenant_key, report_id, at, "where", message, code FROM error_reports '
-            "ORDER BY at DESC LIMIT $1",
+            'SELECT tenant_key, report_id, at, "where", message, code, count, last_at '
+            "FROM error_reports "
+            "ORDER BY coalesce(last_at, at) DESC LIMIT $1",
             limit,
         )
         return [ErrorReportRow.from_row(row).report for row in rows]
