@@ -17,6 +17,7 @@ from aiohttp import web
 
 from agiletoolbox.adapters.http.access_log import PathOnlyAccessLogger
 from agiletoolbox.adapters.http.keys import DRAINING
+from agiletoolbox.adapters.http.protocol import GuardedAppRunner
 from agiletoolbox.adapters.postgres import PostgresDatabase
 from agiletoolbox.containers import Container
 from agiletoolbox.ports import JobLock
@@ -114,7 +115,7 @@ async def serve(
         database: PostgresDatabase = await container.database()  # type: ignore[misc]
         version = await database.require_schema()
         app: web.Application = await container.app()  # type: ignore[misc]
-        runner = web.AppRunner(
+        runner = GuardedAppRunner(
             app, access_log_class=PathOnlyAccessLogger, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
         )
         await runner.setup()
