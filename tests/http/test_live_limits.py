@@ -32,7 +32,6 @@ CAI_A = auth(TENANT_A, CAI)
 # changes rather than thousands.
 BIG_DECKS = tuple(
     {
-        "name": f"big-{kind}",
         "cards": [{"label": f"{kind}-{n:03d}-padding", "value": n} for n in range(39)],
     }
     for kind in ("a", "b")

@@ -173,11 +173,10 @@ async def test_an_error_report_holds_no_request_content_and_equal_ones_are_count
     counted on the first report, not stored again."""
 
     async def refuse(_tenant: object, _owner: object, _issue: object, config: Any, *_: object):
-        raise ValueError(f"invalid byte sequence for encoding UTF8: {config.deck.name!r}")
+        raise ValueError(f"invalid byte sequence for encoding UTF8: {config.deck.cards!r}")
 
     backend.rooms.open = refuse  # type: ignore[method-assign]
-    typed = "Jane Roe jane.roe@example.com"
-    deck = {"name": typed, "cards": [{"label": "1", "value": 1}, {"label": "2", "value": 2}]}
+    deck = {"cards": [{"label": "Jane Roe", "value": 1}, {"label": "jane.roe@x.io", "value": 2}]}
     incidents = []
     for _ in range(3):
         response = await client.post(
@@ -193,3 +192,18 @@ async def test_an_error_report_holds_no_request_content_and_equal_ones_are_count
     assert "jane.roe" not in kept
     assert report.message == "builtins.ValueError on POST /api/rooms"
     assert "in refuse" in report.where, "the report still says where it happened"
+
+
+@pytest.mark.parametrize("name", ["Jane's deck", "jane.roe@example.com", "fibonacci"])
+async def test_a_custom_deck_takes_no_name_of_its_own(client: Client, name: str) -> None:
+    room_id = await open_room(client)
+    cards = [{"label": "1", "value": 1}, {"label": "2", "value": 2}]
+    refused = await client.patch(
+        f"/api/rooms/{room_id}", json={"deck": {"name": name, "cards": cards}}, headers=ANA_A
+    )
+    assert refused.status == 422, await refused.text()
+    assert name not in await refused.text()
+    accepted = await client.patch(
+        f"/api/rooms/{room_id}", json={"deck": {"cards": cards}}, headers=ANA_A
+    )
+    assert (await accepted.json())["deck"]["name"] == "custom"

@@ -97,12 +97,12 @@ async def test_withdraw_configure_take_control_remove(client: TestClient) -> Non
     assert not next(p for p in withdrawn["participants"] if p["accountId"] == BEN.value)["voted"]
     configured = await client.patch(
         base,
-        json={"autoReveal": True, "deck": {"name": "team", "cards": [{"label": "1", "value": 1}]}},
+        json={"autoReveal": True, "deck": {"cards": [{"label": "1", "value": 1}]}},
         headers=ANA_A,
     )
     body = await configured.json()
     assert body["autoReveal"] is True
-    assert body["deck"]["name"] == "team"
+    assert body["deck"]["name"] == "custom"
     assert body["questionCard"] is True
     # Ana has no live socket, so she is not in the room (REST calls never make anyone
     # look online): Ben may take control.

@@ -177,3 +177,62 @@ async def test_every_table_is_keyed_by_tenant_first(database_url: str) -> None:
     assert len(tables) >= 9
     assert {row["table"] for row in rows} == {row["tablename"] for row in tables}
     assert {row["first"] for row in rows} == {"tenant_key"}
+
+
+async def test_custom_deck_names_are_forgotten_by_the_migration(empty_database: str) -> None:
+    """Decks once carried a free-text name (it could hold a person's name): migration
+    0009 names every deck that is not a standard one `custom`, wherever it is stored."""
+    from agiletoolbox.domain.config import RoomConfig
+    from agiletoolbox.domain.deck import Deck
+    from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
+    from agiletoolbox.domain.ids import IssueTypeId, ProjectKey
+    from tests.contract.kit import ANA, at, room
+
+    connection = await connect(empty_database)
+    try:
+        await connection.execute("CREATE TABLE schema_version (version int PRIMARY KEY, name text)")
+        for migration in known_migrations()[:8]:
+            await connection.execute(migration.sql)
+            await connection.execute(
+                "INSERT INTO schema_version VALUES ($1, $2)", migration.version, migration.name
+            )
+    finally:
+        await connection.close()
+    config = RoomConfig(deck=Deck.custom([("S", 1), ("M", 2), ("L", 3)]))
+    stored = room(config=config)
+    stored.vote(ANA, "M", at(2))
+    stored.reveal(ANA, at(3))
+    stored.reset(ANA, at(4))
+    key = DefaultsKey(SITE, ANA, ProjectKey("DEMO"), IssueTypeId("10001"))
+    async with open_pool(empty_database, min_size=1, max_size=1) as pool:
+        database = PostgresDatabase(pool, KeyRing.generate())
+        await install(database.unit_of_work, tenant())
+        async with database.unit_of_work() as work:
+            await work.rooms.add(stored)
+            await work.defaults.save(SavedDefaults(key, config, at(5)))
+            await work.commit()
+        async with pool.acquire() as connection:
+            named = "'\"Jane Roe''s deck\"'"
+            await connection.execute(
+                f"UPDATE rooms SET config = jsonb_set(config, '{{deck,name}}', {named})"  # noqa: S608
+            )
+            await connection.execute(
+                f"UPDATE room_defaults SET config = jsonb_set(config, '{{deck,name}}', {named})"  # noqa: S608
+            )
+            await connection.execute(
+                f"UPDATE rounds SET deck = jsonb_set(deck, '{{name}}', {named})"  # noqa: S608
+            )
+            assert [m.version for m in await migrate(connection)] == [9]
+            for table in ("rooms", "room_defaults", "rounds"):
+                left = await connection.fetchval(
+                    f"SELECT count(*) FROM {table} WHERE {table}::text LIKE '%Jane%'"  # noqa: S608
+                )
+                assert left == 0, table
+        async with database.unit_of_work() as work:
+            loaded = await work.rooms.get(SITE, stored.id)
+            defaults = await work.defaults.get(key)
+    assert loaded is not None
+    assert loaded.config.deck.name == "custom"
+    assert [record.deck.name for record in loaded.history] == ["custom"]
+    assert defaults is not None
+    assert defaults.config.deck.name == "custom"

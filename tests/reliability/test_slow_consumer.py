@@ -27,7 +27,7 @@ from tests.reliability.kit import FULL, Fleet, Seat, call, percentile, sized
 PHASES = sized(4, 10)
 PHASE_SECONDS = sized(2.5, 10.0)
 TARGET = 1.10
-BIG_DECK = Deck.custom("big", [(f"card-{n:02d}-pad", n) for n in range(39)])
+BIG_DECK = Deck.custom([(f"card-{n:02d}-pad", n) for n in range(39)])
 CARDS = ("card-01-pad", "card-02-pad")
 
 

@@ -232,7 +232,7 @@ def test_each_rule_suggests_its_card(
 
 
 def test_a_deck_with_an_estimate_card_without_value_is_not_numeric() -> None:
-    deck = Deck.custom("mixed", [("1", 1), ("2", 2), ("huge", None)])
+    deck = Deck.custom([("1", 1), ("2", 2), ("huge", None)])
 
     result = consensus(deck, ballot("1", "2", "2"))
 
@@ -244,7 +244,7 @@ def test_a_deck_with_an_estimate_card_without_value_is_not_numeric() -> None:
 
 def test_the_mean_is_rounded_once_and_stays_on_the_card() -> None:
     # fsum(values) / 3 would give 0.7232641789184461 here: one ulp above every vote.
-    deck = Deck.custom("fine", [("a", 0.723264178918446), ("b", 1)])
+    deck = Deck.custom([("a", 0.723264178918446), ("b", 1)])
 
     result = consensus(deck, ballot("a", "a", "a"))
 
@@ -253,14 +253,14 @@ def test_the_mean_is_rounded_once_and_stays_on_the_card() -> None:
 
 
 def test_spread_follows_the_deck_order() -> None:
-    deck = Deck.custom("mixed", [("tiny", None), ("small", 1), ("big", 10)])
+    deck = Deck.custom([("tiny", None), ("small", 1), ("big", 10)])
 
     assert consensus(deck, ballot("big", "tiny", "small")).spread == Spread("tiny", "big")
 
 
 def test_a_deck_whose_numbers_fall_is_refused() -> None:
     with pytest.raises(InvalidValue):
-        Deck.custom("backwards", [("big", 10), ("small", 1)])
+        Deck.custom([("big", 10), ("small", 1)])
 
 
 # Special cards.
@@ -280,7 +280,6 @@ def test_no_votes_leave_nothing_to_count() -> None:
 
 def test_specials_are_tallied_in_deck_order_and_never_counted() -> None:
     deck = Deck.custom(
-        "team",
         [("1", 1), ("2", 2), ("3", 3), (INFINITY, None), (COFFEE, None), (PASS, None)],
     )
 
@@ -365,7 +364,7 @@ def custom_numeric_decks(draw: st.DrawFn) -> Deck:
     labels = draw(st.lists(LABEL, min_size=len(values), max_size=len(values), unique=True))
     specials = draw(st.lists(st.sampled_from(SPECIAL_CARDS), unique=True))
     cards: list[tuple[str, float | None]] = [*zip(labels, sorted(values), strict=True)]
-    return Deck.custom("custom", [*cards, *((label, None) for label in specials)])
+    return Deck.custom([*cards, *((label, None) for label in specials)])
 
 
 DECKS = st.one_of(

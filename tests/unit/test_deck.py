@@ -87,7 +87,7 @@ def test_question_card_comes_and_goes() -> None:
 
 
 def test_estimates_leave_out_specials() -> None:
-    deck = Deck.custom("team", [("1", 1), ("2", 2), (COFFEE, None)])
+    deck = Deck.custom([("1", 1), ("2", 2), (COFFEE, None)])
     assert [card.label for card in deck.estimates] == ["1", "2"]
     assert deck.numeric
 
@@ -110,8 +110,6 @@ def test_card_lookup() -> None:
         ("falling", [("2", 2), ("1", 1)], "rise"),
         ("same", [("a", 1), ("b", 1)], "rise"),
         ("specials", [(QUESTION, None), (COFFEE, None)], "estimate"),
-        ("", [("1", 1)], "deck name"),
-        ("x" * 65, [("1", 1)], "deck name"),
         ("many", [(str(n), n) for n in range(41)], "at most 40"),
     ],
 )
@@ -119,7 +117,16 @@ def test_bad_decks_are_refused(
     name: str, cards: list[tuple[str, float | None]], message: str
 ) -> None:
     with pytest.raises(InvalidValue, match=message):
-        Deck.custom(name, cards)
+        Deck.custom(cards)
+
+
+@pytest.mark.parametrize("name", ["", "Jane's deck", "jane@example.com", "x" * 65, "Custom"])
+def test_a_deck_has_no_free_text_name(name: str) -> None:
+    """A deck is named by the app (a standard deck's name, or `custom`): a free-text name
+    could hold a person's name or e-mail, which the app never keeps."""
+    with pytest.raises(InvalidValue, match="named by the app"):
+        Deck(name, FIBONACCI.cards)
+    assert Deck.custom([("1", 1)]).name == "custom"
 
 
 @pytest.mark.parametrize(

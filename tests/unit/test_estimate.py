@@ -49,7 +49,7 @@ def test_mapped_label_to_number_field() -> None:
 def test_special_cards_are_never_estimates(special: str) -> None:
     deck = FIBONACCI.with_question_card(True)
     if special == COFFEE:
-        deck = deck.custom("coffee", [("1", 1), (COFFEE, None)])
+        deck = deck.custom([("1", 1), (COFFEE, None)])
     for target in (POINTS, TEXT, SIZE):
         with pytest.raises(InvalidValue, match="never written"):
             resolve_estimate(special, deck, {}, target)

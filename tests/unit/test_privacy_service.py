@@ -172,7 +172,7 @@ async def test_a_failing_daily_purge_is_stored_as_a_scrubbed_error_report(
     job.cancel()
     [report] = world.store.error_reports
     assert report.code == "job_failed"
-    assert "the daily purge failed: RuntimeError" in report.message
+    assert "the daily purge failed: builtins.RuntimeError" in report.message
     assert "eyJhbGciOiJIUzI1NiJ9" not in report.message + report.where
     assert "purge_if_first" in report.where
     assert report.id in caplog.text

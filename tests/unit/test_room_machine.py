@@ -65,7 +65,7 @@ STRANGER = AccountId("000000:stranger-who-never-joins")
 
 DECKS: tuple[Deck, ...] = (
     *STANDARD_DECKS.values(),
-    Deck.custom("team", [("S", 1), ("M", None), ("L", None), ("☕", None)]),
+    Deck.custom([("S", 1), ("M", None), ("L", None), ("☕", None)]),
 )
 FIELD_IDS = (
     FieldId("customfield_10016"),

@@ -24,7 +24,6 @@ SPECIAL_LABELS = frozenset({QUESTION, COFFEE, INFINITY, PASS})
 
 MAX_LABEL_LENGTH = 16
 MAX_CARDS = 40
-MAX_DECK_NAME_LENGTH = 64
 MAX_CARD_VALUE = 1_000_000
 
 
@@ -93,11 +92,22 @@ def _to_cards(cards: Iterable[Card]) -> tuple[Card, ...]:
     return tuple(cards)
 
 
+CUSTOM = "custom"
+"""The name of every deck a team makes of its own cards: a deck carries no free-text name
+(it could hold a person's name or e-mail, which the app never keeps)."""
+
+DECK_NAMES = frozenset(
+    ("fibonacci", "modified-fibonacci", "powers-of-two", "linear", "t-shirt", CUSTOM)
+)
+"""Every name a deck may have: the standard decks' and `custom`."""
+
+
 def _check_name(_instance: object, _attribute: object, name: str) -> None:
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_DECK_NAME_LENGTH:
-        raise InvalidValue(f"a deck name has 1 to {MAX_DECK_NAME_LENGTH} characters")
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise InvalidValue("a deck name may not contain control characters")
+    if name not in DECK_NAMES:
+        raise InvalidValue(
+            f"a deck is named by the app, not by people: {quote(name)} is none of "
+            + ", ".join(sorted(DECK_NAMES))
+        )
 
 
 @frozen
@@ -108,9 +118,9 @@ class Deck:
     cards: tuple[Card, ...] = field(converter=_to_cards, validator=_check_cards)
 
     @classmethod
-    def custom(cls, name: str, cards: Iterable[tuple[str, float | None]]) -> Deck:
+    def custom(cls, cards: Iterable[tuple[str, float | None]]) -> Deck:
         """A deck of the team's own cards, given as (label, value) pairs."""
-        return cls(name, tuple(Card(label, value) for label, value in cards))
+        return cls(CUSTOM, tuple(Card(label, value) for label, value in cards))
 
     def card(self, label: str) -> Card:
         """The card with this label; `InvalidValue` when the deck has none."""

@@ -31,6 +31,8 @@ from agiletoolbox.adapters.http.wire import (
 )
 from agiletoolbox.domain.consensus import Consensus, Spread, Suggestion, SuggestionRule
 from agiletoolbox.domain.deck import (
+    CUSTOM,
+    DECK_NAMES,
     MAX_CARD_VALUE,
     MAX_CARDS,
     MAX_LABEL_LENGTH,
@@ -90,7 +92,7 @@ _LABEL: JsonSchema = {"minLength": 1, "maxLength": MAX_LABEL_LENGTH}
 _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
     (CardBody, "label"): {str: _LABEL},
     (CardBody, "value"): {float: {"minimum": 0, "maximum": MAX_CARD_VALUE}},
-    (DeckBody, "name"): {str: {"minLength": 1, "maxLength": 64, "pattern": "\\S"}},
+    (DeckBody, "name"): {str: {"enum": [CUSTOM]}},
     (DeckBody, "cards"): {list: {"minItems": 1, "maxItems": MAX_CARDS}},
     (ConfigBody, "deck"): {str: {"enum": list(STANDARD_DECKS)}},
     (ConfigBody, "field_id"): {str: {"pattern": FIELD_ID_PATTERN}},
@@ -103,6 +105,7 @@ _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
 _POSITIVE: JsonSchema = {"minimum": 1}
 _POSITIVE_INT: JsonSchema = {"type": "integer", **_POSITIVE}
 _VIEW_RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
+    (Deck, "name"): {str: {"enum": sorted(DECK_NAMES)}},
     (RoomView, "version"): {int: _POSITIVE},
     (RoomView, "round"): {int: _POSITIVE},
     (RoundView, "number"): {int: _POSITIVE},

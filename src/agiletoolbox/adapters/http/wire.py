@@ -18,7 +18,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.consensus import Consensus, Spread, Suggestion, SuggestionRule
-from agiletoolbox.domain.deck import Card, Deck, standard_deck
+from agiletoolbox.domain.deck import CUSTOM, Card, Deck, standard_deck
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import (
     AccountId,
@@ -61,10 +61,11 @@ class CardBody:
 
 @define
 class DeckBody:
-    """A custom deck."""
+    """A custom deck: its cards. It has no name of its own (`name`, if sent, is
+    `custom`): a free-text name could hold a person's name, which the app never keeps."""
 
-    name: str
     cards: list[CardBody]
+    name: str = CUSTOM
 
 
 @define
@@ -354,7 +355,11 @@ def room_config(body: ConfigBody, base: RoomConfig) -> RoomConfig:
     if isinstance(body.deck, str):
         deck = standard_deck(body.deck)
     elif isinstance(body.deck, DeckBody):
-        deck = Deck(body.deck.name, tuple(Card(c.label, c.value) for c in body.deck.cards))
+        if body.deck.name != CUSTOM:
+            raise BodyError(
+                [f"a custom deck has no name of its own; send {CUSTOM!r} or none @ body.deck.name"]
+            )
+        deck = Deck.custom((c.label, c.value) for c in body.deck.cards)
     field_id = base.field_id if body.field_id is None else FieldId(body.field_id)
     value_map: Mapping[str, float] | tuple[tuple[str, float], ...] = (
         base.value_map if body.value_map is None else body.value_map
