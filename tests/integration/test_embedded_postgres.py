@@ -39,6 +39,32 @@ async def test_the_embedded_url_serves_the_adapter(tmp_path: Path) -> None:
     assert not (tmp_path / "postgres" / "postmaster.pid").exists()
 
 
+async def test_the_embedded_server_carries_postgresqls_security_fixes(tmp_path: Path) -> None:
+    """PostgreSQL 16.14 or newer within 16 (pgserver 0.1.4 ran 16.2, two years behind)."""
+    async with database_url(Settings(data_dir=tmp_path)) as url:
+        connection = await connect(url)
+        try:
+            number = int(await connection.fetchval("SHOW server_version_num"))
+        finally:
+            await connection.close()
+    assert 160014 <= number < 170000, number
+
+
+@pytest.mark.parametrize("made_by", ["15", "18"])
+async def test_a_data_folder_of_another_major_version_is_refused_with_what_to_do(
+    tmp_path: Path, made_by: str
+) -> None:
+    from agiletoolbox.adapters.postgres.embedded import EmbeddedUnavailable
+
+    folder = tmp_path / "postgres"
+    folder.mkdir()
+    (folder / "PG_VERSION").write_text(f"{made_by}\n")
+    with pytest.raises(EmbeddedUnavailable, match=f"made by PostgreSQL {made_by}.*pg_dump"):
+        async with database_url(Settings(data_dir=tmp_path)):
+            pass
+    assert sorted(p.name for p in folder.iterdir()) == ["PG_VERSION"], "left as it was"
+
+
 async def test_a_configured_url_is_used_as_it_is(tmp_path: Path) -> None:
     settings = Settings(database_url="postgresql://db.example/x", data_dir=tmp_path)
     async with database_url(settings) as url:

