@@ -88,7 +88,9 @@ async def test_a_connect_site_moving_to_forge_keeps_its_tenant_and_rooms(
 ) -> None:
     await jira.install("moving", deployment.url)
     api = f"{deployment.url}/api/rooms"
-    connect_alice = {"Authorization": "JWT " + jira.context_token("moving", user=ALICE)}
+    connect_alice = {
+        "Authorization": "JWT " + jira.context_token("moving", user=ALICE, issue="DEMO-1")
+    }
     connect_bob = {"Authorization": "JWT " + jira.context_token("moving", user=BOB)}
     async with aiohttp.ClientSession() as session:
         status, room = await call(session, "POST", api, connect_alice, json={"issueKey": "DEMO-1"})

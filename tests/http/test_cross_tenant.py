@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
-from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
+from tests.http.kit import TENANT_A, TENANT_B, Backend, auth, scoped
 from tests.unit.roomkit import ANA, BEN, CAI
 
 ANA_A = auth(TENANT_A, ANA)
@@ -78,12 +78,14 @@ async def owner_view(client: TestClient) -> dict[str, Any]:
 async def rooms_of_both_tenants(client: TestClient) -> tuple[str, str]:
     """A's room on DEMO-1 with a vote cast and a member online; B's room on DEMO-1."""
     room = await (
-        await client.post("/api/rooms", json={"issueKey": "DEMO-1"}, headers=ANA_A)
+        await client.post(
+            "/api/rooms", json={"issueKey": "DEMO-1"}, headers=scoped(ANA_A, "DEMO-1")
+        )
     ).json()
     await client.post(f"/api/rooms/{room['id']}/join", json={}, headers=BEN_A)
     await client.put(f"/api/rooms/{room['id']}/vote", json={"card": "8"}, headers=BEN_A)
     theirs = await client.post(
-        "/api/rooms", json={"issueKey": "DEMO-1"}, headers=auth(TENANT_B, ANA)
+        "/api/rooms", json={"issueKey": "DEMO-1"}, headers=scoped(auth(TENANT_B, ANA), "DEMO-1")
     )
     assert theirs.status == 201
     return room["id"], (await theirs.json())["id"]

@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 
 from agiletoolbox.adapters.http.web_settings import FORGE_UI_ORIGINS, WebSettings
-from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
+from tests.http.kit import TENANT_A, TENANT_B, Backend, auth, scoped
 from tests.livekit import next_of
 from tests.unit.roomkit import ANA, BEN
 
@@ -18,7 +18,9 @@ BEN_A = auth(TENANT_A, BEN)
 
 
 async def open_room(client: TestClient) -> str:
-    response = await client.post("/api/rooms", json={"issueKey": "DEMO-1"}, headers=ANA_A)
+    response = await client.post(
+        "/api/rooms", json={"issueKey": "DEMO-1"}, headers=scoped(ANA_A, "DEMO-1")
+    )
     room_id: str = (await response.json())["id"]
     await client.post(f"/api/rooms/{room_id}/join", json={}, headers=BEN_A)
     return room_id
@@ -141,7 +143,9 @@ async def test_only_a_live_socket_puts_someone_online(client: TestClient) -> Non
 async def test_tickets_are_bound_to_the_room(client: TestClient) -> None:
     room_id = await open_room(client)
     other = await (
-        await client.post("/api/rooms", json={"issueKey": "DEMO-2"}, headers=ANA_A)
+        await client.post(
+            "/api/rooms", json={"issueKey": "DEMO-2"}, headers=scoped(ANA_A, "DEMO-2")
+        )
     ).json()
     ticket = await (await client.post(f"/api/rooms/{room_id}/ticket", headers=ANA_A)).json()
     wrong_room = await client.get(
@@ -420,7 +424,9 @@ async def test_a_resync_reads_every_room_held_in_one_read(
     backend: Backend, client: TestClient, monkeypatch: Any
 ) -> None:
     first = await open_room(client)
-    response = await client.post("/api/rooms", json={"issueKey": "DEMO-2"}, headers=ANA_A)
+    response = await client.post(
+        "/api/rooms", json={"issueKey": "DEMO-2"}, headers=scoped(ANA_A, "DEMO-2")
+    )
     second = (await response.json())["id"]
     sockets = [await connect(client, room_id, ANA_A) for room_id in (first, second)]
     for ws in sockets:

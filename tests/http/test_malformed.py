@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.http.kit import TENANT_A, Backend, auth
+from tests.http.kit import TENANT_A, Backend, auth, scoped
 from tests.http.test_live_limits import AiohttpClient, connect, current, open_room
 from tests.livekit import next_of
 from tests.unit.roomkit import ANA, BEN
@@ -180,7 +180,7 @@ async def test_an_error_report_holds_no_request_content_and_equal_ones_are_count
     incidents = []
     for _ in range(3):
         response = await client.post(
-            "/api/rooms", json={"issueKey": "DEMO-1", "deck": deck}, headers=ANA_A
+            "/api/rooms", json={"issueKey": "DEMO-1", "deck": deck}, headers=scoped(ANA_A, "DEMO-1")
         )
         assert response.status == 500
         incidents.append((await response.json())["error"]["incident"])

@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from agiletoolbox.adapters.http.web_settings import WebSettings
-from tests.http.kit import TENANT_A, TENANT_B, Backend, auth
+from tests.http.kit import TENANT_A, TENANT_B, Backend, auth, scoped
 from tests.unit.roomkit import ANA, BEN, CAI, ISSUE, STORY_POINTS
 
 ANA_A = auth(TENANT_A, ANA)
@@ -18,7 +18,9 @@ CAI_A = auth(TENANT_A, CAI)
 
 
 async def create(client: TestClient, **body: Any) -> dict[str, Any]:
-    response = await client.post("/api/rooms", json={"issueKey": "DEMO-1", **body}, headers=ANA_A)
+    response = await client.post(
+        "/api/rooms", json={"issueKey": "DEMO-1", **body}, headers=scoped(ANA_A, "DEMO-1")
+    )
     assert response.status == 201, await response.text()
     room: dict[str, Any] = await response.json()
     return room
@@ -47,7 +49,9 @@ async def test_create_and_find(client: TestClient) -> None:
     # An issue without a room is a normal state: no content, not an error.
     missing = await client.get("/api/rooms", params={"issueKey": "DEMO-2"}, headers=BEN_A)
     assert (missing.status, await missing.read()) == (204, b"")
-    again = await client.post("/api/rooms", json={"issueKey": "DEMO-1"}, headers=BEN_A)
+    again = await client.post(
+        "/api/rooms", json={"issueKey": "DEMO-1"}, headers=scoped(BEN_A, "DEMO-1")
+    )
     assert (await error_of(again, 409))["code"] == "conflict"
 
 
@@ -125,7 +129,9 @@ async def test_bodies_are_checked(client: TestClient) -> None:
     )
     await error_of(not_json, 415)
     wrong = await client.post(
-        "/api/rooms", json={"issueKey": "DEMO-1", "deck": 7, "x": 1}, headers=ANA_A
+        "/api/rooms",
+        json={"issueKey": "DEMO-1", "deck": 7, "x": 1},
+        headers=scoped(ANA_A, "DEMO-1"),
     )
     error = await error_of(wrong, 422)
     assert error["details"] == [
@@ -135,7 +141,7 @@ async def test_bodies_are_checked(client: TestClient) -> None:
     bad_key = await client.post("/api/rooms", json={"issueKey": "demo-1"}, headers=ANA_A)
     await error_of(bad_key, 422)
     bad_deck = await client.post(
-        "/api/rooms", json={"issueKey": "DEMO-1", "deck": "tarot"}, headers=ANA_A
+        "/api/rooms", json={"issueKey": "DEMO-1", "deck": "tarot"}, headers=scoped(ANA_A, "DEMO-1")
     )
     assert "unknown deck" in (await error_of(bad_deck, 422))["message"]
     huge = await client.post(
@@ -283,6 +289,29 @@ async def test_saved_defaults(client: TestClient) -> None:
     bad = await client.get("/api/defaults", params={"issueKey": "DEMO-5"}, headers=ANA_A)
     await error_of(bad, 422)
     missing = await client.post(
-        "/api/rooms", json={"issueKey": "DEMO-2", "saveAsDefault": True}, headers=ANA_A
+        "/api/rooms",
+        json={"issueKey": "DEMO-2", "saveAsDefault": True},
+        headers=scoped(ANA_A, "DEMO-2"),
     )
     await error_of(missing, 422)
+
+
+async def test_a_room_is_opened_only_from_its_issue_and_only_for_an_issue_jira_shows(
+    client: TestClient, backend: Backend
+) -> None:
+    """A context token without an issue, or for an issue Jira does not show the app,
+    opens nothing (one such token once opened 2,000 rooms in 6 s)."""
+    body = {"issueKey": "DEMO-1"}
+    no_issue = await client.post("/api/rooms", json=body, headers=ANA_A)
+    assert "names no issue" in (await error_of(no_issue, 403))["message"]
+    other = await client.post("/api/rooms", json=body, headers=scoped(ANA_A, "DEMO-2"))
+    await error_of(other, 403)
+    for number in range(100, 110):
+        key = f"DEMO-{number}"
+        made_up = await client.post(
+            "/api/rooms", json={"issueKey": key}, headers=scoped(ANA_A, key)
+        )
+        assert (await error_of(made_up, 404))["code"] == "jira_issue_not_found"
+    assert backend.store.rooms == {}, "nothing was stored"
+    opened = await client.post("/api/rooms", json=body, headers=scoped(ANA_A, "DEMO-1"))
+    assert opened.status == 201

@@ -133,7 +133,12 @@ async def test_a_listener_whose_peer_stops_answering_is_replaced(database_url: s
 
 async def _service(pool: Pool, keys: KeyRing) -> RoomService:
     bus = PostgresEventBus("unused")  # publish is a no-op; never started
-    return RoomService(PostgresDatabase(pool, keys).unit_of_work, bus, SystemClock(), MemoryJira())
+    return RoomService(
+        PostgresDatabase(pool, keys).unit_of_work,
+        bus,
+        SystemClock(),
+        MemoryJira(all_issues_exist=True),
+    )
 
 
 async def test_racing_votes_from_two_processes_all_land(

@@ -33,7 +33,10 @@ KEPT_ISSUE = IssueKey("KEEP-7")
 
 def _service(database: PostgresDatabase) -> RoomService:
     return RoomService(
-        database.unit_of_work, PostgresEventBus("unused"), SystemClock(), MemoryJira()
+        database.unit_of_work,
+        PostgresEventBus("unused"),
+        SystemClock(),
+        MemoryJira(all_issues_exist=True),
     )
 
 

@@ -44,7 +44,7 @@ async def test_a_vote_is_one_read_and_one_write(
         await work.commit()
     opened = room()
     await add(uow, opened)
-    service = RoomService(uow, MemoryEventBus(), SystemClock(), MemoryJira())
+    service = RoomService(uow, MemoryEventBus(), SystemClock(), MemoryJira(all_issues_exist=True))
     statements.clear()
     await service.vote(SITE, ANA, opened.id, "5")
     assert statements == ["fetchrow", "fetch"]
@@ -66,7 +66,7 @@ async def test_a_site_that_may_not_be_served_hears_so_first(database: PostgresDa
         await work.tenants.get(SITE)
         await work.tenants.save(closed)
         await work.commit()
-    service = RoomService(uow, MemoryEventBus(), SystemClock(), MemoryJira())
+    service = RoomService(uow, MemoryEventBus(), SystemClock(), MemoryJira(all_issues_exist=True))
     with pytest.raises(AccessRefused):
         await service.vote(SITE, ANA, opened.id, "5")
     with pytest.raises(AccessRefused):  # before the missing room

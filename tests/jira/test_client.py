@@ -268,3 +268,40 @@ async def test_no_error_carries_a_token(
     assert "JWT" not in text
     assert tenant.shared_secret not in text
     assert busy.value.__cause__ is None
+
+
+# -- whether an issue exists -----------------------------------------------------------------
+
+
+async def test_an_issue_is_checked_as_the_app_and_the_answer_kept_briefly(
+    transport: SignedTransport, tenant: Tenant, jira: JiraSimulator
+) -> None:
+    from datetime import timedelta
+
+    from agiletoolbox.adapters.jira.client import KnownIssues
+    from agiletoolbox.adapters.memory.clock import ManualClock
+    from tests.unit.roomkit import T0
+
+    clock = ManualClock(T0)
+    client = ConnectJiraClient(transport, known=KnownIssues(clock))
+
+    def asked(key: str) -> int:
+        return sum(
+            1
+            for r in jira.recorder.requests
+            if r.path == f"/rest/api/3/issue/{key}" and r.caller == "app" and r.jwt_valid
+        )
+
+    for _ in range(3):
+        await client.require_issue(tenant, DEMO_1)
+        with pytest.raises(JiraIssueNotFound, match="DEMO-99"):
+            await client.require_issue(tenant, IssueKey("DEMO-99"))
+    assert (asked("DEMO-1"), asked("DEMO-99")) == (1, 1), "asked once, then remembered"
+    clock.advance(timedelta(seconds=11))  # a missing issue is asked about again soon
+    with pytest.raises(JiraIssueNotFound):
+        await client.require_issue(tenant, IssueKey("DEMO-99"))
+    await client.require_issue(tenant, DEMO_1)
+    assert (asked("DEMO-1"), asked("DEMO-99")) == (1, 2)
+    clock.advance(timedelta(minutes=1))
+    await client.require_issue(tenant, DEMO_1)
+    assert asked("DEMO-1") == 2

@@ -26,7 +26,9 @@ class World:
         self.clock = ManualClock(T0)
         self.bus = MemoryEventBus()
         self.install(TENANT, "acme")
-        self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, MemoryJira())
+        self.rooms = RoomService(
+            self.store.unit_of_work, self.bus, self.clock, MemoryJira(all_issues_exist=True)
+        )
         self.privacy = PrivacyService(
             self.store.unit_of_work, self.bus, self.clock, RetentionPolicy()
         )

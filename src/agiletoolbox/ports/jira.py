@@ -13,6 +13,11 @@ from agiletoolbox.ports.forge import UserToken
 class JiraClient(Protocol):
     """Calls Jira on behalf of a tenant, authenticated as the app."""
 
+    async def require_issue(self, tenant: Tenant, issue_key: IssueKey) -> None:
+        """Return quietly when Jira shows the app the issue; `JiraIssueNotFound` when it
+        has none by that key (answers may be remembered for a short while)."""
+        ...
+
     async def field_spec(self, tenant: Tenant, issue_key: IssueKey, field_id: FieldId) -> FieldSpec:
         """The field as the issue's edit screen offers it; `FieldNotOnScreen` when absent."""
         ...

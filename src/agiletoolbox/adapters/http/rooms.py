@@ -116,10 +116,13 @@ async def saved_defaults(request: web.Request) -> web.Response:
 
 @routes.post("/api/rooms")
 async def create_room(request: web.Request) -> web.Response:
-    """Open the room of an issue; the caller owns it."""
+    """Open the room of an issue; the caller owns it. Only a token issued for that issue
+    (opened from it in Jira) may open its room."""
     caller = caller_of(request)
     body = await read_body(request, CreateRoomBody)
     issue_key = _issue_key(body.issue_key)
+    if caller.issue_key is None:
+        raise NotPermitted("a room is opened from its issue: the token names no issue")
     check_issue(caller, issue_key)
     issue_type = None
     if body.save_as_default:

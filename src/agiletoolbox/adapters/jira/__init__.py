@@ -5,8 +5,14 @@ signed with the tenant's shared secret); `ConnectPersonalDataReporter` implement
 `PersonalDataReporter` port against Atlassian's personal-data reporting API.
 """
 
-from agiletoolbox.adapters.jira.client import ConnectJiraClient
+from agiletoolbox.adapters.jira.client import ConnectJiraClient, KnownIssues
 from agiletoolbox.adapters.jira.personal_data import ConnectPersonalDataReporter
 from agiletoolbox.adapters.jira.transport import JiraBusy, SignedTransport
 
-__all__ = ["ConnectJiraClient", "ConnectPersonalDataReporter", "JiraBusy", "SignedTransport"]
+__all__ = [
+    "ConnectJiraClient",
+    "ConnectPersonalDataReporter",
+    "JiraBusy",
+    "KnownIssues",
+    "SignedTransport",
+]

@@ -17,11 +17,12 @@ read-back that does not show the value `EstimateNotConfirmed`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from attrs import frozen
+from attrs import define, field, frozen
 
+from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.jira.fields import (
     estimate_fields,
     holds,
@@ -45,6 +46,7 @@ from agiletoolbox.domain.errors import (
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec
 from agiletoolbox.domain.ids import FieldId, IssueKey
 from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports.clock import Clock
 from agiletoolbox.ports.forge import UserToken
 
 ISSUE_PATH = "/rest/api/3/issue/{key}"
@@ -99,6 +101,40 @@ def _object(response: JiraResponse) -> Mapping[str, Any]:
     return response.body
 
 
+ISSUE_FOUND_FOR = timedelta(minutes=1)
+"""How long an issue Jira showed is taken to exist without asking again."""
+ISSUE_MISSING_FOR = timedelta(seconds=10)
+"""How long an issue Jira did not show is taken to be missing without asking again."""
+ISSUES_REMEMBERED = 10_000
+"""The most answers kept (the oldest go first)."""
+
+
+@define
+class KnownIssues:
+    """Jira's recent answers on whether an issue exists, per site, for a short while:
+    opening rooms in a burst asks Jira once per issue, and a flood of made-up keys once
+    per key."""
+
+    clock: Clock = field(factory=SystemClock)
+    _answers: dict[tuple[str, str], tuple[datetime, bool]] = field(factory=dict)
+
+    def get(self, tenant: Tenant, issue_key: IssueKey) -> bool | None:
+        """The answer still fresh, if any."""
+        answer = self._answers.get((tenant.key.value, issue_key.value))
+        if answer is None or answer[0] <= self.clock.now():
+            return None
+        return answer[1]
+
+    def put(self, tenant: Tenant, issue_key: IssueKey, exists: bool) -> None:
+        """Remember an answer."""
+        now = self.clock.now()
+        key = (tenant.key.value, issue_key.value)
+        self._answers.pop(key, None)
+        while len(self._answers) >= ISSUES_REMEMBERED:
+            del self._answers[next(iter(self._answers))]
+        self._answers[key] = (now + (ISSUE_FOUND_FOR if exists else ISSUE_MISSING_FOR), exists)
+
+
 @frozen
 class ConnectJiraClient:
     """Reads fields and writes estimates on tenants' Jira sites, as the Connect app.
@@ -109,6 +145,7 @@ class ConnectJiraClient:
 
     transport: SignedTransport
     forge: ForgeBearers | None = None
+    known: KnownIssues = field(factory=KnownIssues)
 
     async def _send(
         self,
@@ -141,6 +178,22 @@ class ConnectJiraClient:
         response = await self._send(tenant, "GET", path, params=params)
         check_status(response, issue_key)
         return _object(response)
+
+    async def require_issue(self, tenant: Tenant, issue_key: IssueKey) -> None:
+        """Ask Jira, as the app, whether it shows the issue (`JiraIssueNotFound` when it
+        does not); answers are remembered briefly (`KnownIssues`)."""
+        exists = self.known.get(tenant, issue_key)
+        if exists is None:
+            path = ISSUE_PATH.format(key=issue_key.value)
+            response = await self._send(tenant, "GET", path, params=(("fields", "issuetype"),))
+            if response.status == 404:
+                exists = False
+            else:
+                check_status(response, issue_key)
+                exists = True
+            self.known.put(tenant, issue_key, exists)
+        if not exists:
+            raise JiraIssueNotFound(f"Jira has no issue {issue_key} that the app may see")
 
     async def _editable_fields(self, tenant: Tenant, issue_key: IssueKey) -> Mapping[str, Any]:
         body = await self._get(tenant, EDITMETA_PATH.format(key=issue_key.value), issue_key, ())

@@ -38,6 +38,9 @@ class MemoryJira:
     writes: list[tuple[TenantKey, IssueKey, FieldId, object]] = field(factory=list)
     writers: list[UserToken | None] = field(factory=list)
     """The person's token each write came with (None: as the app)."""
+    all_issues_exist: bool = False
+    """Whether every issue key names an issue (with no fields on its edit screen) even
+    when it was not added: for tests that have no use for Jira's issues."""
 
     def add_issue(self, tenant: TenantKey, issue_key: IssueKey, *fields: FieldSpec) -> None:
         """Create an issue whose edit screen offers `fields`."""
@@ -45,9 +48,15 @@ class MemoryJira:
 
     def _issue(self, tenant: Tenant, issue_key: IssueKey) -> MemoryIssue:
         issue = self.issues.get((tenant.key, issue_key))
+        if issue is None and self.all_issues_exist:
+            issue = self.issues[(tenant.key, issue_key)] = MemoryIssue({})
         if issue is None:
             raise JiraIssueNotFound(f"Jira has no issue {issue_key} the app may see")
         return issue
+
+    async def require_issue(self, tenant: Tenant, issue_key: IssueKey) -> None:
+        """`JiraIssueNotFound` unless the issue exists."""
+        self._issue(tenant, issue_key)
 
     async def field_spec(self, tenant: Tenant, issue_key: IssueKey, field_id: FieldId) -> FieldSpec:
         """The field as the edit screen offers it."""
