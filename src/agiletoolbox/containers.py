@@ -33,12 +33,14 @@ from agiletoolbox.adapters.http.connect import (
     StoredTenantSecrets,
 )
 from agiletoolbox.adapters.http.forge import ForgeAuthenticator, ForgeSite
+from agiletoolbox.adapters.http.limits import Limits
 from agiletoolbox.adapters.http.residency import ResidencySite
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import FORGE_UI_ORIGINS, WebSettings, origin_of
 from agiletoolbox.adapters.jira import (
     ConnectJiraClient,
     ConnectPersonalDataReporter,
+    KnownIssues,
     SignedTransport,
 )
 from agiletoolbox.adapters.postgres import KeyRing, event_bus_resource, key_ring
@@ -57,7 +59,7 @@ from agiletoolbox.services.forge import ForgeService, SystemTokens
 from agiletoolbox.services.personal_data import PersonalDataService
 from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.services.residency import RegionArrivals, RegionMigrations
-from agiletoolbox.services.rooms import RoomService
+from agiletoolbox.services.rooms import RoomService, SiteBounds
 from agiletoolbox.services.tenants import TenantService
 from agiletoolbox.settings import Settings
 
@@ -126,6 +128,14 @@ def web_settings(settings: Settings) -> WebSettings:
         base_url=settings.base_url,
         region_name=settings.region.value,
         metrics_token=settings.metrics_token,
+        limits=Limits(
+            sockets_per_person=settings.limit_sockets_per_person,
+            sockets_per_process=settings.limit_sockets_per_process,
+            commands_per_second=settings.limit_commands_per_second,
+            command_burst=2 * settings.limit_commands_per_second,
+            requests_per_minute_person=settings.limit_requests_per_minute_person,
+            requests_per_minute_site=settings.limit_requests_per_minute_site,
+        ),
     )
 
 
@@ -204,7 +214,12 @@ class Container(containers.DeclarativeContainer):
     )
     system_tokens = providers.Singleton(SystemTokens, unit_of_work, clock)
     forge_credentials = providers.Singleton(ForgeCredentials, system_tokens)
-    jira = providers.Singleton(ConnectJiraClient, transport, forge=forge_credentials)
+    jira = providers.Singleton(
+        ConnectJiraClient,
+        transport,
+        forge=forge_credentials,
+        known=providers.Singleton(KnownIssues, clock),
+    )
     personal_data = providers.Singleton(
         ConnectPersonalDataReporter,
         transport,
@@ -212,7 +227,18 @@ class Container(containers.DeclarativeContainer):
         forge=forge_credentials,
     )
 
-    rooms = providers.Singleton(RoomService, unit_of_work, bus, clock, jira)
+    rooms = providers.Singleton(
+        RoomService,
+        unit_of_work,
+        bus,
+        clock,
+        jira,
+        providers.Factory(
+            SiteBounds,
+            rooms=settings.provided.limit_rooms_per_site,
+            defaults=settings.provided.limit_defaults_per_site,
+        ),
+    )
     tenants = providers.Singleton(
         TenantService,
         unit_of_work,

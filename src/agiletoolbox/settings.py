@@ -62,6 +62,13 @@ class Settings:
     retention_uninstalled_days: int = 30
     retention_idle_room_days: int = 90
     retention_error_report_days: int = 30
+    limit_sockets_per_person: int = 8
+    limit_sockets_per_process: int = 20_000
+    limit_commands_per_second: int = 10
+    limit_requests_per_minute_person: int = 600
+    limit_requests_per_minute_site: int = 12_000
+    limit_rooms_per_site: int = 100_000
+    limit_defaults_per_site: int = 20_000
 
     @property
     def production(self) -> bool:
@@ -104,6 +111,21 @@ class Settings:
             retention_uninstalled_days=reader.days("RETENTION_UNINSTALLED_DAYS", 30),
             retention_idle_room_days=reader.days("RETENTION_IDLE_ROOM_DAYS", 90),
             retention_error_report_days=reader.days("RETENTION_ERROR_REPORT_DAYS", 30),
+            limit_sockets_per_person=reader.integer("LIMIT_SOCKETS_PER_PERSON", 8, 1, 1_000),
+            limit_sockets_per_process=reader.integer(
+                "LIMIT_SOCKETS_PER_PROCESS", 20_000, 1, 1_000_000
+            ),
+            limit_commands_per_second=reader.integer("LIMIT_COMMANDS_PER_SECOND", 10, 1, 1_000),
+            limit_requests_per_minute_person=reader.integer(
+                "LIMIT_REQUESTS_PER_MINUTE_PERSON", 600, 10, 1_000_000
+            ),
+            limit_requests_per_minute_site=reader.integer(
+                "LIMIT_REQUESTS_PER_MINUTE_SITE", 12_000, 10, 10_000_000
+            ),
+            limit_rooms_per_site=reader.integer("LIMIT_ROOMS_PER_SITE", 100_000, 1, 10_000_000),
+            limit_defaults_per_site=reader.integer(
+                "LIMIT_DEFAULTS_PER_SITE", 20_000, 1, 10_000_000
+            ),
         )
         if production:
             if not settings.secret_key:

@@ -8,7 +8,7 @@ from agiletoolbox.domain.config import RoomConfig
 from agiletoolbox.domain.deck import POWERS_OF_TWO
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
-from agiletoolbox.domain.ids import FieldId, IssueTypeId, ProjectKey
+from agiletoolbox.domain.ids import FieldId, IssueKey, IssueTypeId, ProjectKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.tenant import Region, TenantStanding, TenantState
 from agiletoolbox.ports import UnitOfWorkFactory
@@ -235,3 +235,23 @@ async def test_a_tenants_standing_reads_without_the_rest(uow: UnitOfWorkFactory)
         standing = await work.tenants.standing(SITE)
     assert standing == site.standing
     assert standing.state is TenantState.UNINSTALLED
+
+
+async def test_rooms_and_defaults_are_counted_per_site(uow: UnitOfWorkFactory) -> None:
+    await install(uow, make_tenant(SITE), make_tenant(OTHER_SITE))
+    await add(
+        uow,
+        room(site=SITE),
+        room(IssueKey("DEMO-2"), site=SITE),
+        room(site=OTHER_SITE),
+    )
+    key = DefaultsKey(SITE, ANA, ProjectKey("DEMO"), IssueTypeId("10001"))
+    async with uow() as work:
+        await work.defaults.save(SavedDefaults(key, RoomConfig(), at(1)))
+        await work.defaults.save(SavedDefaults(evolve(key, account_id=BEN), RoomConfig(), at(1)))
+        await work.commit()
+    async with uow() as work:
+        assert await work.rooms.count(SITE) == 2
+        assert await work.rooms.count(OTHER_SITE) == 1
+        assert await work.defaults.count(SITE) == 2
+        assert await work.defaults.count(OTHER_SITE) == 0

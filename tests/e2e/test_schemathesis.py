@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from agiletoolbox.simulator import ALICE, BOB, STORY_POINTS_FIELD, JiraSimulator
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import Deployment, deployed
 
 pytestmark = pytest.mark.postgres
 
@@ -80,7 +82,8 @@ async def open_rooms(jira: JiraSimulator, url: str) -> tuple[list[Caller], list[
     async with aiohttp.ClientSession() as session:
         for number, site in enumerate(SITES):
             await jira.install(site, url)
-            owner = {"Authorization": f"JWT {jira.context_token(site, user=ALICE)}"}
+            owner_token = jira.context_token(site, user=ALICE, issue="DEMO-1")
+            owner = {"Authorization": f"JWT {owner_token}"}
             body = {"issueKey": "DEMO-1", "fieldId": STORY_POINTS_FIELD}
             async with session.post(f"{url}/api/rooms", json=body, headers=owner) as response:
                 assert response.status == 201, await response.text()
@@ -146,6 +149,22 @@ def fuzz(
     finally:
         session.close()
     return statuses
+
+
+@pytest.fixture
+async def deployment(
+    jira: JiraSimulator, database_url: str, tmp_path: Path
+) -> AsyncIterator[Deployment]:
+    """The deployment, with request rates a fuzzer (four callers, thousands of calls)
+    stays under: it is here to reach the rooms, not the limits (429 is documented)."""
+    async with deployed(
+        jira,
+        database_url,
+        tmp_path,
+        limit_requests_per_minute_person=1_000_000,
+        limit_requests_per_minute_site=10_000_000,
+    ) as app:
+        yield app
 
 
 async def test_no_server_error_and_no_schema_violation(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
+from attrs import evolve
 
 from agiletoolbox.adapters.http.app import create_app
 from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
+from agiletoolbox.adapters.http.limits import Limits
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
@@ -41,6 +43,11 @@ def auth(tenant: TenantKey, account: AccountId, issue: IssueKey | None = None) -
     return {"Authorization": value}
 
 
+def scoped(headers: dict[str, str], issue: str) -> dict[str, str]:
+    """`headers` of a token whose context names `issue` (what opening its room needs)."""
+    return {**headers, "Authorization": f"{headers['Authorization']} {issue}"}
+
+
 class Backend:
     """The in-memory world behind the app."""
 
@@ -59,6 +66,8 @@ class Backend:
                 now=T0,
             )
             self.jira.add_issue(key, ISSUE, FieldSpec(STORY_POINTS, FieldType.NUMBER))
+            for number in range(2, 13):
+                self.jira.add_issue(key, IssueKey(f"DEMO-{number}"))
         self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, self.jira)
         self.errors = ErrorReportService(self.store.unit_of_work, self.clock)
         self.tickets = TicketBook(b"k" * 32, self.clock)
@@ -77,6 +86,22 @@ class Backend:
             authenticators=[HeaderAuthenticator()],
             tickets=self.tickets,
             ready=ready,
-            settings=settings or WebSettings(heartbeat_seconds=5),
+            settings=without_default_limits(settings or WebSettings(heartbeat_seconds=5)),
             presence=presence,
         )
+
+
+ROOMY = Limits(
+    sockets_per_person=1_000,
+    commands_per_second=1e6,
+    command_burst=1_000_000,
+    flood_close_after=1_000_000,
+    requests_per_minute_person=10**8,
+    requests_per_minute_site=10**9,
+)
+"""Limits no test of something else reaches (the tests of the limits set their own)."""
+
+
+def without_default_limits(settings: WebSettings) -> WebSettings:
+    """`settings`, with `ROOMY` limits unless it sets limits of its own."""
+    return settings if settings.limits != Limits() else evolve(settings, limits=ROOMY)

@@ -19,7 +19,7 @@ from agiletoolbox.adapters.http.keys import LIVE
 from agiletoolbox.adapters.http.live_socket import CLOSE_TOO_SLOW, LiveSocket
 from agiletoolbox.adapters.http.live_views import PATCH_BACKLOG
 from agiletoolbox.adapters.http.web_settings import WebSettings
-from tests.http.kit import TENANT_A, Backend, auth
+from tests.http.kit import TENANT_A, Backend, auth, scoped
 from tests.http.raw_socket import CLOSE, TEXT, RawWebSocket
 from tests.livekit import LiveReader, next_of
 from tests.unit.roomkit import ANA, BEN, CAI, ROOM_ID, TENANT
@@ -44,7 +44,7 @@ AiohttpClient = Callable[..., Awaitable[Client]]
 async def open_room(client: Client, *, deck: object = "fibonacci") -> str:
     """A room of Ana's on DEMO-1 that Ben and Cai joined."""
     response = await client.post(
-        "/api/rooms", json={"issueKey": "DEMO-1", "deck": deck}, headers=ANA_A
+        "/api/rooms", json={"issueKey": "DEMO-1", "deck": deck}, headers=scoped(ANA_A, "DEMO-1")
     )
     assert response.status == 201, await response.text()
     room_id: str = (await response.json())["id"]

@@ -47,7 +47,7 @@ from agiletoolbox.adapters.http.wire import (
 )
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, IssueTypeId, RoomId, TenantKey
-from tests.http.kit import TENANT_A, Backend, auth
+from tests.http.kit import TENANT_A, Backend, auth, scoped
 from tests.unit.roomkit import ANA, BEN, CAI, DEE, STORY_POINTS
 
 ANA_A = auth(TENANT_A, ANA)
@@ -222,10 +222,20 @@ async def test_every_answer_of_a_session_has_its_documented_shape(
     assert (await session.call("GET", api, ANA_A, params={"issueKey": "DEMO-1"}))[0] == 204
     assert (await session.call("GET", api, ANA_A, params={"issueKey": "demo"}))[0] == 422
     room = await session.ok(
-        "POST", api, ANA_A, 201, json={"issueKey": "DEMO-1", "fieldId": str(STORY_POINTS)}
+        "POST",
+        api,
+        scoped(ANA_A, "DEMO-1"),
+        201,
+        json={"issueKey": "DEMO-1", "fieldId": str(STORY_POINTS)},
     )
     base = f"{api}/{room['id']}"
-    assert (await session.call("POST", api, BEN_A, json={"issueKey": "DEMO-1"}))[0] == 409
+    assert (await session.call("POST", api, scoped(BEN_A, "DEMO-1"), json={"issueKey": "DEMO-1"}))[
+        0
+    ] == 409
+    # Only a token issued for the issue opens its room, and only for an issue Jira shows.
+    assert (await session.call("POST", api, BEN_A, json={"issueKey": "DEMO-5"}))[0] == 403
+    missing = {"issueKey": "DEMO-99"}
+    assert (await session.call("POST", api, scoped(BEN_A, "DEMO-99"), json=missing))[0] == 404
     raw = {**ANA_A, "Content-Type": "application/json"}
     assert (await session.call("POST", api, raw, data=b"{"))[0] == 400
     assert (await session.call("POST", api, raw, data=b"{" + b" " * 70_000 + b"}"))[0] == 413
@@ -260,7 +270,7 @@ async def test_every_answer_of_a_session_has_its_documented_shape(
     await session.ok(
         "POST",
         api,
-        ANA_A,
+        scoped(ANA_A, "DEMO-2"),
         201,
         json={"issueKey": "DEMO-2", "deck": "linear", "saveAsDefault": True, "issueTypeId": "1"},
     )
@@ -373,7 +383,9 @@ def test_an_extra_key_is_refused_by_schema_and_code(contract: Contract, kind: ty
 async def test_an_extra_key_is_refused_over_http(
     session: Session, contract: Contract, kind: type
 ) -> None:
-    room = await session.ok("POST", "/api/rooms", ANA_A, 201, json={"issueKey": "DEMO-3"})
+    room = await session.ok(
+        "POST", "/api/rooms", scoped(ANA_A, "DEMO-3"), 201, json={"issueKey": "DEMO-3"}
+    )
     method, template = ROUTE_OF[kind]
     path = template.replace("{room_id}", room["id"])
     status, body = await session.call(method, path, ANA_A, json={**MINIMAL[kind], "zz": 1})

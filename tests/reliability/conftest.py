@@ -87,6 +87,19 @@ async def fleet(
 
 
 @pytest.fixture
+async def product_fleet(
+    jira: JiraSimulator, own_database: str, tmp_path: Path, session: aiohttp.ClientSession
+) -> AsyncIterator[Fleet]:
+    """One serve process with the product's default limits."""
+    started = Fleet(jira, own_database, tmp_path, limits={})
+    try:
+        await started.start(session)
+        yield started
+    finally:
+        await started.stop()
+
+
+@pytest.fixture
 async def cluster() -> AsyncIterator[PrivateCluster]:
     """A private PostgreSQL cluster the scenario may restart, with a migrated database."""
     private = PrivateCluster()

@@ -20,7 +20,7 @@ import math
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -197,6 +197,16 @@ class Seat:
 # -- the fleet ----------------------------------------------------------------------------
 
 
+LOAD_LIMITS: Mapping[str, str] = {
+    "limit_requests_per_minute_person": "1000000",
+    "limit_requests_per_minute_site": "10000000",
+    "limit_commands_per_second": "1000",
+    "limit_sockets_per_person": "1000",
+}
+"""Limits a load generator (a few accounts acting for many people) stays under; the
+hostile-input scenario runs with the product's defaults instead."""
+
+
 class Fleet:
     """`count` serve processes on one database, one secret key, one public base URL.
 
@@ -205,7 +215,12 @@ class Fleet:
     """
 
     def __init__(
-        self, jira: JiraSimulator, database_url: str, folder: Path, count: int = 1
+        self,
+        jira: JiraSimulator,
+        database_url: str,
+        folder: Path,
+        count: int = 1,
+        limits: Mapping[str, str] = LOAD_LIMITS,
     ) -> None:
         self.jira = jira
         self.database_url = database_url
@@ -220,6 +235,7 @@ class Fleet:
             "secret_key": secret,
             "install_keys_url": jira.install_keys_url,
             "personal_data_url": jira.personal_data_url,
+            **limits,
         }
         ports = [first, *(free_port() for _ in range(count - 1))]
         self.processes = [

@@ -26,6 +26,11 @@ from tests.reliability.conftest import Figures
 from tests.reliability.kit import Fleet, Seat, bounded, call, percentile, rss_kib, sized
 
 FLOOD = sized(1000, 10000)
+TICKET_REUSE = 50
+TABS = 20
+SOCKETS_PER_PERSON = 8  # the product's default (AGILETOOLBOX_LIMIT_SOCKETS_PER_PERSON)
+CLOSE_POLICY = 1008
+QUIET_SECONDS = sized(3, 10)
 ROUNDS = sized(2, 10)
 MEMORY_BOUND_KIB = 64 * 1024
 CALM_P95_BOUND = 0.5
@@ -68,7 +73,7 @@ class CalmRoom:
 
 
 async def http_attacks(
-    fleet: Fleet, session: aiohttp.ClientSession, room_id: str, who: str
+    fleet: Fleet, session: aiohttp.ClientSession, room_id: str, who: str, flooding: str
 ) -> Counter[int]:
     """Each malformed request once, then a flood; the statuses they got."""
     url = f"{fleet.urls[0]}/api/rooms/{room_id}/vote"
@@ -106,6 +111,17 @@ async def http_attacks(
         statuses[status] += 1
 
     await bounded((one_bad for _ in range(FLOOD)), 32)
+
+    flooder = fleet.auth(flooding)
+
+    async def one_genuine() -> None:
+        status, _ = await call(session, "PUT", url, headers=flooder, body={"card": "5"})
+        statuses[status] += 1
+
+    # A genuine client that floods: its requests past its rate get 429.
+    before = statuses[429]
+    await bounded((one_genuine for _ in range(FLOOD)), 32)
+    assert statuses[429] - before >= FLOOD // 2, statuses
     return statuses
 
 
@@ -160,12 +176,33 @@ async def socket_attacks(
                 if opcode == CLOSE:
                     code = int.from_bytes(payload[:2], "big") if payload else None
                     outcomes[f"flood->closed {code}"] += 1
-                    assert code in (None, CLOSE_TOO_SLOW)
+                    # Cut off as too slow, or for going on past the rate (1008).
+                    assert code in (None, CLOSE_TOO_SLOW, CLOSE_POLICY)
                     break
                 if opcode == TEXT and answers_a_command(json.loads(payload)):
                     answered += 1
             else:
                 outcomes["flood->all answered"] += 1
+
+    # One ticket opens one socket, however many try it at once.
+    ticket = fleet.tickets.issue(*_caller(fleet, who, room_id))
+    tries = await asyncio.gather(
+        *(_open(session, url, room_id, ticket) for _ in range(TICKET_REUSE)),
+    )
+    assert sorted(status for status, _ in tries) == [101] + [401] * (TICKET_REUSE - 1)
+    outcomes["ticket-reuse->401"] += TICKET_REUSE - 1
+    await asyncio.gather(*(ws.close() for _, ws in tries if ws is not None))
+
+    # One person's tabs: at most the limit's sockets in a room; more get 429.
+    await asyncio.sleep(0.2)  # the sockets closed above are gone on the server too
+    tabs = [
+        await _open(session, url, room_id, fleet.tickets.issue(*_caller(fleet, who, room_id)))
+        for _ in range(TABS)
+    ]
+    statuses = Counter(status for status, _ in tabs)
+    assert statuses == {101: SOCKETS_PER_PERSON, 429: TABS - SOCKETS_PER_PERSON}, statuses
+    outcomes["tabs->429"] += statuses[429]
+    await asyncio.gather(*(ws.close() for _, ws in tabs if ws is not None))
 
     # A page of another site gets no socket, with a genuine ticket or not.
     ticket = fleet.tickets.issue(*_caller(fleet, who, room_id))
@@ -180,23 +217,36 @@ async def socket_attacks(
     return outcomes
 
 
+async def _open(
+    session: aiohttp.ClientSession, url: str, room_id: str, ticket: str
+) -> tuple[int, aiohttp.ClientWebSocketResponse | None]:
+    try:
+        ws = await session.ws_connect(f"{url}/api/rooms/{room_id}/live", params={"ticket": ticket})
+    except aiohttp.WSServerHandshakeError as refused:
+        return refused.status, None
+    return 101, ws
+
+
 def _caller(fleet: Fleet, who: str, room_id: str) -> tuple[Caller, RoomId]:
     return Caller(fleet.tenant, AccountId(who)), RoomId(room_id)
 
 
 async def test_hostile_input_is_refused_cleanly_and_spares_the_other_rooms(
-    fleet: Fleet, session: aiohttp.ClientSession, figures: Figures
+    product_fleet: Fleet, session: aiohttp.ClientSession, figures: Figures
 ) -> None:
-    (attacked, (_, attacker, *_)), (calm_id, calm_people) = await fleet.seed(2, 4)
+    fleet = product_fleet  # the product's default limits, as a deployment runs them
+    (attacked, (_, attacker, flooder, *_)), (calm_id, calm_people) = await fleet.seed(2, 4)
     peers = [await fleet.seat(session, fleet.urls[0], calm_id, p) for p in calm_people[1:]]
     calm = CalmRoom(fleet, session, calm_id)
     calm_task = asyncio.create_task(calm.run(calm_people[0], peers))
+    await asyncio.sleep(QUIET_SECONDS)  # the room next door alone, for comparison
+    quiet = len(calm.latencies)
     before = rss_kib(fleet.pid())
     http: Counter[int] = Counter()
     sockets: Counter[str] = Counter()
     try:
         for _ in range(ROUNDS):
-            http += await http_attacks(fleet, session, attacked, attacker)
+            http += await http_attacks(fleet, session, attacked, attacker, flooder)
             sockets += await socket_attacks(fleet, session, attacked, attacker)
     finally:
         calm.running = False
@@ -213,6 +263,8 @@ async def test_hostile_input_is_refused_cleanly_and_spares_the_other_rooms(
         calm_votes=len(calm.latencies),
         calm_failures=calm.failures,
         calm_p95_ms=percentile(calm.latencies, 0.95) * 1000,
+        calm_p99_quiet_ms=percentile(calm.latencies[:quiet], 0.99) * 1000,
+        calm_p99_attacked_ms=percentile(calm.latencies[quiet:], 0.99) * 1000,
     )
     assert not any(status >= 500 for status in http)
     assert calm.failures == 0

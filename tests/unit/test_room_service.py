@@ -38,6 +38,7 @@ class World:
         self.clock = ManualClock(T0)
         self.jira = MemoryJira()
         self.jira.add_issue(TENANT, ISSUE, FieldSpec(STORY_POINTS, FieldType.NUMBER))
+        self.jira.add_issue(OTHER, ISSUE)
         for key in (TENANT, OTHER):
             self.store.tenants[key] = Tenant.install(
                 key=key,
@@ -315,3 +316,31 @@ async def test_several_rooms_are_read_at_once_with_what_reading_each_alone_would
     assert read[TENANT, room_id] == await world.service.get(TENANT, room_id)
     assert isinstance(read[TENANT, gone], NotFound)
     assert isinstance(read[OTHER, theirs], AccessRefused)
+
+
+async def test_a_site_keeps_at_most_its_bound_of_rooms_and_saved_defaults() -> None:
+    from agiletoolbox.domain.errors import InvalidState
+    from agiletoolbox.domain.ids import IssueTypeId
+    from agiletoolbox.services.rooms import SiteBounds
+
+    world = World()
+    world.jira.all_issues_exist = True
+    world.service = RoomService(
+        world.store.unit_of_work,
+        world.bus,
+        world.clock,
+        world.jira,
+        SiteBounds(rooms=3, defaults=2),
+    )
+    story, bug = IssueTypeId("10001"), IssueTypeId("10004")
+    for number, kind in ((1, story), (2, bug)):
+        await world.service.open(TENANT, ANA, IssueKey(f"DEMO-{number}"), RoomConfig(), kind)
+    with pytest.raises(InvalidState, match="2 saved defaults"):
+        await world.service.open(TENANT, BEN, IssueKey("DEMO-3"), RoomConfig(), story)
+    # Saving over one of your own saved defaults adds none.
+    await world.service.open(TENANT, ANA, IssueKey("DEMO-3"), RoomConfig(), story)
+    with pytest.raises(InvalidState, match="3 rooms"):
+        await world.service.open(TENANT, ANA, IssueKey("DEMO-4"), RoomConfig())
+    # Another site has its own bound.
+    await world.service.open(OTHER, ANA, IssueKey("DEMO-4"), RoomConfig())
+    assert len(world.store.rooms) == 4

@@ -58,6 +58,10 @@ class RoomRepository(Protocol):
         """Store a new room; `InvalidState` when the issue already has one."""
         ...
 
+    async def count(self, tenant: TenantKey) -> int:
+        """How many rooms the tenant keeps (stored ones; staged ones are not counted)."""
+        ...
+
     async def save(self, room: Room) -> None:
         """Store a changed room; `ConcurrentChange` when someone saved it first."""
         ...
@@ -127,6 +131,10 @@ class DefaultsRepository(Protocol):
 
     async def get(self, key: DefaultsKey) -> SavedDefaults | None:
         """The saved defaults, or None."""
+        ...
+
+    async def count(self, tenant: TenantKey) -> int:
+        """How many saved defaults the tenant keeps."""
         ...
 
     async def save(self, defaults: SavedDefaults) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+from attrs import frozen
+
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errors import (
@@ -122,6 +124,15 @@ class RoomChanges:
         return room
 
 
+@frozen
+class SiteBounds:
+    """How much one site may keep: rooms and saved defaults (settings
+    `AGILETOOLBOX_LIMIT_ROOMS_PER_SITE`, `AGILETOOLBOX_LIMIT_DEFAULTS_PER_SITE`)."""
+
+    rooms: int = 100_000
+    defaults: int = 20_000
+
+
 class RoomService:
     """Every action a person takes in a room."""
 
@@ -131,7 +142,9 @@ class RoomService:
         events: RoomEventBus,
         clock: Clock,
         jira: JiraClient,
+        bounds: SiteBounds | None = None,
     ) -> None:
+        self._bounds = bounds or SiteBounds()
         self._uow = unit_of_work
         self._events = events
         self._changes = RoomChanges(unit_of_work, events, clock)
@@ -199,14 +212,32 @@ class RoomService:
         config: RoomConfig,
         save_default_for: IssueTypeId | None = None,
     ) -> Room:
-        """Open the issue's room with the caller as owner; `InvalidState` if it exists."""
+        """Open the issue's room with the caller as owner; `InvalidState` if it exists,
+        `JiraIssueNotFound` unless Jira shows the app the issue (asked before anything is
+        stored: a token naming an issue that does not exist opens nothing)."""
+        async with self._uow() as uow:
+            site = await require_tenant(uow, tenant)
+        await self._jira.require_issue(site, issue_key)
         now = self._clock.now()
         async with self._uow() as uow:
             await require_access(uow, tenant)
+            if await uow.rooms.count(tenant) >= self._bounds.rooms:
+                raise InvalidState(
+                    f"this site keeps {self._bounds.rooms} rooms, the most it may; "
+                    "remove rooms nobody uses"
+                )
             room = Room.open(tenant, RoomId.generate(), issue_key, owner, config, now)
             await uow.rooms.add(room)
             if save_default_for is not None:
                 key = DefaultsKey(tenant, owner, issue_key.project, save_default_for)
+                if (
+                    await uow.defaults.get(key) is None
+                    and await uow.defaults.count(tenant) >= self._bounds.defaults
+                ):
+                    raise InvalidState(
+                        f"this site keeps {self._bounds.defaults} saved defaults, the most "
+                        "it may; open the room without saving them"
+                    )
                 await uow.defaults.save(SavedDefaults(key, config, now))
             try:
                 await uow.commit()

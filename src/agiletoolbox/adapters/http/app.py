@@ -21,12 +21,14 @@ from agiletoolbox.adapters.http.keys import (
     DRAINING,
     ERRORS,
     LIVE,
+    RATES,
     READY,
     ROOMS,
     SOCKETS,
     TICKETS,
     WEB,
 )
+from agiletoolbox.adapters.http.limits import RestRates
 from agiletoolbox.adapters.http.live import LiveRooms
 from agiletoolbox.adapters.http.middlewares import (
     authentication_middleware,
@@ -85,6 +87,7 @@ def create_app(
     app[READY] = ready
     app[SOCKETS] = weakref.WeakSet()
     app[DRAINING] = [False]
+    app[RATES] = RestRates(settings.limits)
     app.add_routes(health.routes)
     rooms.add_room_routes(app)
     app.add_routes(pages.routes)

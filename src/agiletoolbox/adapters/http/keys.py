@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 
 from agiletoolbox.adapters.http.caller import Authenticator, Caller
+from agiletoolbox.adapters.http.limits import RestRates
 from agiletoolbox.adapters.http.live import LiveRooms
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
@@ -23,6 +24,7 @@ WEB = web.AppKey("web", WebSettings)
 READY: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("ready")
 SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])
 DRAINING = web.AppKey("draining", list[bool])
+RATES = web.AppKey("rates", RestRates)
 
 CALLER = web.RequestKey("caller", Caller)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -24,12 +25,14 @@ from attrs import define, field
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.commands import BY_OP
+from agiletoolbox.adapters.http.limits import LIMITED, RateLimited, TokenBucket
 from agiletoolbox.adapters.http.live_messages import (
     Empty,
     Sync,
     close_reason,
     decode,
     error_message,
+    rate_limited,
     request_id_of,
 )
 from agiletoolbox.adapters.http.live_socket import CLOSE_REFUSED, LiveSocket
@@ -50,6 +53,8 @@ log = logging.getLogger("agiletoolbox.live")
 
 REFRESH_BATCH = 100
 """The most rooms one read brings back to show."""
+SOCKET_RETRY_SECONDS = 5.0
+"""What a socket refused for a limit is told to wait."""
 
 
 @define
@@ -96,6 +101,7 @@ class LiveRooms:
         self._reader: asyncio.Task[None] | None = None
         self._leases: set[asyncio.Task[None]] = set()
         self._arrivals: dict[Seat, asyncio.Task[None]] = {}
+        self._open = 0
         self._unsubscribe: Callable[[], None] | None = None
         self._timers = RoundTimers(self._time_up)
 
@@ -125,7 +131,7 @@ class LiveRooms:
     @property
     def socket_count(self) -> int:
         """How many sockets are open in this process."""
-        return sum(len(group) for group in self._rooms.values())
+        return self._open
 
     async def _offline(self, seat: Seat) -> None:
         tenant, room_id, account = seat
@@ -277,6 +283,7 @@ class LiveRooms:
     ) -> web.StreamResponse:
         """Run one socket from handshake to close."""
         room = await self._service.get(caller.tenant, room_id)
+        self._admit(caller, room_id)
         ws = web.WebSocketResponse(
             heartbeat=self._settings.heartbeat_seconds,
             max_msg_size=self._settings.max_socket_message_bytes,
@@ -290,6 +297,7 @@ class LiveRooms:
         )
         key = (caller.tenant, room_id)
         self._rooms.setdefault(key, set()).add(socket)
+        self._open += 1
         pump = asyncio.get_running_loop().create_task(socket.pump())
         try:
             self._whole(socket, room)
@@ -300,6 +308,7 @@ class LiveRooms:
                 await asyncio.shield(arrival)
             await self._read(request, socket)
         finally:
+            self._open -= 1
             group = self._rooms.get(key, set())
             group.discard(socket)
             if not group:
@@ -317,15 +326,53 @@ class LiveRooms:
                 await asyncio.shield(self._leave(socket.seat))
         return ws
 
+    def _admit(self, caller: Caller, room_id: RoomId) -> None:
+        """Refuse a socket over the process's or the person's limit (before the upgrade,
+        so the refusal is an HTTP 429)."""
+        limits = self._settings.limits
+        if self._open >= limits.sockets_per_process:
+            raise RateLimited(
+                "sockets_per_process", SOCKET_RETRY_SECONDS, "this server holds all it may"
+            )
+        group = self._rooms.get((caller.tenant, room_id), ())
+        if sum(s.caller.account == caller.account for s in group) >= limits.sockets_per_person:
+            raise RateLimited(
+                "sockets_per_person",
+                SOCKET_RETRY_SECONDS,
+                f"at most {limits.sockets_per_person} live sockets per person in a room",
+            )
+
     async def _read(self, request: web.Request, socket: LiveSocket) -> None:
         """Answer the socket's messages until it closes. Whatever goes wrong with one
         ends here: the socket is closed with 1011 and the error reported (with the
-        caller's site), never answered as HTTP inside the socket's stream."""
+        caller's site), never answered as HTTP inside the socket's stream.
+
+        Commands beyond the socket's rate are answered `error` 429 with `retryAfter`
+        and not run; a socket that keeps sending them is closed with 1008."""
         ws, room_id = socket.ws, socket.room_id
+        limits = self._settings.limits
+        now = time.monotonic()
+        bucket = TokenBucket(
+            limits.commands_per_second, limits.command_burst, limits.command_burst, now
+        )
+        refused = 0
         try:
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
-                    await self._command(socket, message.data)
+                    wait = bucket.take(time.monotonic())
+                    if wait:
+                        refused += 1
+                        LIMITED.labels("commands_per_second").inc()
+                        if refused >= limits.flood_close_after:
+                            log.warning("closed a live socket of room %s: a flood", room_id)
+                            await ws.close(
+                                code=WSCloseCode.POLICY_VIOLATION, message=b"too many commands"
+                            )
+                            break
+                        socket.reply(rate_limited(message.data, wait))
+                    else:
+                        refused = 0
+                        await self._command(socket, message.data)
                     # The answer goes out before the next command is read: a command
                     # refused before any I/O never yields, and a burst of them would
                     # otherwise fill the reply queue of a client that reads promptly.

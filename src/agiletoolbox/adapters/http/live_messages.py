@@ -14,6 +14,7 @@ from aiohttp import WSCloseCode
 from attrs import define
 
 from agiletoolbox.adapters import strict_json
+from agiletoolbox.adapters.http.limits import retry_after
 from agiletoolbox.adapters.http.wire import BodyError
 
 
@@ -59,6 +60,21 @@ def error_message(request_id: object, status: int, code: str, message: str) -> d
         "id": request_id,
         "error": {"status": status, "code": code, "message": message},
     }
+
+
+def rate_limited(text: str, seconds: float) -> dict[str, Any]:
+    """The `error` answer to a command over the socket's rate (its id, when it has a
+    readable one), with the whole seconds to wait in `retryAfter`."""
+    try:
+        request_id = request_id_of(decode(text).get("id"))
+    except ValueError:
+        request_id = None
+    wait = retry_after(seconds)
+    answer = error_message(
+        request_id, 429, "too_many_requests", f"too many commands: try again in {wait} s"
+    )
+    answer["error"]["retryAfter"] = wait
+    return answer
 
 
 @define

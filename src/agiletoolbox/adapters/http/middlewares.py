@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from agiletoolbox.adapters.http.caller import NotAuthenticated
-from agiletoolbox.adapters.http.keys import AUTHENTICATORS, CALLER, ERRORS, WEB
+from agiletoolbox.adapters.http.keys import AUTHENTICATORS, CALLER, ERRORS, RATES, WEB
+from agiletoolbox.adapters.http.limits import LIMITED, RateLimited
 from agiletoolbox.adapters.http.statuses import HTTP_CODES, error_response, status_of
 from agiletoolbox.adapters.http.wire import BodyError
 from agiletoolbox.domain import errors
@@ -37,6 +38,16 @@ async def errors_middleware(  # noqa: PLR0911 - one answer per kind of failure
         return error_response(error.status, code, error.reason)
     except BodyError as error:
         return error_response(422, "invalid_body", "the body is not valid", details=error.details)
+    except RateLimited as error:
+        LIMITED.labels(error.limit).inc()
+        response = error_response(
+            429,
+            "too_many_requests",
+            f"{error.message}: try again in {error.seconds} s",
+            retryAfter=error.seconds,
+        )
+        response.headers["Retry-After"] = str(error.seconds)
+        return response
     except errors.DomainError as error:
         return error_response(status_of(error), error.code, error.message)
     except ConnectionError:
@@ -89,7 +100,8 @@ async def authentication_middleware(request: web.Request, handler: Handler) -> w
         live_socket = request.path.endswith("/live") and request.method == "GET"
         for authenticator in request.app[AUTHENTICATORS]:
             if authenticator.claims(request):
-                request[CALLER] = await authenticator.authenticate(request)
+                caller = request[CALLER] = await authenticator.authenticate(request)
+                request.app[RATES].take(caller.tenant, caller.account)
                 break
         else:
             if not live_socket:  # sockets authenticate with a ticket instead

@@ -30,18 +30,23 @@ from agiletoolbox.adapters.http.openapi_schemas import (
 REASONS: Mapping[int, str] = {
     400: "The body is not JSON (on the live route: the request is no WebSocket upgrade).",
     401: "No credential, or one that is not valid (expired, tampered, a page token).",
-    403: "The tenant may not be served, the token names another issue, or the caller "
-    "may not do this (only the owner reveals, resets, estimates, configures, removes).",
-    404: "The tenant has no such room (another tenant's room is not found either).",
+    403: "The tenant may not be served, the token names another issue (or, to open a "
+    "room, no issue), or the caller may not do this (only the owner reveals, resets, "
+    "estimates, configures, removes).",
+    404: "The tenant has no such room (another tenant's room is not found either); to "
+    "open a room, Jira shows the app no issue by that key.",
     409: "The room's state does not allow it (nothing to reveal, the issue already has "
     "a room), Jira would not take the estimate, or the room changed meanwhile.",
     413: "The body is larger than the server takes.",
     415: "The body is not sent as application/json.",
     422: "The body or a parameter does not have the documented shape; `details` says where.",
+    429: "Over a limit: the person's or the site's request rate, or (opening the live "
+    "socket) the sockets a person may hold in a room or the process may hold; "
+    "`Retry-After` and `retryAfter` say in how many seconds to try again.",
     503: "The store, Jira or a key service cannot be reached; try again later.",
 }
 
-_AUTH = (401, 403, 503)
+_AUTH = (401, 403, 429, 503)
 _ROOM = (*_AUTH, 404)
 _CHANGE = (*_ROOM, 409)
 _BODY = (400, 413, 415, 422)
@@ -53,7 +58,7 @@ _ROUTES: tuple[Route, ...] = (
     ("/api/rooms", "get", "The caller's view of an issue's room", (200, "Room"), (*_ROOM, 422),
      None),
     ("/api/rooms", "post", "Open an issue's room; the caller owns it", (201, "Room"),
-     (*_AUTH, 409, *_BODY), "CreateRoom"),
+     (*_AUTH, 404, 409, *_BODY), "CreateRoom"),
     ("/api/defaults", "get", "The caller's saved settings for a project and issue type",
      (200, "Defaults"), (*_AUTH, 422), None),
     *(
@@ -151,6 +156,8 @@ caller's view since version `n` (apply it only to the view at version `n`; other
 ids to the fields of theirs that changed. Versions only grow. `{"type": "ack", "id": ...}`
 and `{"type": "error", "id": ..., "error": {"status", "code", "message"}}` answer a command
 with its `id`; a `room` or `patch` message that carries `ack` answers that command too.
+A command over the socket's rate is not run: its `error` has status 429 and `retryAfter`
+(seconds).
 `{"type": "removed"}` comes before the socket closes with 4404 when the room is removed.
 
 Client to server (`LiveCommand`): `{"op": ..., "id": ...}` plus the arguments of the REST
@@ -158,7 +165,8 @@ route of the same name: `vote` (`card`), `withdraw`, `join` (`role`), `leave`, `
 `reset`, `take-control`, `estimate` (`value`), `configure` (the `Configure` fields),
 `remove`, and `sync` (`version`: the last version seen; the whole current view follows).
 
-Close codes: 1001 server shutdown, 1003 a binary frame, 1009 a message over the limit,
+Close codes: 1001 server shutdown, 1003 a binary frame, 1008 commands sent on past the
+rate (50 refused in a row), 1009 a message over the limit,
 4403 the tenant may no longer be served, 4404 the room was removed, 4408 a reader too slow
 to keep up with its answers."""
 

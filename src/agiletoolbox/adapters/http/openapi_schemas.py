@@ -285,6 +285,7 @@ def view_schemas() -> dict[str, JsonSchema]:
                     "message": TEXT,
                     "details": {"type": "array", "items": TEXT},
                     "incident": TEXT,
+                    "retryAfter": {"type": "integer", "minimum": 1},
                 },
                 "required": ["code", "message"],
                 "additionalProperties": False,
@@ -350,7 +351,16 @@ def _live_schemas() -> dict[str, JsonSchema]:
                 _closed(
                     type={"const": "error"},
                     id=any_id,
-                    error=_closed(status={"type": "integer"}, code=TEXT, message=TEXT),
+                    error={
+                        **_closed(status={"type": "integer"}, code=TEXT, message=TEXT),
+                        # A command over the socket's rate (status 429): when to send again.
+                        "properties": {
+                            "status": {"type": "integer"},
+                            "code": TEXT,
+                            "message": TEXT,
+                            "retryAfter": {"type": "integer", "minimum": 1},
+                        },
+                    },
                 ),
                 _closed(type={"const": "removed"}),
             ]

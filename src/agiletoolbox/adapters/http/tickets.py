@@ -38,6 +38,8 @@ class TicketBook:
         self._key = key
         self._clock = clock
         self._lifetime = lifetime
+        # Tickets redeemed here, until they expire: each opens one socket per process.
+        self._spent: dict[str, int] = {}
 
     def issue(self, caller: Caller, room_id: RoomId) -> str:
         """A ticket for `caller` to open the live socket of `room_id`."""
@@ -67,14 +69,27 @@ class TicketBook:
                 AccountId(payload["a"]),
                 None if payload["i"] is None else IssueKey(payload["i"]),
             )
-            expires, room = int(payload["e"]), payload["r"]
+            expires, room, nonce = int(payload["e"]), payload["r"], str(payload["n"])
         except (ValueError, KeyError, TypeError, DomainError):
             raise NotAuthenticated("invalid ticket") from None
         if room != room_id.value:
             raise NotAuthenticated("the ticket is for another room")
-        if self._clock.now().timestamp() > expires:
+        now = self._clock.now().timestamp()
+        if now > expires:
             raise NotAuthenticated("the ticket has expired")
+        self._forget_expired(now)
+        if nonce in self._spent:
+            raise NotAuthenticated("the ticket was used already; ask for a new one")
+        self._spent[nonce] = expires
         return caller
+
+    def _forget_expired(self, now: float) -> None:
+        # Tickets are spent in about the order they expire: the oldest come first.
+        while self._spent:
+            nonce, expires = next(iter(self._spent.items()))
+            if expires >= now:
+                return
+            del self._spent[nonce]
 
     def _sign(self, body: str) -> str:
         return _encode(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
+from agiletoolbox.adapters.http.limits import Limits
+
 ATLASSIAN_FRAME_ANCESTORS = (
     "https://*.atlassian.net",
     "https://*.jira.com",
@@ -41,6 +43,8 @@ class WebSettings:
     metrics_token: str | None = field(default=None, repr=False)
     """The bearer token `/metrics` asks for; unset, `/metrics` is open outside production
     and off in it."""
+    limits: Limits = field(factory=Limits)
+    """What one client may ask of this process."""
 
     @property
     def frame_ancestors(self) -> tuple[str, ...]:

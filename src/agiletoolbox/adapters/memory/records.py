@@ -33,6 +33,10 @@ class MemoryDefaultsRepository:
         """The saved defaults, or None."""
         return self._store.defaults.get(key)
 
+    async def count(self, tenant: TenantKey) -> int:
+        """How many saved defaults the tenant keeps."""
+        return sum(1 for key in self._store.defaults if key.tenant == tenant)
+
     async def save(self, defaults: SavedDefaults) -> None:
         """Stage an insert or replace."""
         self._ops.append(lambda store: store.defaults.__setitem__(defaults.key, defaults))

@@ -132,6 +132,10 @@ class MemoryRoomRepository:
                 return self._load(key, room)
         return None
 
+    async def count(self, tenant: TenantKey) -> int:
+        """How many rooms the tenant keeps."""
+        return sum(1 for key in self._store.rooms if key[0] == tenant)
+
     async def add(self, room: Room) -> None:
         """Stage a new room."""
         if await self.find_by_issue(room.tenant, room.issue_key) is not None:

@@ -233,6 +233,13 @@ class PostgresDefaultsRepository:
         )
         return None if row is None else DefaultsRow.from_row(row).defaults
 
+    async def count(self, tenant: TenantKey) -> int:
+        """How many saved defaults the tenant keeps."""
+        row = await self._connection.fetchrow(
+            "SELECT count(*) AS n FROM room_defaults WHERE tenant_key = $1", tenant.value
+        )
+        return 0 if row is None else int(row["n"])
+
     async def save(self, defaults: SavedDefaults) -> None:
         """Insert or replace."""
         await self._connection.write(

@@ -154,6 +154,13 @@ class PostgresRoomRepository:
                 return room
         return (await self._read(BY_ISSUE, tenant, issue_key.value))[0]
 
+    async def count(self, tenant: TenantKey) -> int:
+        """How many rooms the tenant keeps."""
+        row = await self._session.fetchrow(
+            "SELECT count(*) AS n FROM rooms WHERE tenant_key = $1", tenant.value
+        )
+        return 0 if row is None else int(row["n"])
+
     async def add(self, room: Room) -> None:
         """Stage a new room; `InvalidState` when the issue already has one."""
         if await self.find_by_issue(room.tenant, room.issue_key) is not None:
