@@ -142,6 +142,11 @@ class Bench:
             "database_url": database,
             "secret_key": secret,
             "install_keys_url": f"http://{HOST}:9/install-keys",  # never called: no install
+            # One load generator speaks for everyone: the per-client limits are not measured.
+            "limit_commands_per_second": "1000",
+            "limit_requests_per_minute_person": "1000000",
+            "limit_requests_per_minute_site": "10000000",
+            "limit_sockets_per_person": "1000",
         }
         self.a = serve_process("a", port_a, settings, folder)
         self.b = serve_process("b", port_b, settings, folder)
