@@ -109,6 +109,23 @@ class RoomId:
 
 
 @frozen(order=True, cache_hash=True)
+class SessionId:
+    """A refinement session's id: random, URL-safe, unguessable (as a room's)."""
+
+    value: str = field(validator=_checked(_ROOM_ID, "session id", 64))
+
+    BYTES: ClassVar[int] = 16
+
+    @classmethod
+    def generate(cls) -> SessionId:
+        """A fresh random session id (128 bits of entropy)."""
+        return cls(secrets.token_urlsafe(cls.BYTES))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@frozen(order=True, cache_hash=True)
 class FieldId:
     """A Jira field id: `customfield_N` or a system field id such as `timeoriginalestimate`."""
 
