@@ -103,7 +103,7 @@ async def erase_account(settings: Settings, account: AccountId, *, say: Print) -
     async with opened(settings) as container:
         privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
         rooms = await privacy.erase_account(account)
-    say(f"erased the account from {rooms} room(s) and its saved defaults")
+    say(f"erased the account from {rooms} room(s) and session(s), and its saved defaults")
     return rooms
 
 
@@ -111,7 +111,7 @@ async def export_account(settings: Settings, account: AccountId, *, say: Print) 
     """Print, as JSON, everything stored about an account in this region."""
     async with opened(settings) as container:
         privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
-        rooms, defaults = await privacy.export_account(account)
+        rooms, defaults, sessions = await privacy.export_account(account)
     document = {
         "accountId": account.value,
         "region": settings.region.value,
@@ -139,6 +139,16 @@ async def export_account(settings: Settings, account: AccountId, *, say: Print) 
                 "savedAt": saved.saved_at.isoformat(),
             }
             for saved in defaults
+        ],
+        "sessions": [
+            {
+                "tenant": session.tenant.value,
+                "sessionId": session.id.value,
+                "project": session.project.value,
+                "owner": True,
+                "createdAt": session.created_at.isoformat(),
+            }
+            for session in sessions
         ],
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)

@@ -222,7 +222,7 @@ async def test_custom_deck_names_are_forgotten_by_the_migration(empty_database: 
             await connection.execute(
                 f"UPDATE rounds SET deck = jsonb_set(deck, '{{name}}', {named})"  # noqa: S608
             )
-            assert [m.version for m in await migrate(connection)] == [9]
+            assert 9 in [m.version for m in await migrate(connection)]
             for table in ("rooms", "room_defaults", "rounds"):
                 left = await connection.fetchval(
                     f"SELECT count(*) FROM {table} WHERE {table}::text LIKE '%Jane%'"  # noqa: S608

@@ -14,6 +14,7 @@ from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.ids import IssueKey, IssueTypeId, TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
+from agiletoolbox.domain.session import RefinementSession
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.services.privacy import PrivacyService, PurgeReport
 from agiletoolbox.services.rooms import RoomService
@@ -104,14 +105,44 @@ async def test_exporting_an_account_shows_what_is_stored_and_nothing_after_erasu
     )
     await world.rooms.join(TENANT, BEN, view.id, Role.VOTER)
     await world.rooms.vote(TENANT, BEN, view.id, "3")
-    rooms, defaults = await world.privacy.export_account(ANA)
+    session = await open_session(world)
+    rooms, defaults, sessions = await world.privacy.export_account(ANA)
+    assert [s.id for s in sessions] == [session.id]
     assert [trace.issue_key for trace in rooms] == [IssueKey("DEMO-1")]
     assert rooms[0].owner
     assert [saved.key.account_id for saved in defaults] == [ANA]
-    bens, _ = await world.privacy.export_account(BEN)
+    bens, _, _ = await world.privacy.export_account(BEN)
     assert bens[0].vote == "3"
     await world.privacy.erase_account(ANA)
-    assert await world.privacy.export_account(ANA) == ([], [])
+    assert await world.privacy.export_account(ANA) == ([], [], [])
+
+
+async def open_session(world: World) -> RefinementSession:
+    from agiletoolbox.domain.ids import ProjectKey, SessionId
+    from agiletoolbox.domain.session import SessionMode
+
+    session = RefinementSession.open(
+        TENANT, SessionId.generate(), ProjectKey("DEMO"), ANA, RoomConfig(), SessionMode.LIVE,
+        [IssueKey("DEMO-1"), IssueKey("DEMO-2")], T0,
+    )  # fmt: skip
+    async with world.store.unit_of_work() as work:
+        await work.sessions.add(session)
+        await work.commit()
+    return session
+
+
+async def test_erasing_an_account_forgets_it_as_a_sessions_owner() -> None:
+    world = World()
+    session = await open_session(world)
+    async with world.store.unit_of_work() as work:
+        assert ANA in [account for account, _ in await work.rooms.accounts(TENANT)]
+    assert await world.privacy.erase_account(ANA) == 1
+    kept = world.store.sessions[(TENANT, session.id)]
+    assert kept.owner is None
+    assert [e.issue_key for e in kept.queue] == [IssueKey("DEMO-1"), IssueKey("DEMO-2")]
+    assert ANA.value not in repr(world.store.sessions)
+    async with world.store.unit_of_work() as work:
+        assert await work.rooms.accounts(TENANT) == []
 
 
 async def test_only_one_process_purges_at_a_time() -> None:

@@ -14,9 +14,10 @@ from typing import Protocol, Self
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.events import RoomEvent
-from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.ids import AccountId, IssueKey, ProjectKey, RoomId, SessionId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.session import RefinementSession
 from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports.forge import SystemTokenRepository
@@ -179,6 +180,37 @@ class ReportCycleRepository(Protocol):
         ...
 
 
+class SessionRepository(Protocol):
+    """Refinement sessions; saves are checked against the version read."""
+
+    async def get(self, tenant: TenantKey, session_id: SessionId) -> RefinementSession:
+        """The session; `NotFound` when the tenant has none by that id."""
+        ...
+
+    async def add(self, session: RefinementSession) -> None:
+        """Store a new session."""
+        ...
+
+    async def save(self, session: RefinementSession) -> None:
+        """Store a changed session read in this unit of work; `ConcurrentChange` when it
+        changed meanwhile."""
+        ...
+
+    async def delete(self, tenant: TenantKey, session_id: SessionId) -> None:
+        """Delete the session and its queue."""
+        ...
+
+    async def for_project(
+        self, tenant: TenantKey, project: ProjectKey
+    ) -> Sequence[RefinementSession]:
+        """The project's sessions, newest first."""
+        ...
+
+    async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Every session that keeps the account id (as its owner)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository."""
 
@@ -190,6 +222,7 @@ class UnitOfWork(Protocol):
     system_tokens: SystemTokenRepository
     migrations: MigrationRepository
     arrivals: ArrivalRepository
+    sessions: SessionRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -11,9 +11,10 @@ from attrs import evolve, frozen
 
 from agiletoolbox.domain.defaults import SavedDefaults
 from agiletoolbox.domain.errors import AccessRefused, NotFound
-from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
+from agiletoolbox.domain.ids import AccountId, RoomId, SessionId, TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.session import RefinementSession
 from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.subject import RoomTrace, trace_of
 from agiletoolbox.ports import Clock, JobLock, RoomEventBus, UnitOfWorkFactory
@@ -151,8 +152,9 @@ class PrivacyService:
 
     async def export_account(
         self, account: AccountId
-    ) -> tuple[list[RoomTrace], list[SavedDefaults]]:
-        """Everything stored about an account in this region (a data-subject request)."""
+    ) -> tuple[list[RoomTrace], list[SavedDefaults], list[RefinementSession]]:
+        """Everything stored about an account in this region (a data-subject request):
+        room traces, saved defaults, and the sessions it owns."""
         async with self._uow() as uow:
             traces = []
             for tenant, room_id in await uow.rooms.with_account(account):
@@ -160,7 +162,11 @@ class PrivacyService:
                 if trace is not None:
                     traces.append(trace)
             defaults = list(await uow.defaults.for_account(account))
-        return traces, defaults
+            sessions = [
+                await uow.sessions.get(tenant, session_id)
+                for tenant, session_id in await uow.sessions.with_account(account)
+            ]
+        return traces, defaults, sessions
 
     async def erase_account(self, account: AccountId) -> int:
         """Erase every trace of an account in this region; returns how many rooms changed."""
@@ -172,7 +178,29 @@ class PrivacyService:
         async with self._uow() as uow:
             await uow.defaults.erase_account(account)
             await uow.commit()
+        async with self._uow() as uow:
+            sessions = await uow.sessions.with_account(account)
+        for tenant, session_id in sessions:
+            changed += await self._erase_in_session(account, tenant, session_id)
         return changed
+
+    async def _erase_in_session(
+        self, account: AccountId, tenant: TenantKey, session_id: SessionId
+    ) -> int:
+        """Forget the account as a session's owner (a session keeps no other account)."""
+
+        async def attempt() -> int:
+            async with self._uow() as uow:
+                try:
+                    session = await uow.sessions.get(tenant, session_id)
+                except NotFound:
+                    return 0
+                session.erase_account(account, self._clock.now())
+                await uow.sessions.save(session)
+                await uow.commit()
+                return 1
+
+        return await retrying(attempt)
 
     async def _erase_in_room(self, account: AccountId, tenant: TenantKey, room_id: RoomId) -> int:
         erased = False

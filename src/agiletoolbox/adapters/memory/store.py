@@ -18,14 +18,16 @@ from agiletoolbox.adapters.memory.records import (
     MemoryMigrationRepository,
     MemoryReportCycleRepository,
 )
+from agiletoolbox.adapters.memory.sessions import MemorySessionRepository
 from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
 from agiletoolbox.domain.errorreport import ErrorReport
 from agiletoolbox.domain.errors import AccessRefused, ConcurrentChange, InvalidState, NotFound
 from agiletoolbox.domain.events import RoomEvent
-from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, SessionId, TenantKey
 from agiletoolbox.domain.reporting import ReportCycle
 from agiletoolbox.domain.residency import Arrival, Migration
 from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.session import RefinementSession
 from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports.forge import SystemToken
@@ -45,6 +47,7 @@ class MemoryStore:
     system_tokens: dict[TenantKey, SystemToken] = field(factory=dict)
     migrations: dict[TenantKey, Migration] = field(factory=dict)
     arrivals: dict[TenantKey, Arrival] = field(factory=dict)
+    sessions: dict[tuple[TenantKey, SessionId], RefinementSession] = field(factory=dict)
     commits: int = 0
 
     def unit_of_work(self) -> MemoryUnitOfWork:
@@ -63,6 +66,8 @@ class MemoryStore:
         self.system_tokens.pop(key, None)
         self.migrations.pop(key, None)
         self.arrivals.pop(key, None)
+        for session_key in [k for k in self.sessions if k[0] == key]:
+            del self.sessions[session_key]
 
 
 class MemoryRoomRepository:
@@ -204,6 +209,9 @@ class MemoryRoomRepository:
         for key, saved in self._store.defaults.items():
             if key.tenant == tenant:
                 keep(key.account_id, saved.saved_at)
+        for (owner_tenant, _), session in self._store.sessions.items():
+            if owner_tenant == tenant:
+                keep(session.owner, session.updated_at)
         return sorted(seen.items())
 
     def collect_events(self) -> list[RoomEvent]:
@@ -365,6 +373,7 @@ class MemoryUnitOfWork:
         self.system_tokens = MemorySystemTokenRepository(self._store)
         self.migrations = MemoryMigrationRepository(self._store)
         self.arrivals = MemoryArrivalRepository(self._store)
+        self.sessions = MemorySessionRepository(self._store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -385,6 +394,7 @@ class MemoryUnitOfWork:
         self.rooms.check()
         self.tenants.check()
         self.migrations.check()
+        self.sessions.check()
         self.rooms.apply()
         self.tenants.apply()
         self.defaults.apply()
@@ -393,6 +403,7 @@ class MemoryUnitOfWork:
         self.system_tokens.apply()
         self.migrations.apply()
         self.arrivals.apply()
+        self.sessions.apply()
         self._store.commits += 1
         self.committed = True
 

@@ -38,6 +38,8 @@ TRANSFER_TABLES = (
     "rounds",
     "round_votes",
     "room_defaults",
+    "sessions",
+    "session_issues",
     "report_cycles",
     "error_reports",
 )

@@ -35,6 +35,7 @@ from agiletoolbox.adapters.postgres.residency import (
 from agiletoolbox.adapters.postgres.rooms import PostgresRoomRepository
 from agiletoolbox.adapters.postgres.schema import require_current
 from agiletoolbox.adapters.postgres.session import RELEASE_ERRORS, Session
+from agiletoolbox.adapters.postgres.sessions import PostgresSessionRepository
 
 CLOSE_TIMEOUT = 10.0
 READY_TIMEOUT = 2.0
@@ -111,6 +112,7 @@ class PostgresUnitOfWork:
     system_tokens: PostgresSystemTokenRepository
     migrations: PostgresMigrationRepository
     arrivals: PostgresArrivalRepository
+    sessions: PostgresSessionRepository
 
     def __init__(self, pool: Pool, keys: KeyRing) -> None:
         self._pool = pool
@@ -128,6 +130,7 @@ class PostgresUnitOfWork:
         self.system_tokens = PostgresSystemTokenRepository(self._session, self._keys)
         self.migrations = PostgresMigrationRepository(self._session)
         self.arrivals = PostgresArrivalRepository(self._session)
+        self.sessions = PostgresSessionRepository(self._session)
 
     async def __aenter__(self) -> Self:
         if not self._fresh:

@@ -72,6 +72,8 @@ SELECT account_id, max(at) AS at FROM (
     JOIN rounds rd USING (tenant_key, room_id, number) WHERE rv.tenant_key = $1
     UNION ALL
     SELECT account_id, saved_at FROM room_defaults WHERE tenant_key = $1
+    UNION ALL
+    SELECT owner, updated_at FROM sessions WHERE tenant_key = $1 AND owner IS NOT NULL
 ) stored GROUP BY account_id
 """
 
@@ -204,8 +206,8 @@ class PostgresRoomRepository:
         return sorted(listed)
 
     async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
-        """Every account id the tenant's rooms and saved defaults hold, each with the last
-        time it was stored."""
+        """Every account id the tenant's rooms, saved defaults and sessions hold, each with
+        the last time it was stored."""
         rows = await self._session.fetch(_TENANT_ACCOUNTS, tenant.value)
         return sorted((AccountId(r["account_id"]), r["at"]) for r in rows)
 

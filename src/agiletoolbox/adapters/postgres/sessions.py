@@ -1,0 +1,185 @@
+"""Refinement sessions in PostgreSQL: a `sessions` row and its queue in `session_issues`.
+
+A save replaces the row only from the version read in this unit of work (`ConcurrentChange`
+otherwise) and rewrites the queue in one statement each way: delete, then insert the
+queue's rows from arrays (a data-modifying CTE would not free the keys for the insert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from agiletoolbox.adapters.postgres.rows import config_from_json, config_to_json
+from agiletoolbox.adapters.postgres.session import Session
+from agiletoolbox.domain.errors import ConcurrentChange, NotFound
+from agiletoolbox.domain.ids import AccountId, IssueKey, ProjectKey, RoomId, SessionId, TenantKey
+from agiletoolbox.domain.session import (
+    IssueState,
+    QueuedIssue,
+    RefinementSession,
+    SessionMode,
+    SessionState,
+)
+
+_COLUMNS = (
+    "s.tenant_key, s.session_id, s.project_key, s.owner, s.mode, s.state, s.config, "
+    "s.current_issue, s.version, s.created_at, s.updated_at, "
+    "coalesce(array(SELECT issue_key FROM session_issues q WHERE q.tenant_key = s.tenant_key "
+    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_keys, "
+    "coalesce(array(SELECT state FROM session_issues q WHERE q.tenant_key = s.tenant_key "
+    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_states, "
+    "coalesce(array(SELECT room_id FROM session_issues q WHERE q.tenant_key = s.tenant_key "
+    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_rooms"
+)
+_INSERT = """
+INSERT INTO sessions (tenant_key, session_id, project_key, owner, mode, state, config,
+                      current_issue, version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+_UPDATE = """
+UPDATE sessions SET owner = $3, mode = $4, state = $5, config = $6, current_issue = $7,
+                    version = $8, updated_at = $9
+WHERE tenant_key = $1 AND session_id = $2 AND version = $10
+RETURNING 1
+"""
+_FORGET_QUEUE = "DELETE FROM session_issues WHERE tenant_key = $1 AND session_id = $2"
+_QUEUE = """
+INSERT INTO session_issues (tenant_key, session_id, position, issue_key, state, room_id)
+SELECT $1, $2, q.position - 1, q.issue_key, q.state, q.room_id
+FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+     AS q(issue_key, state, room_id, position)
+"""
+
+
+def _session(row: asyncpg.Record) -> RefinementSession:
+    owner = row["owner"]
+    current = row["current_issue"]
+    queue = [
+        QueuedIssue(IssueKey(key), IssueState(state), None if room is None else RoomId(room))
+        for key, state, room in zip(row["q_keys"], row["q_states"], row["q_rooms"], strict=True)
+    ]
+    return RefinementSession(
+        tenant=TenantKey(row["tenant_key"]),
+        id=SessionId(row["session_id"]),
+        project=ProjectKey(row["project_key"]),
+        owner=None if owner is None else AccountId(owner),
+        config=config_from_json(row["config"]),
+        mode=SessionMode(row["mode"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        queue=queue,
+        current=None if current is None else IssueKey(current),
+        state=SessionState(row["state"]),
+        version=row["version"],
+    )
+
+
+class PostgresSessionRepository:
+    """Sessions and their queues."""
+
+    def __init__(self, connection: Session) -> None:
+        self._connection = connection
+        self._loaded: dict[tuple[TenantKey, SessionId], int] = {}
+
+    async def get(self, tenant: TenantKey, session_id: SessionId) -> RefinementSession:
+        """The session; `NotFound` when there is none."""
+        row = await self._connection.fetchrow(
+            f"SELECT {_COLUMNS} FROM sessions s "  # noqa: S608 - built from constants
+            "WHERE s.tenant_key = $1 AND s.session_id = $2",
+            tenant.value,
+            session_id.value,
+        )
+        if row is None:
+            raise NotFound("no such session")
+        session = _session(row)
+        self._loaded[(tenant, session_id)] = session.version
+        return session
+
+    async def add(self, session: RefinementSession) -> None:
+        """Insert the session and its queue."""
+        await self._connection.write(
+            _INSERT,
+            session.tenant.value,
+            session.id.value,
+            session.project.value,
+            None if session.owner is None else session.owner.value,
+            session.mode.value,
+            session.state.value,
+            config_to_json(session.config),
+            None if session.current is None else session.current.value,
+            session.version,
+            session.created_at,
+            session.updated_at,
+        )
+        await self._write_queue(session)
+        self._loaded[(session.tenant, session.id)] = session.version
+
+    async def save(self, session: RefinementSession) -> None:
+        """Update from the version read here; `ConcurrentChange` when it moved on."""
+        key = (session.tenant, session.id)
+        read = self._loaded.get(key)
+        if read is None:
+            raise ConcurrentChange("save a session read in the same unit of work")
+        if read == session.version:
+            return
+        written = await self._connection.write(
+            _UPDATE,
+            session.tenant.value,
+            session.id.value,
+            None if session.owner is None else session.owner.value,
+            session.mode.value,
+            session.state.value,
+            config_to_json(session.config),
+            None if session.current is None else session.current.value,
+            session.version,
+            session.updated_at,
+            read,
+        )
+        if not written:
+            raise ConcurrentChange("the session changed meanwhile")
+        await self._write_queue(session)
+        self._loaded[key] = session.version
+
+    async def _write_queue(self, session: RefinementSession) -> None:
+        await self._connection.write(_FORGET_QUEUE, session.tenant.value, session.id.value)
+        await self._connection.write(
+            _QUEUE,
+            session.tenant.value,
+            session.id.value,
+            [entry.issue_key.value for entry in session.queue],
+            [entry.state.value for entry in session.queue],
+            [None if entry.room_id is None else entry.room_id.value for entry in session.queue],
+        )
+
+    async def delete(self, tenant: TenantKey, session_id: SessionId) -> None:
+        """Delete the session (its queue goes with it)."""
+        await self._connection.write(
+            "DELETE FROM sessions WHERE tenant_key = $1 AND session_id = $2",
+            tenant.value,
+            session_id.value,
+        )
+        self._loaded.pop((tenant, session_id), None)
+
+    async def for_project(
+        self, tenant: TenantKey, project: ProjectKey
+    ) -> Sequence[RefinementSession]:
+        """The project's sessions, newest first."""
+        rows = await self._connection.fetch(
+            f"SELECT {_COLUMNS} FROM sessions s "  # noqa: S608 - built from constants
+            "WHERE s.tenant_key = $1 AND s.project_key = $2 "
+            "ORDER BY s.created_at DESC, s.session_id DESC",
+            tenant.value,
+            project.value,
+        )
+        return [_session(row) for row in rows]
+
+    async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Sessions the account owns."""
+        rows = await self._connection.fetch(
+            "SELECT tenant_key, session_id FROM sessions WHERE owner = $1 "
+            "ORDER BY tenant_key, session_id",
+            account.value,
+        )
+        return [(TenantKey(r["tenant_key"]), SessionId(r["session_id"])) for r in rows]
