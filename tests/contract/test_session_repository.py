@@ -49,6 +49,7 @@ async def test_a_session_reads_back_equal_through_every_change(uow: UnitOfWorkFa
         changed.move(ANA, KEYS[5], 0, at(1))
         changed.start_issue(ANA, KEYS[5], at(2))
         changed.room_opened(KEYS[5], RoomId("room-of-demo-6-xx"), at(2))
+        changed.room_opened(KEYS[0], RoomId("room-of-demo-1-xx"), at(2), opened=False)
         changed.issue_progressed(KEYS[5], IssueState.ESTIMATED, at(3))
         changed.remove_issue(ANA, KEYS[2], at(4))
         changed.skip(ANA, at(5))
@@ -61,6 +62,7 @@ async def test_a_session_reads_back_equal_through_every_change(uow: UnitOfWorkFa
     assert [e.issue_key for e in again.queue] == [KEYS[5], KEYS[0], KEYS[1], KEYS[3], KEYS[4]]
     assert again.state is SessionState.RUNNING
     assert again.owner is None
+    assert again.rooms_opened() == [RoomId("room-of-demo-6-xx")]
 
 
 async def test_a_save_from_a_stale_read_is_refused(uow: UnitOfWorkFactory) -> None:

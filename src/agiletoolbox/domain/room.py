@@ -411,6 +411,13 @@ class Room:
         self.removed = True
         self._changed(now, RoomRemoved)
 
+    def close(self, now: datetime) -> None:
+        """Mark the room for deletion because the refinement session that opened it was
+        removed (whoever owns the room now: the session's owner decided for it)."""
+        self._live(now)
+        self.removed = True
+        self._changed(now, RoomRemoved)
+
     def erase_account(self, account: AccountId, now: datetime) -> bool:
         """Erase every trace of an account; an owner's room passes on or stays ownerless."""
         self._live(now)

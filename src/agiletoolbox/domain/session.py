@@ -60,11 +60,14 @@ OPEN_STATES = frozenset({IssueState.PENDING, IssueState.VOTING, IssueState.REVEA
 
 @frozen
 class QueuedIssue:
-    """One issue of the queue: its key, its state, and the room the session opened for it."""
+    """One issue of the queue: its key, its state, and its room: one the session opened
+    (`opened_room`: removing the session removes it) or the issue's own, which the session
+    took over as it was (removing the session leaves it)."""
 
     issue_key: IssueKey
     state: IssueState = IssueState.PENDING
     room_id: RoomId | None = None
+    opened_room: bool = False
 
 
 @frozen
@@ -236,14 +239,21 @@ class RefinementSession:
 
     # -- what the rooms report (no actor: the service calls these) -------------------------
 
-    def room_opened(self, issue_key: IssueKey, room_id: RoomId, now: datetime) -> None:
-        """The session opened (or took over) the issue's room."""
+    def room_opened(
+        self, issue_key: IssueKey, room_id: RoomId, now: datetime, *, opened: bool = True
+    ) -> None:
+        """The session opened the issue's room (`opened`), or took over the room the issue
+        had already."""
         self._live(now)
         entry = self.item(issue_key)
-        if entry.room_id == room_id:
+        if entry.room_id == room_id and entry.opened_room is opened:
             return
-        self._replace(evolve(entry, room_id=room_id))
+        self._replace(evolve(entry, room_id=room_id, opened_room=opened))
         self._changed(now)
+
+    def rooms_opened(self) -> list[RoomId]:
+        """The rooms this session opened (what removing it removes)."""
+        return [e.room_id for e in self.queue if e.room_id is not None and e.opened_room]
 
     def issue_progressed(self, issue_key: IssueKey, state: IssueState, now: datetime) -> None:
         """The issue's room moved on: votes revealed, an estimate written, a new round.

@@ -31,7 +31,9 @@ _COLUMNS = (
     "coalesce(array(SELECT state FROM session_issues q WHERE q.tenant_key = s.tenant_key "
     "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_states, "
     "coalesce(array(SELECT room_id FROM session_issues q WHERE q.tenant_key = s.tenant_key "
-    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_rooms"
+    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_rooms, "
+    "coalesce(array(SELECT opened_room FROM session_issues q WHERE q.tenant_key = s.tenant_key "
+    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_opened"
 )
 _INSERT = """
 INSERT INTO sessions (tenant_key, session_id, project_key, owner, mode, state, config,
@@ -46,10 +48,11 @@ RETURNING 1
 """
 _FORGET_QUEUE = "DELETE FROM session_issues WHERE tenant_key = $1 AND session_id = $2"
 _QUEUE = """
-INSERT INTO session_issues (tenant_key, session_id, position, issue_key, state, room_id)
-SELECT $1, $2, q.position - 1, q.issue_key, q.state, q.room_id
-FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY
-     AS q(issue_key, state, room_id, position)
+INSERT INTO session_issues
+    (tenant_key, session_id, position, issue_key, state, room_id, opened_room)
+SELECT $1, $2, q.position - 1, q.issue_key, q.state, q.room_id, q.opened_room
+FROM unnest($3::text[], $4::text[], $5::text[], $6::boolean[]) WITH ORDINALITY
+     AS q(issue_key, state, room_id, opened_room, position)
 """
 
 
@@ -57,8 +60,12 @@ def _session(row: asyncpg.Record) -> RefinementSession:
     owner = row["owner"]
     current = row["current_issue"]
     queue = [
-        QueuedIssue(IssueKey(key), IssueState(state), None if room is None else RoomId(room))
-        for key, state, room in zip(row["q_keys"], row["q_states"], row["q_rooms"], strict=True)
+        QueuedIssue(
+            IssueKey(key), IssueState(state), None if room is None else RoomId(room), opened
+        )
+        for key, state, room, opened in zip(
+            row["q_keys"], row["q_states"], row["q_rooms"], row["q_opened"], strict=True
+        )
     ]
     return RefinementSession(
         tenant=TenantKey(row["tenant_key"]),
@@ -151,6 +158,7 @@ class PostgresSessionRepository:
             [entry.issue_key.value for entry in session.queue],
             [entry.state.value for entry in session.queue],
             [None if entry.room_id is None else entry.room_id.value for entry in session.queue],
+            [entry.opened_room for entry in session.queue],
         )
 
     async def delete(self, tenant: TenantKey, session_id: SessionId) -> None:

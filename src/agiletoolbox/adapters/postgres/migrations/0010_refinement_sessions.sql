@@ -33,6 +33,9 @@ CREATE TABLE session_issues (
     state      text    NOT NULL
         CHECK (state IN ('pending', 'voting', 'revealed', 'estimated', 'skipped')),
     room_id    text,
+    -- Whether the session opened the room (removing the session removes it) or took
+    -- over the room the issue had already (removing the session leaves it).
+    opened_room boolean NOT NULL DEFAULT false,
     PRIMARY KEY (tenant_key, session_id, issue_key),
     FOREIGN KEY (tenant_key, session_id) REFERENCES sessions ON DELETE CASCADE
 );

@@ -1,0 +1,102 @@
+"""The refinement session's use cases on in-memory adapters: rooms opened, taken over,
+removed with the session."""
+
+from __future__ import annotations
+
+import pytest
+
+from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
+from agiletoolbox.domain.config import RoomConfig
+from agiletoolbox.domain.deck import T_SHIRT
+from agiletoolbox.domain.errors import JiraIssueNotFound, NotPermitted
+from agiletoolbox.domain.ids import IssueKey, ProjectKey, RoomId
+from agiletoolbox.domain.session import IssueState, SessionMode
+from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.services.rooms import RoomService
+from agiletoolbox.services.sessions import SessionService
+from tests.unit.roomkit import ANA, BEN, T0, TENANT
+
+DEMO = ProjectKey("DEMO")
+KEYS = [IssueKey(f"DEMO-{n}") for n in range(1, 5)]
+
+
+class World:
+    def __init__(self) -> None:
+        self.store = MemoryStore()
+        self.store.tenants[TENANT] = Tenant.install(
+            key=TENANT,
+            base_url="https://acme.atlassian.net",
+            shared_secret="s" * 32,
+            product_type=ProductType.JIRA,
+            region=Region.US,
+            now=T0,
+        )
+        self.clock = ManualClock(T0)
+        self.bus = MemoryEventBus()
+        self.jira = MemoryJira()
+        for key in KEYS:
+            self.jira.add_issue(TENANT, key)
+        self.sessions = SessionService(self.store.unit_of_work, self.bus, self.clock, self.jira)
+        self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, self.jira)
+
+
+async def test_the_current_issue_gets_a_room_with_the_sessions_settings() -> None:
+    world = World()
+    config = RoomConfig(deck=T_SHIRT)
+    session = await world.sessions.open(TENANT, ANA, DEMO, KEYS, SessionMode.LIVE, config)
+    moved = await world.sessions.next(TENANT, ANA, session.id)
+    assert moved.current == KEYS[0]
+    entry = moved.item(KEYS[0])
+    assert entry.state is IssueState.VOTING
+    assert entry.opened_room
+    assert entry.room_id is not None
+    room = world.store.rooms[(TENANT, entry.room_id)]
+    assert (room.issue_key, room.owner, room.config) == (KEYS[0], ANA, config)
+    again = await world.sessions.start_issue(TENANT, ANA, session.id, KEYS[0])
+    assert again.item(KEYS[0]).room_id == entry.room_id, "one room per issue"
+
+
+async def test_an_issue_with_a_room_of_its_own_keeps_it_and_removal_leaves_it() -> None:
+    world = World()
+    own = await world.rooms.open(TENANT, BEN, KEYS[1], RoomConfig())
+    session = await world.sessions.open(
+        TENANT, ANA, DEMO, KEYS[:2], SessionMode.LIVE, RoomConfig(deck=T_SHIRT)
+    )
+    await world.sessions.next(TENANT, ANA, session.id)
+    taken = await world.sessions.skip(TENANT, ANA, session.id)
+    assert taken.current == KEYS[1]
+    assert taken.item(KEYS[1]).room_id == own.id
+    assert not taken.item(KEYS[1]).opened_room
+    opened = taken.item(KEYS[0]).room_id
+    with pytest.raises(NotPermitted):
+        await world.sessions.remove(TENANT, BEN, session.id)
+    await world.sessions.remove(TENANT, ANA, session.id)
+    assert world.store.sessions == {}
+    assert list(world.store.rooms) == [(TENANT, own.id)], "the room it opened went with it"
+    assert opened is not None
+    assert world.store.rooms[(TENANT, own.id)].config == RoomConfig(), "taken over as it was"
+
+
+async def test_an_issue_jira_does_not_show_gets_no_room() -> None:
+    world = World()
+    missing = IssueKey("DEMO-99")
+    session = await world.sessions.open(
+        TENANT, ANA, DEMO, [missing], SessionMode.LIVE, RoomConfig()
+    )
+    with pytest.raises(JiraIssueNotFound):
+        await world.sessions.next(TENANT, ANA, session.id)
+    assert world.store.rooms == {}
+    stored = world.store.sessions[(TENANT, session.id)]
+    assert stored.item(missing).room_id is None
+
+
+async def test_a_room_removed_on_its_own_is_not_removed_twice() -> None:
+    world = World()
+    session = await world.sessions.open(TENANT, ANA, DEMO, KEYS[:1], SessionMode.LIVE, RoomConfig())
+    moved = await world.sessions.next(TENANT, ANA, session.id)
+    room_id = moved.item(KEYS[0]).room_id
+    assert isinstance(room_id, RoomId)
+    await world.rooms.remove(TENANT, ANA, room_id)
+    await world.sessions.remove(TENANT, ANA, session.id)
+    assert world.store.rooms == {}
+    assert world.store.sessions == {}
