@@ -93,6 +93,7 @@ async def purge(
     verb = "would remove" if dry_run else "removed"
     say(f"uninstalled tenants {verb}: {report.tenants}")
     say(f"idle rooms {verb}: {report.rooms}")
+    say(f"idle refinement sessions {verb}: {report.sessions}")
     say(f"error reports {verb}: {report.error_reports}")
     say(f"abandoned copies from other regions {verb}: {report.abandoned_copies}")
     return report

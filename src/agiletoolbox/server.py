@@ -86,9 +86,11 @@ async def purge_daily(
         else:
             if report is not None:
                 log.info(
-                    "purge removed %d uninstalled tenant(s), %d idle room(s), %d error report(s)",
+                    "purge removed %d uninstalled tenant(s), %d idle room(s), %d idle "
+                    "session(s), %d error report(s)",
                     report.tenants,
                     report.rooms,
+                    report.sessions,
                     report.error_reports,
                 )
         await asyncio.sleep(every)

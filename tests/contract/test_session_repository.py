@@ -113,3 +113,33 @@ async def test_deleting_a_session_or_its_tenant_leaves_nothing(uow: UnitOfWorkFa
             with pytest.raises(NotFound):
                 await work.sessions.get(site, session_id)
         assert (await work.sessions.get(SITE, kept.id)).id == kept.id
+
+
+async def test_idle_sessions_are_listed_and_a_deletion_is_guarded_by_the_read(
+    uow: UnitOfWorkFactory,
+) -> None:
+    from agiletoolbox.domain.config import RoomConfig as Config
+
+    await install(uow)
+    idle, recent = session(seconds=1), session(seconds=50)
+    persistent = session(seconds=2)
+    persistent.config = Config(persistent=True)
+    await store(uow, idle, recent, persistent)
+    async with uow() as work:
+        assert await work.sessions.idle_before(at(10)) == [(SITE, idle.id)]
+    async with uow() as first, uow() as second:
+        read = await first.sessions.get(SITE, idle.id)
+        used = await second.sessions.get(SITE, idle.id)
+        used.next(ANA, at(60))
+        await second.sessions.save(used)
+        await second.commit()
+        assert read.version == 1
+
+        async def delete_stale() -> None:
+            await first.sessions.delete(SITE, idle.id)
+            await first.commit()
+
+        with pytest.raises(ConcurrentChange):
+            await delete_stale()
+    async with uow() as work:
+        assert (await work.sessions.get(SITE, idle.id)).version == used.version

@@ -283,3 +283,42 @@ async def test_a_site_moving_to_another_region_keeps_its_rooms_for_the_region_th
     world.store.tenants[TENANT].cancel_move(T0)
     assert await world.privacy.erase_account(ANA) == 1
     assert ANA not in world.store.rooms[(TENANT, moving.id)].participants
+
+
+async def test_idle_sessions_go_after_the_window_unless_persistent() -> None:
+    from agiletoolbox.domain.ids import ProjectKey, SessionId
+    from agiletoolbox.domain.session import SessionMode
+
+    world = World()
+    idle = await open_session(world)
+    kept = RefinementSession.open(
+        TENANT, SessionId.generate(), ProjectKey("DEMO"), ANA, RoomConfig(persistent=True),
+        SessionMode.LIVE, [IssueKey("DEMO-3")], T0,
+    )  # fmt: skip
+    async with world.store.unit_of_work() as work:
+        await work.sessions.add(kept)
+        await work.commit()
+    world.clock.advance(timedelta(days=89))
+    assert (await world.privacy.purge()).sessions == 0
+    world.clock.advance(timedelta(days=2))
+    assert (await world.privacy.purge(dry_run=True)).sessions == 1
+    assert len(world.store.sessions) == 2, "a dry run removes nothing"
+    assert (await world.privacy.purge()).sessions == 1
+    assert list(world.store.sessions) == [(TENANT, kept.id)]
+    assert (TENANT, idle.id) not in world.store.sessions
+
+
+async def test_a_session_used_after_the_purge_read_its_list_is_kept() -> None:
+    world = World()
+    session = await open_session(world)
+    world.clock.advance(timedelta(days=91))
+    cutoff = world.clock.now() - timedelta(days=90)
+    async with world.store.unit_of_work() as work:
+        listed = await work.sessions.idle_before(cutoff)
+        used = await work.sessions.get(TENANT, session.id)
+        used.next(ANA, world.clock.now())
+        await work.sessions.save(used)
+        await work.commit()
+    assert listed == [(TENANT, session.id)]
+    assert await world.privacy._purge_sessions(listed, cutoff) == 0
+    assert (TENANT, session.id) in world.store.sessions

@@ -210,6 +210,10 @@ class SessionRepository(Protocol):
         """Every session that keeps the account id (as its owner)."""
         ...
 
+    async def idle_before(self, cutoff: datetime) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Sessions not persistent whose last change was before `cutoff`."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over every repository."""

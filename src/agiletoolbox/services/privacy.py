@@ -41,6 +41,7 @@ class PurgeReport:
     rooms: int
     error_reports: int
     abandoned_copies: int = 0
+    sessions: int = 0
 
 
 class PrivacyService:
@@ -83,14 +84,21 @@ class PrivacyService:
                 for room in await uow.rooms.idle_before(cutoffs.idle_room_before)
                 if room[0] not in tenants
             ]
+            sessions = [
+                key
+                for key in await uow.sessions.idle_before(cutoffs.idle_room_before)
+                if key[0] not in tenants
+            ]
             abandoned = await uow.arrivals.staged_before(cutoffs.abandoned_copy_before)
             if dry_run:
                 for key in (*tenants, *abandoned):
                     await uow.tenants.delete(key)
                 for tenant, room_id in rooms:
                     await uow.rooms.delete(tenant, room_id)
+                for tenant, session_id in sessions:
+                    await uow.sessions.delete(tenant, session_id)
                 reports = await uow.error_reports.delete_before(cutoffs.error_report_before)
-                return PurgeReport(len(tenants), len(rooms), reports, len(abandoned))
+                return PurgeReport(len(tenants), len(rooms), reports, len(abandoned), len(sessions))
         done = PurgeReport(0, 0, 0)
         for sites in _chunks(tenants, batch):
             removed = await self._purge_tenants(sites, moment)
@@ -100,6 +108,11 @@ class PrivacyService:
         for idle in _chunks(rooms, batch):
             removed = await self._purge_rooms(idle, cutoffs.idle_room_before)
             done = evolve(done, rooms=done.rooms + removed)
+            if progress is not None:
+                progress(done)
+        for idle_sessions in _chunks(sessions, batch):
+            removed = await self._purge_sessions(idle_sessions, cutoffs.idle_room_before)
+            done = evolve(done, sessions=done.sessions + removed)
             if progress is not None:
                 progress(done)
         async with self._uow() as uow:
@@ -120,6 +133,29 @@ class PrivacyService:
                     removed += 1
             await uow.commit()
         return removed
+
+    async def _purge_sessions(
+        self, sessions: Sequence[tuple[TenantKey, SessionId]], cutoff: datetime
+    ) -> int:
+        """Delete those of `sessions` still idle; one used meanwhile is kept (the deletion
+        is guarded by the version read, and a lost race checks the batch again). The rooms
+        a purged session opened follow their own idle rule."""
+
+        async def attempt() -> int:
+            async with self._uow() as uow:
+                removed = 0
+                for tenant, session_id in sessions:
+                    try:
+                        session = await uow.sessions.get(tenant, session_id)
+                    except NotFound:
+                        continue
+                    if not session.config.persistent and session.updated_at < cutoff:
+                        await uow.sessions.delete(tenant, session_id)
+                        removed += 1
+                await uow.commit()
+            return removed
+
+        return await retrying(attempt)
 
     async def _purge_rooms(
         self, rooms: Sequence[tuple[TenantKey, RoomId]], cutoff: datetime

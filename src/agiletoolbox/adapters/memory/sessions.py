@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agiletoolbox.domain.errors import ConcurrentChange, NotFound
@@ -59,7 +60,7 @@ class MemorySessionRepository:
         self._staged[key] = copy.deepcopy(session)
 
     async def delete(self, tenant: TenantKey, session_id: SessionId) -> None:
-        """Stage the deletion."""
+        """Stage the deletion (of the version read here, when it was read)."""
         self._staged[(tenant, session_id)] = None
 
     async def for_project(
@@ -76,6 +77,14 @@ class MemorySessionRepository:
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
         """Sessions the account owns."""
         return sorted(key for key, s in self._current().items() if s.mentions(account))
+
+    async def idle_before(self, cutoff: datetime) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Sessions not persistent whose last change was before `cutoff`."""
+        return sorted(
+            key
+            for key, s in self._current().items()
+            if not s.config.persistent and s.updated_at < cutoff
+        )
 
     def check(self) -> None:
         """Refuse the commit when a session changed since it was read here."""

@@ -8,6 +8,7 @@ queue's rows from arrays (a data-modifying CTE would not free the keys for the i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -162,13 +163,27 @@ class PostgresSessionRepository:
         )
 
     async def delete(self, tenant: TenantKey, session_id: SessionId) -> None:
-        """Delete the session (its queue goes with it)."""
-        await self._connection.write(
-            "DELETE FROM sessions WHERE tenant_key = $1 AND session_id = $2",
+        """Delete the session (its queue goes with it); one read here is deleted only at
+        the version read (`ConcurrentChange` when it moved on)."""
+        read = self._loaded.pop((tenant, session_id), None)
+        deleted = await self._connection.write(
+            "DELETE FROM sessions WHERE tenant_key = $1 AND session_id = $2 "
+            "AND ($3::bigint IS NULL OR version = $3) RETURNING 1",
             tenant.value,
             session_id.value,
+            read,
         )
-        self._loaded.pop((tenant, session_id), None)
+        if read is not None and not deleted:
+            raise ConcurrentChange("the session changed meanwhile")
+
+    async def idle_before(self, cutoff: datetime) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Sessions not persistent whose last change was before `cutoff`."""
+        rows = await self._connection.fetch(
+            "SELECT tenant_key, session_id FROM sessions "
+            "WHERE updated_at < $1 AND persistent IS NOT TRUE ORDER BY tenant_key, session_id",
+            cutoff,
+        )
+        return [(TenantKey(r["tenant_key"]), SessionId(r["session_id"])) for r in rows]
 
     async def for_project(
         self, tenant: TenantKey, project: ProjectKey
