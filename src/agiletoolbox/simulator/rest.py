@@ -6,7 +6,10 @@
   floats, options as `{"self", "value", "id"}`);
 - `PUT /rest/api/3/issue/{key}` - `{"fields": {...}}` and/or `{"update": {id: [{"set":
   v}]}}`, 204; a field off the screen or unknown gets Jira's 400 "Field 'x' cannot be
-  set. It is not on the appropriate screen, or unknown."; wrong types their 400s.
+  set. It is not on the appropriate screen, or unknown."; wrong types their 400s;
+- `GET|POST /rest/api/3/search/jql` - a bounded JQL query's issues a page at a time
+  (`nextPageToken`, omitted on the last page, and `isLast`; no `total`), the subset of
+  JQL in `jql.py`, Jira's 400 and message for a query it refuses.
 
 All answer 404 `Issue does not exist or you do not have permission to see it.` for an
 unknown issue. The reads also answer a person's browser session (as `AP.request` calls
@@ -15,6 +18,8 @@ them from the app's page); the edit takes the app's JWT only (see `cloud.endpoin
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -23,6 +28,8 @@ from typing import Any
 from aiohttp import web
 
 from agiletoolbox.simulator.cloud import Caller, endpoint
+from agiletoolbox.simulator.jql import JqlError
+from agiletoolbox.simulator.jql import parse as jql_parse
 from agiletoolbox.simulator.qsh import query_pairs
 from agiletoolbox.simulator.site import FieldDef, Issue, Site
 
@@ -254,6 +261,110 @@ async def edit_issue(request: web.Request, site: Site, _caller: Caller) -> web.R
     return _apply(site, issue, body)
 
 
+# -- JQL search ------------------------------------------------------------------------
+
+DEFAULT_PAGE = 50
+MAX_PAGE_WITH_FIELDS = 100
+MAX_PAGE_IDS_ONLY = 5000
+BAD_PAGE = "The provided next page token is invalid or expired."
+
+
+def _page_token(jql: str, offset: int) -> str:
+    digest = hashlib.sha256(jql.encode()).hexdigest()[:16]
+    return base64.urlsafe_b64encode(f"{offset}:{digest}".encode()).decode().rstrip("=")
+
+
+def _offset_of(token: str, jql: str) -> int | None:
+    try:
+        offset, digest = (
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")
+        )
+        number = int(offset)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return number if _page_token(jql, number) == token and digest else None
+
+
+def _search_fields(site: Site, issue: Issue, names: list[str]) -> dict[str, Any]:
+    """The fields of a search hit that the request named (summary, issuetype, status,
+    created, the site's fields)."""
+    chosen: dict[str, Any] = {}
+    for name in names:
+        if name == "issuetype":
+            chosen[name] = {
+                "id": issue.issuetype_id,
+                "name": issue.issuetype_name,
+                "subtask": False,
+                "iconUrl": f"{site.base_url}/images/icons/issuetypes/"
+                f"{issue.issuetype_name.lower()}.svg",
+            }
+        elif name == "status":
+            category = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
+            chosen[name] = {
+                "name": issue.status,
+                "statusCategory": {
+                    "key": category[issue.status_category],
+                    "name": issue.status_category,
+                },
+            }
+        elif name == "created":
+            chosen[name] = issue.created
+        elif name in site.fields:
+            chosen[name] = site.value_json(issue, site.fields[name])
+    return chosen
+
+
+async def search_jql(request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`GET` or `POST /rest/api/3/search/jql`: the issues a bounded JQL query finds, a page
+    at a time (`nextPageToken`, absent on the last page, and `isLast`); `fields` defaults
+    to `id` only."""
+    if request.method == "POST":
+        body = await _body(request)
+        if not isinstance(body, dict):
+            return errors(400, ["Can not deserialize the request body."], {})
+        jql = str(body.get("jql") or "")
+        token = body.get("nextPageToken")
+        raw_fields = body.get("fields") or []
+        size = body.get("maxResults", DEFAULT_PAGE)
+    else:
+        jql = request.query.get("jql", "")
+        token = request.query.get("nextPageToken")
+        raw_fields = [f for f in request.query.get("fields", "").split(",") if f]
+        size = request.query.get("maxResults", DEFAULT_PAGE)
+    names = [str(f).strip() for f in raw_fields] if isinstance(raw_fields, list) else []
+    try:
+        query = jql_parse(site, jql)
+    except JqlError as refused:
+        return errors(400, [refused.message], {})
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        return errors(400, ["maxResults must be a number."], {})
+    ids_only = set(names) <= {"id", "key"}
+    size = max(1, min(size, MAX_PAGE_IDS_ONLY if ids_only else MAX_PAGE_WITH_FIELDS))
+    offset = 0
+    if token is not None:
+        found = _offset_of(str(token), jql)
+        if found is None:
+            return errors(400, [BAD_PAGE], {})
+        offset = found
+    hits = query.run(site)
+    page = hits[offset : offset + size]
+    issues = []
+    for issue in page:
+        entry: dict[str, Any] = {"id": issue.id}
+        if (names and not ids_only) or "key" in names:
+            entry.update({"key": issue.key, "self": f"{site.base_url}/rest/api/3/issue/{issue.id}"})
+        wanted = [n for n in names if n not in ("id", "key")]
+        if wanted:
+            entry["fields"] = _search_fields(site, issue, wanted)
+        issues.append(entry)
+    answer: dict[str, Any] = {"issues": issues, "isLast": offset + size >= len(hits)}
+    if not answer["isLast"]:
+        answer["nextPageToken"] = _page_token(jql, offset + size)
+    return web.json_response(answer)
+
+
 def add_routes(
     app: web.Application, prefix: str, wrap: Callable[..., Callable[[web.Request], Any]] = endpoint
 ) -> None:
@@ -267,3 +378,5 @@ def add_routes(
     app.router.add_get(f"{api}/issue/{{issue}}/editmeta", wrap(editmeta, browser=True))
     app.router.add_get(f"{api}/issue/{{issue}}", wrap(get_issue, browser=True))
     app.router.add_put(f"{api}/issue/{{issue}}", wrap(edit_issue))
+    app.router.add_get(f"{api}/search/jql", wrap(search_jql, browser=True))
+    app.router.add_post(f"{api}/search/jql", wrap(search_jql, browser=True))

@@ -9,7 +9,10 @@ Fields (ids as on a real Jira Cloud site):
 - `customfield_10026` "Story Points" - number, known but *not* on the edit screen;
 - `summary` - the system field.
 
-Issues DEMO-1 to DEMO-12, all of issue type `10001` (Story) in project DEMO (id 10000).
+Issues DEMO-1 to DEMO-40 in project DEMO (id 10000), Stories (`10001`) and a few Bugs
+(`10004`): DEMO-1 to DEMO-6 done in the closed sprint "DEMO Sprint 1", DEMO-7 to DEMO-14
+in the open sprint "DEMO Sprint 2" (to do, in progress, done), the rest in the backlog,
+to do, ranked in an order of their own (JQL `ORDER BY Rank`).
 People: five teammates, plus the two accounts Atlassian documents for testing the
 personal-data API - one active, one closed.
 """
@@ -99,12 +102,79 @@ def sample_issues() -> tuple[Issue, ...]:
         "Resume a room after a restart",
         "Name the outlier on the deck's scale",
     )
+    backlog = tuple(
+        f"{verb} the {thing}"
+        for verb, thing in zip(
+            (
+                "Cache",
+                "Audit",
+                "Resize",
+                "Localise",
+                "Document",
+                "Test",
+                "Simplify",
+                "Speed up",
+                "Secure",
+                "Archive",
+                "Search",
+                "Filter",
+                "Paginate",
+                "Sort",
+            )
+            * 2,
+            (
+                "session list",
+                "deck editor",
+                "issue picker",
+                "summary export",
+                "room history",
+                "timer settings",
+                "project page",
+                "help dialog",
+                "field chooser",
+                "team list",
+                "estimate field",
+                "JQL form",
+                "review screen",
+                "async progress",
+                "vote counts",
+                "results chart",
+                "admin page",
+                "saved filters",
+                "sprint view",
+                "dark theme",
+                "keyboard help",
+                "reveal button",
+                "queue order",
+                "room settings",
+                "status bar",
+                "error page",
+                "sign-in page",
+                "about page",
+            ),
+            strict=False,
+        )
+    )
     issues = tuple(
-        Issue(id=str(10101 + n), key=f"{PROJECT_KEY}-{n + 1}", summary=summary)
-        for n, summary in enumerate(summaries)
+        _placed(Issue(id=str(10101 + n), key=f"{PROJECT_KEY}-{n + 1}", summary=summary), n + 1)
+        for n, summary in enumerate((*summaries, *backlog))
     )
     issues[1].values[STORY_POINTS_FIELD] = 3.0
     return issues
+
+
+def _placed(issue: Issue, number: int) -> Issue:
+    """Sample issue DEMO-`number` with its sprint, status, type, creation and rank."""
+    if number % 9 == 0:
+        issue.issuetype_id, issue.issuetype_name = "10004", "Bug"
+    issue.created = f"2026-{9 + number // 15:02d}-{1 + number % 28:02d}T09:00:00.000+0000"
+    if number <= 6:
+        issue.sprint, issue.status = "DEMO Sprint 1", "Done"
+    elif number <= 14:
+        issue.sprint, issue.status = "DEMO Sprint 2", ("To Do", "In Progress", "Done")[number % 3]
+    issue.status_category = issue.status
+    issue.rank = (number * 17) % 41
+    return issue
 
 
 def populate(site: Site) -> Site:
@@ -115,6 +185,7 @@ def populate(site: Site) -> Site:
         site.fields[field_def.id] = field_def
     for issue in sample_issues():
         site.add_issue(issue)
+    site.open_sprints = {"DEMO Sprint 2"}
     site.screen = {f for f in site.fields if f != OFF_SCREEN_FIELD}
     for issue in site.issues.values():
         issue.values.setdefault("summary", issue.summary)

@@ -80,6 +80,15 @@ class Issue:
     project_id: str = "10000"
     issuetype_id: str = "10001"
     values: dict[str, Any] = field(factory=dict)
+    issuetype_name: str = "Story"
+    status: str = "To Do"
+    status_category: str = "To Do"
+    """`To Do`, `In Progress` or `Done`, as JQL's `statusCategory` names them."""
+    sprint: str | None = None
+    """The sprint the issue is in (None: the backlog)."""
+    created: str = "2026-11-02T09:00:00.000+0000"
+    rank: int = 0
+    """The issue's place in the backlog's order (JQL `ORDER BY Rank`)."""
 
 
 @define
@@ -129,6 +138,8 @@ class Site:
     faults: Faults = field(factory=Faults)
     installations: dict[str, Installation] = field(factory=dict)
     origin: str = ""
+    open_sprints: set[str] = field(factory=set)
+    """The sprints that are open now (JQL `openSprints()`)."""
 
     @name.validator
     def _check_name(self, _attribute: object, value: str) -> None:
