@@ -123,3 +123,28 @@ async def test_search_by_post_defaults_to_ids_and_refuses_bad_input(
     assert forged.status == 400
     unsigned = await call(http, jira, "POST", path, json={"jql": "project = DEMO"}, sign=False)
     assert unsigned.status == 401
+
+
+async def test_saved_filters_and_the_issue_picker(
+    jira: JiraSimulator, http: aiohttp.ClientSession
+) -> None:
+    jira.register_installation("acme", APP_KEY)
+    listed = await call(http, jira, "GET", "/rest/api/3/filter/search?filterName=demo&expand=jql")
+    assert listed.status == 200
+    assert [f["name"] for f in listed.body["values"]] == ["DEMO backlog", "DEMO open sprint"]
+    assert listed.body["isLast"] is True
+    assert listed.body["total"] == 2
+    backlog = listed.body["values"][0]
+    one = await call(http, jira, "GET", f"/rest/api/3/filter/{backlog['id']}")
+    assert one.body["jql"] == backlog["jql"]
+    search = await call(http, jira, "POST", "/rest/api/3/search/jql", json={"jql": one.body["jql"]})
+    assert len(search.body["issues"]) == 26
+    missing = await call(http, jira, "GET", "/rest/api/3/filter/999")
+    assert missing.status == 400
+    picked = await call(
+        http, jira, "GET", "/rest/api/3/issue/picker?query=keyboard&currentJQL=project%3DDEMO"
+    )
+    assert picked.status == 200
+    (section,) = picked.body["sections"]
+    assert [i["key"] for i in section["issues"]] == ["DEMO-8", "DEMO-33"]
+    assert section["issues"][0]["summaryText"] == "Pick cards with the keyboard"

@@ -9,7 +9,9 @@
   set. It is not on the appropriate screen, or unknown."; wrong types their 400s;
 - `GET|POST /rest/api/3/search/jql` - a bounded JQL query's issues a page at a time
   (`nextPageToken`, omitted on the last page, and `isLast`; no `total`), the subset of
-  JQL in `jql.py`, Jira's 400 and message for a query it refuses.
+  JQL in `jql.py`, Jira's 400 and message for a query it refuses;
+- `GET /rest/api/3/filter/search`, `GET /rest/api/3/filter/{id}` - saved filters;
+- `GET /rest/api/3/issue/picker` - issues by key or summary text, in Jira's sections.
 
 All answer 404 `Issue does not exist or you do not have permission to see it.` for an
 unknown issue. The reads also answer a person's browser session (as `AP.request` calls
@@ -31,7 +33,7 @@ from agiletoolbox.simulator.cloud import Caller, endpoint
 from agiletoolbox.simulator.jql import JqlError
 from agiletoolbox.simulator.jql import parse as jql_parse
 from agiletoolbox.simulator.qsh import query_pairs
-from agiletoolbox.simulator.site import FieldDef, Issue, Site
+from agiletoolbox.simulator.site import FieldDef, Issue, SavedFilter, Site
 
 NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 MAX_TEXT = 255
@@ -365,6 +367,99 @@ async def search_jql(request: web.Request, site: Site, _caller: Caller) -> web.R
     return web.json_response(answer)
 
 
+# -- saved filters and the issue picker ---------------------------------------------------
+
+
+def _filter_json(site: Site, saved: SavedFilter) -> dict[str, Any]:
+    return {
+        "id": saved.id,
+        "name": saved.name,
+        "jql": saved.jql,
+        "self": f"{site.base_url}/rest/api/3/filter/{saved.id}",
+        "owner": {"accountId": saved.owner},
+        "favourite": True,
+    }
+
+
+async def search_filters(request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`GET /rest/api/3/filter/search?filterName=&expand=jql`: the saved filters whose
+    name holds `filterName`, a page of them (`startAt`, `maxResults`, `total`, `isLast`)."""
+    wanted = request.query.get("filterName", "").lower()
+    matching = [f for f in site.filters.values() if wanted in f.name.lower()]
+    try:
+        start = max(0, int(request.query.get("startAt", "0")))
+        size = max(1, min(100, int(request.query.get("maxResults", "50"))))
+    except ValueError:
+        return errors(400, ["startAt and maxResults must be numbers."], {})
+    page = matching[start : start + size]
+    expand = "jql" in request.query.get("expand", "").split(",")
+    values = []
+    for saved in page:
+        shown = _filter_json(site, saved)
+        if not expand:
+            shown.pop("jql")
+        values.append(shown)
+    return web.json_response(
+        {
+            "self": f"{site.base_url}/rest/api/3/filter/search",
+            "startAt": start,
+            "maxResults": size,
+            "total": len(matching),
+            "isLast": start + size >= len(matching),
+            "values": values,
+        }
+    )
+
+
+async def get_filter(request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`GET /rest/api/3/filter/{id}`: one saved filter with its JQL."""
+    saved = site.filters.get(request.match_info["id"])
+    if saved is None:
+        message = f"The selected filter with id '{request.match_info['id']}' does not exist."
+        return errors(400, [message], {})
+    return web.json_response(_filter_json(site, saved))
+
+
+async def issue_picker(request: web.Request, site: Site, _caller: Caller) -> web.Response:
+    """`GET /rest/api/3/issue/picker?query=&currentJQL=`: issues whose key or summary holds
+    the text, in Jira's sections ("History Search" and "Current Search")."""
+    text = request.query.get("query", "").strip().lower()
+    current = request.query.get("currentJQL", "")
+    candidates = list(site.issues.values())
+    if current:
+        try:
+            candidates = jql_parse(site, current).run(site)
+        except JqlError as refused:
+            return errors(400, [refused.message], {})
+    hits = [
+        issue
+        for issue in candidates
+        if text and (text in issue.key.lower() or text in issue.summary.lower())
+    ][:20]
+    shown = [
+        {
+            "key": issue.key,
+            "keyHtml": issue.key,
+            "img": f"/images/icons/issuetypes/{issue.issuetype_name.lower()}.svg",
+            "summary": issue.summary,
+            "summaryText": issue.summary,
+        }
+        for issue in hits
+    ]
+    return web.json_response(
+        {
+            "sections": [
+                {
+                    "label": "Current Search",
+                    "sub": f"Showing {len(shown)} of {len(shown)} matching issues",
+                    "id": "cs",
+                    "issues": shown,
+                }
+            ]
+        }
+    )
+
+
 def add_routes(
     app: web.Application, prefix: str, wrap: Callable[..., Callable[[web.Request], Any]] = endpoint
 ) -> None:
@@ -375,8 +470,11 @@ def add_routes(
     """
     api = f"{prefix}/rest/api/3"
     app.router.add_get(f"{api}/field", wrap(list_fields, browser=True))
+    app.router.add_get(f"{api}/issue/picker", wrap(issue_picker, browser=True))
     app.router.add_get(f"{api}/issue/{{issue}}/editmeta", wrap(editmeta, browser=True))
     app.router.add_get(f"{api}/issue/{{issue}}", wrap(get_issue, browser=True))
     app.router.add_put(f"{api}/issue/{{issue}}", wrap(edit_issue))
     app.router.add_get(f"{api}/search/jql", wrap(search_jql, browser=True))
     app.router.add_post(f"{api}/search/jql", wrap(search_jql, browser=True))
+    app.router.add_get(f"{api}/filter/search", wrap(search_filters, browser=True))
+    app.router.add_get(f"{api}/filter/{{id}}", wrap(get_filter, browser=True))

@@ -19,7 +19,7 @@ personal-data API - one active, one closed.
 
 from __future__ import annotations
 
-from agiletoolbox.simulator.site import FieldDef, Issue, Option, Site, User
+from agiletoolbox.simulator.site import FieldDef, Issue, Option, SavedFilter, Site, User
 
 STORY_POINTS_FIELD = "customfield_10016"
 TEXT_FIELD = "customfield_10035"
@@ -177,6 +177,19 @@ def _placed(issue: Issue, number: int) -> Issue:
     return issue
 
 
+def sample_filters() -> tuple[SavedFilter, ...]:
+    """Saved filters of the sample site (Alice's)."""
+    return (
+        SavedFilter(
+            "10000",
+            "DEMO backlog",
+            'project = DEMO AND sprint is EMPTY AND "Story point estimate" is EMPTY ORDER BY Rank',
+            ALICE,
+        ),
+        SavedFilter("10001", "DEMO open sprint", "sprint in openSprints() ORDER BY Rank", ALICE),
+    )
+
+
 def populate(site: Site) -> Site:
     """Give `site` the sample content; the edit screen holds all fields but Story Points."""
     for user in sample_users():
@@ -186,6 +199,8 @@ def populate(site: Site) -> Site:
     for issue in sample_issues():
         site.add_issue(issue)
     site.open_sprints = {"DEMO Sprint 2"}
+    for saved in sample_filters():
+        site.filters[saved.id] = saved
     site.screen = {f for f in site.fields if f != OFF_SCREEN_FIELD}
     for issue in site.issues.values():
         issue.values.setdefault("summary", issue.summary)

@@ -91,6 +91,16 @@ class Issue:
     """The issue's place in the backlog's order (JQL `ORDER BY Rank`)."""
 
 
+@frozen
+class SavedFilter:
+    """A saved JQL filter of the site."""
+
+    id: str
+    name: str
+    jql: str
+    owner: str
+
+
 @define
 class Installation:
     """The app installed on a site: what Jira remembers of it.
@@ -140,6 +150,8 @@ class Site:
     origin: str = ""
     open_sprints: set[str] = field(factory=set)
     """The sprints that are open now (JQL `openSprints()`)."""
+    filters: dict[str, SavedFilter] = field(factory=dict)
+    """Saved filters by id (`/rest/api/3/filter/...`)."""
 
     @name.validator
     def _check_name(self, _attribute: object, value: str) -> None:
