@@ -98,6 +98,14 @@ async def test_search_pages_with_next_page_tokens(
             assert "nextPageToken" not in answer.body, "omitted, not null, on the last page"
             break
         token = answer.body["nextPageToken"]
+        other = await call(
+            http,
+            jira,
+            "POST",
+            "/rest/api/3/search/jql",
+            json={"jql": "project = DEMO", "nextPageToken": token},
+        )
+        assert other.status == 400, "a page token belongs to its query"
     assert pages == 3
     assert len(seen) == 26
     assert "total" not in answer.body
