@@ -450,3 +450,25 @@ async def test_a_resync_reads_every_room_held_in_one_read(
     assert batches == [2]
     for ws in sockets:
         await ws.close()
+
+
+async def test_a_tab_that_reconnects_at_once_stays_online(client: TestClient) -> None:
+    """The old socket's close and the new socket's arrival race; the person must end up
+    online while the new socket is open, however they interleave."""
+    room_id = await open_room(client)
+    ben = await connect(client, room_id, BEN_A)
+    await view_where(ben, lambda r: online(r)[BEN.value])
+    for _ in range(20):
+        closing = asyncio.ensure_future(ben.close())
+        ben = await connect(client, room_id, BEN_A)
+        await closing
+        await next_of(ben, "room")
+    for _ in range(100):
+        got = await client.get("/api/rooms", params={"issueKey": "DEMO-1"}, headers=BEN_A)
+        if online(await got.json())[BEN.value]:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # let any late leaving land
+    got = await client.get("/api/rooms", params={"issueKey": "DEMO-1"}, headers=BEN_A)
+    assert online(await got.json())[BEN.value], "offline with a socket open"
+    await ben.close()

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from attrs import define, field
@@ -67,6 +67,14 @@ class _Turn:
     signalled: int = 0
 
 
+@define
+class _SeatTurn:
+    """One person's arrivals and leavings in one room, in this process, taking turns."""
+
+    lock: asyncio.Lock = field(factory=asyncio.Lock)
+    users: int = 0
+
+
 Reporter = Callable[[web.Request, BaseException], Awaitable[object]]
 """Stores a report of an unexpected error (the error middleware's, named for the request's
 caller); a socket's failures cannot be answered as HTTP, so they are reported here."""
@@ -101,6 +109,7 @@ class LiveRooms:
         self._reader: asyncio.Task[None] | None = None
         self._leases: set[asyncio.Task[None]] = set()
         self._arrivals: dict[Seat, asyncio.Task[None]] = {}
+        self._seat_turns: dict[Seat, _SeatTurn] = {}
         self._open = 0
         self._unsubscribe: Callable[[], None] | None = None
         self._timers = RoundTimers(self._time_up)
@@ -402,10 +411,13 @@ class LiveRooms:
 
     async def _arrive(self, seat: Seat, room: Room) -> None:
         """A participant's socket is held here: lease them to this process and mark them
-        online, unless their last socket closed meanwhile (leaving waits for this)."""
-        if not await self._seats.hold(seat, room) or not self._holds(seat):
-            return
-        if not room.participants[seat[2]].online:
+        online - unless their last socket closed meanwhile. Arrivals and leavings of one
+        seat take turns, so the last socket's close always has the last word."""
+        async with self._turn_of(seat):
+            if not self._holds(seat) or not await self._seats.hold(seat, room):
+                return
+            # Always: the room this arrival was decided on may be older than a leaving
+            # that has taken the person offline since (a domain no-op when online).
             with contextlib.suppress(DomainError, ConnectionError):
                 await self._set_presence(seat, online=True)
 
@@ -416,14 +428,28 @@ class LiveRooms:
 
     async def _leave(self, seat: Seat) -> None:
         """This process's last socket of the person closed: offline, unless another
-        process still holds one. An arrival under way ends first, whatever its outcome."""
-        arrival = self._arrivals.get(seat)
-        if arrival is not None:
-            with contextlib.suppress(Exception):
-                await arrival
-        if await self._seats.release(seat):
-            with contextlib.suppress(DomainError, ConnectionError):
-                await self._set_presence(seat, online=False)
+        process still holds one, or a new socket of theirs opened here meanwhile."""
+        async with self._turn_of(seat):
+            if self._holds(seat):
+                return
+            if await self._seats.release(seat):
+                with contextlib.suppress(DomainError, ConnectionError):
+                    await self._set_presence(seat, online=False)
+
+    @contextlib.asynccontextmanager
+    async def _turn_of(self, seat: Seat) -> AsyncIterator[None]:
+        """The seat's lock for arrivals and leavings (dropped once nobody waits on it)."""
+        turn = self._seat_turns.get(seat)
+        if turn is None:
+            turn = self._seat_turns[seat] = _SeatTurn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if not turn.users:
+                self._seat_turns.pop(seat, None)
 
     async def _set_presence(self, seat: Seat, *, online: bool) -> None:
         tenant, room_id, account = seat
