@@ -60,6 +60,7 @@ from agiletoolbox.services.personal_data import PersonalDataService
 from agiletoolbox.services.privacy import PrivacyService
 from agiletoolbox.services.residency import RegionArrivals, RegionMigrations
 from agiletoolbox.services.rooms import RoomService, SiteBounds
+from agiletoolbox.services.sessions import SessionService
 from agiletoolbox.services.tenants import TenantService
 from agiletoolbox.settings import Settings
 
@@ -239,6 +240,7 @@ class Container(containers.DeclarativeContainer):
             defaults=settings.provided.limit_defaults_per_site,
         ),
     )
+    sessions = providers.Singleton(SessionService, unit_of_work, bus, clock, jira)
     tenants = providers.Singleton(
         TenantService,
         unit_of_work,
@@ -342,6 +344,7 @@ class Container(containers.DeclarativeContainer):
     app = providers.Singleton(
         create_app,
         rooms_service=rooms,
+        sessions_service=sessions,
         error_reports=error_reports,
         bus=bus,
         authenticators=authenticators,

@@ -149,3 +149,31 @@ async def test_a_token_in_the_url_opens_the_socket_only_and_long_lived_tokens_ar
             f"{api}?issueKey=DEMO-1", headers={"Authorization": f"JWT {decade}"}
         ) as r:
             assert r.status == 401
+
+
+async def test_a_project_pages_token_reaches_its_projects_sessions_only(
+    jira: JiraSimulator, deployment: Deployment
+) -> None:
+    """The project page's context names the project alone (no issue): its token lists and
+    opens the project's refinement sessions, and an issue's token of the same project
+    reads them; another project's token reaches none of them."""
+    await jira.install("acme", deployment.url)
+    api = f"{deployment.url}/api/sessions"
+    page = jira.context_token("acme", user=ALICE, project="DEMO")
+    issue = jira.context_token("acme", user=BOB, issue="DEMO-3")
+    elsewhere = jira.context_token("acme", user=ALICE, project="OPS")
+    async with aiohttp.ClientSession() as session:
+        status, listed = await call(session, "GET", f"{api}?projectKey=DEMO", page)
+        assert (status, listed) == (200, {"sessions": []})
+        body = {"projectKey": "DEMO", "issueKeys": ["DEMO-15", "DEMO-16"], "mode": "live"}
+        status, opened = await call(session, "POST", api, page, json=body)
+        assert status == 201, opened
+        status, read = await call(session, "GET", f"{api}/{opened['id']}", issue)
+        assert (status, read["issues"][0]["issueKey"]) == (200, "DEMO-15")
+        status, _ = await call(session, "GET", f"{api}/{opened['id']}", elsewhere)
+        assert status == 403
+        status, _ = await call(session, "GET", f"{api}?projectKey=DEMO", elsewhere)
+        assert status == 403
+        status, moved = await call(session, "POST", f"{api}/{opened['id']}/next", page)
+        assert (status, moved["current"]) == (200, "DEMO-15")
+        assert moved["room"]["issueKey"] == "DEMO-15", "the session opened the issue's room"

@@ -17,6 +17,7 @@ from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.ports.presence import PresenceBoard
 from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
+from agiletoolbox.services.sessions import SessionService
 from tests.unit.roomkit import ISSUE, STORY_POINTS, T0
 
 TENANT_A = TenantKey("tenant-a")
@@ -69,6 +70,7 @@ class Backend:
             for number in range(2, 13):
                 self.jira.add_issue(key, IssueKey(f"DEMO-{number}"))
         self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, self.jira)
+        self.sessions = SessionService(self.store.unit_of_work, self.bus, self.clock, self.jira)
         self.errors = ErrorReportService(self.store.unit_of_work, self.clock)
         self.tickets = TicketBook(b"k" * 32, self.clock)
         self.ready = True
@@ -81,6 +83,7 @@ class Backend:
 
         return create_app(
             rooms_service=self.rooms,
+            sessions_service=self.sessions,
             error_reports=self.errors,
             bus=self.bus,
             authenticators=[HeaderAuthenticator()],

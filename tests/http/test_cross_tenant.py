@@ -210,3 +210,65 @@ async def test_a_strangers_socket_commands_never_reach_the_room(
             answered += message["type"] == "ack" or "ack" in message
             assert message.get("room", {}).get("id", their_room) == their_room
     assert await owner_view(client) == before
+
+
+# -- refinement sessions -------------------------------------------------------------------
+
+SESSION_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "", None),
+    ("PATCH", "", {"autoReveal": True}),
+    ("POST", "/issues", {"issueKeys": ["DEMO-5"]}),
+    ("POST", "/move", {"issueKey": "DEMO-2", "position": 0}),
+    ("POST", "/current", {"issueKey": "DEMO-1"}),
+    ("POST", "/next", None),
+    ("POST", "/skip", None),
+    ("POST", "/finish", None),
+    ("DELETE", "/issues/DEMO-1", None),
+    ("DELETE", "", None),
+]
+other_projects = st.from_regex(r"[A-Z][A-Z0-9_]{0,8}-[1-9][0-9]{0,4}", fullmatch=True).filter(
+    lambda key: key.rsplit("-", 1)[0] != "DEMO"
+)
+session_strangers = st.one_of(
+    st.builds(Caller, st.just(TENANT_B), accounts, issues),
+    st.builds(Caller, unknown_tenants, accounts, issues),
+    # A's own people, holding a token for an issue of another project.
+    st.builds(Caller, st.just(TENANT_A), accounts, other_projects.map(IssueKey)),
+)
+DEMO_A = scoped(ANA_A, "DEMO-1")
+
+
+@pytest.fixture
+async def session_id(client: TestClient) -> str:
+    body = {"projectKey": "DEMO", "issueKeys": ["DEMO-1", "DEMO-2", "DEMO-3"]}
+    opened = await (await client.post("/api/sessions", json=body, headers=DEMO_A)).json()
+    theirs = scoped(auth(TENANT_B, ANA), "DEMO-1")
+    assert (await client.post("/api/sessions", json=body, headers=theirs)).status == 201
+    return str(opened["id"])
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(caller=session_strangers)
+async def test_strangers_reach_nothing_of_the_session(
+    client: TestClient, session_id: str, caller: Caller
+) -> None:
+    base = f"/api/sessions/{session_id}"
+    before = await (await client.get(base, headers=DEMO_A)).json()
+    headers = headers_of(caller)
+    for method, suffix, body in SESSION_ROUTES:
+        status = await attempt(client, method, base + suffix, headers=headers, json=body)
+        assert status in REFUSED, (caller, method, suffix, status)
+    async with client.get(
+        "/api/sessions", params={"projectKey": "DEMO"}, headers=headers
+    ) as listed:
+        if listed.status == 200:
+            ids = [s["id"] for s in (await listed.json())["sessions"]]
+            assert session_id not in ids, caller
+        else:
+            assert listed.status in {*REFUSED, 422}, caller
+    assert await (await client.get(base, headers=DEMO_A)).json() == before

@@ -37,10 +37,14 @@ from agiletoolbox.adapters.http.wire import (
     CardBody,
     ConfigBody,
     CreateRoomBody,
+    CreateSessionBody,
+    CurrentBody,
     DeckBody,
     EstimateBody,
     JoinBody,
+    MoveBody,
     RoundBody,
+    SessionIssuesBody,
     TimerBody,
     VoteBody,
     structure,
@@ -289,6 +293,49 @@ async def test_every_answer_of_a_session_has_its_documented_shape(
     assert statuses >= {200, 201, 400, 401, 403, 404, 409, 413, 415, 422, 503}
 
 
+async def test_every_answer_of_the_session_api_has_its_documented_shape(
+    session: Session, contract: Contract
+) -> None:
+    """A refinement session from start to removal; every answer checked against the
+    document by `session.call`."""
+    api = "/api/sessions"
+    demo = scoped(ANA_A, "DEMO-1")  # a token for an issue of DEMO: for the project too
+    other = scoped(BEN_A, "OPS-1")
+    assert (await session.call("GET", api, other, params={"projectKey": "DEMO"}))[0] == 403
+    assert (await session.call("GET", api, demo, params={"projectKey": "demo"}))[0] == 422
+    assert (await session.ok("GET", api, demo, params={"projectKey": "DEMO"})) == {"sessions": []}
+    body = {"projectKey": "DEMO", "issueKeys": ["DEMO-1", "DEMO-2", "DEMO-3"], "deck": "t-shirt"}
+    assert (await session.call("POST", api, other, json=body))[0] == 403
+    bad = {**body, "issueKeys": ["DEMO-1", "OPS-1"]}
+    assert (await session.call("POST", api, demo, json=bad))[0] == 422
+    opened = await session.ok("POST", api, demo, 201, json=body)
+    assert [i["issueKey"] for i in opened["issues"]] == ["DEMO-1", "DEMO-2", "DEMO-3"]
+    assert opened["config"]["deck"]["name"] == "t-shirt"
+    base = f"{api}/{opened['id']}"
+    assert (await session.call("GET", base, other))[0] == 403
+    listed = await session.ok("GET", api, scoped(BEN_A, "DEMO-2"), params={"projectKey": "DEMO"})
+    assert [(s["id"], s["issues"], s["estimated"]) for s in listed["sessions"]] == [
+        (opened["id"], 3, 0)
+    ]
+    assert (await session.call("POST", f"{base}/next", scoped(BEN_A, "DEMO-1")))[0] == 403
+    moved = await session.ok("POST", f"{base}/next", demo)
+    assert moved["current"] == "DEMO-1"
+    assert moved["room"]["issueKey"] == "DEMO-1"
+    assert moved["issues"][0]["roomId"] == moved["room"]["id"]
+    await session.ok("POST", f"{base}/issues", demo, json={"issueKeys": ["DEMO-4"], "position": 0})
+    await session.ok("POST", f"{base}/move", demo, json={"issueKey": "DEMO-4", "position": 3})
+    skipped = await session.ok("POST", f"{base}/skip", demo)
+    assert skipped["current"] == "DEMO-2"
+    await session.ok("POST", f"{base}/current", demo, json={"issueKey": "DEMO-3"})
+    await session.ok("DELETE", f"{base}/issues/DEMO-4", demo)
+    await session.ok("PATCH", base, demo, json={"autoReveal": True})
+    finished = await session.ok("POST", f"{base}/finish", demo)
+    assert finished["state"] == "finished"
+    assert (await session.call("POST", f"{base}/next", demo))[0] == 409
+    assert (await session.ok("DELETE", base, demo)) == {"removed": opened["id"]}
+    assert (await session.call("GET", base, demo))[0] == 404
+
+
 async def play_over_the_socket(session: Session, contract: Contract, base: str) -> None:
     """Every socket command, each message checked against `LiveCommand`/`LiveMessage`."""
     ticket = await session.ok("POST", f"{base}/ticket", ANA_A)
@@ -337,6 +384,10 @@ MINIMAL: dict[type, dict[str, Any]] = {
     RoundBody: {},
     TimerBody: {"seconds": 60},
     EstimateBody: {"value": "5"},
+    CreateSessionBody: {"projectKey": "DEMO"},
+    SessionIssuesBody: {"issueKeys": ["DEMO-1"]},
+    MoveBody: {"issueKey": "DEMO-1", "position": 0},
+    CurrentBody: {"issueKey": "DEMO-1"},
 }
 ROUTE_OF: dict[type, tuple[str, str]] = {
     CreateRoomBody: ("POST", "/api/rooms"),

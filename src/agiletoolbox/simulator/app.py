@@ -245,10 +245,13 @@ class JiraSimulator:
         app_key: str | None = None,
         now: float | None = None,
         lifetime: int = CONTEXT_TOKEN_SECONDS,
+        project: str | None = None,
     ) -> str:
-        """The token `AP.context.getToken()` returns to the app's page open on `issue`
-        (`lifetime`: Jira's 15 minutes unless a test forges another)."""
+        """The token `AP.context.getToken()` returns to the app's page open on `issue`, or
+        on the project page of `project` (`lifetime`: Jira's 15 minutes unless a test
+        forges another)."""
         the_site = self.site(site)
+        project_ids = {i.project_key: i.project_id for i in the_site.issues.values()}
         return context_token(
             the_site,
             the_site.installation(app_key),
@@ -256,6 +259,7 @@ class JiraSimulator:
             issue=self.issue(site, issue) if issue else None,
             now=self.cloud.clock() if now is None else now,
             lifetime=lifetime,
+            project=None if project is None else (project_ids.get(project, "10999"), project),
         )
 
     def browser_headers(self, site: str, user: str) -> dict[str, str]:

@@ -129,9 +129,13 @@ def context_token(
     issue: Issue | None,
     now: float,
     lifetime: int = CONTEXT_TOKEN_SECONDS,
+    project: tuple[str, str] | None = None,
 ) -> str:
-    """The token `AP.context.getToken()` gives a page of the app (module docstring)."""
+    """The token `AP.context.getToken()` gives a page of the app (module docstring); a
+    project page's (`project`: its id and key) names the project alone."""
     jira: dict[str, Any] = {}
+    if project is not None and issue is None:
+        jira = {"project": {"id": project[0], "key": project[1]}}
     if issue is not None:
         jira = {
             "issue": {"issuetype": {"id": issue.issuetype_id}, "id": issue.id, "key": issue.key},

@@ -24,6 +24,7 @@ from agiletoolbox.adapters.http.keys import (
     RATES,
     READY,
     ROOMS,
+    SESSIONS,
     SOCKETS,
     TICKETS,
     WEB,
@@ -43,6 +44,7 @@ from agiletoolbox.adapters.http.residency import (
     add_residency_routes,
     connect_tenant,
 )
+from agiletoolbox.adapters.http.sessions import add_session_routes
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.memory.presence import LocalPresence
@@ -50,6 +52,7 @@ from agiletoolbox.ports import RoomEventBus
 from agiletoolbox.ports.presence import PresenceBoard
 from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
+from agiletoolbox.services.sessions import SessionService
 
 
 async def _without_server_header(_request: web.Request, response: web.StreamResponse) -> None:
@@ -60,6 +63,7 @@ async def _without_server_header(_request: web.Request, response: web.StreamResp
 def create_app(
     *,
     rooms_service: RoomService,
+    sessions_service: SessionService,
     error_reports: ErrorReportService,
     bus: RoomEventBus,
     authenticators: Sequence[Authenticator],
@@ -88,8 +92,10 @@ def create_app(
     app[SOCKETS] = weakref.WeakSet()
     app[DRAINING] = [False]
     app[RATES] = RestRates(settings.limits)
+    app[SESSIONS] = sessions_service
     app.add_routes(health.routes)
     rooms.add_room_routes(app)
+    add_session_routes(app)
     app.add_routes(pages.routes)
     pages.add_static_routes(app)
     app.router.add_get("/api/openapi.json", openapi_json)

@@ -7,7 +7,8 @@ from typing import Protocol
 from aiohttp import web
 from attrs import field, frozen
 
-from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
+from agiletoolbox.domain.errors import InvalidValue
+from agiletoolbox.domain.ids import AccountId, IssueKey, ProjectKey, TenantKey
 from agiletoolbox.ports.forge import UserToken
 
 
@@ -24,6 +25,25 @@ class Caller:
     account: AccountId
     issue_key: IssueKey | None = None
     user_token: UserToken | None = field(default=None, repr=False)
+    project_key: ProjectKey | None = None
+    """The project the token's context names (a project page's, or the issue's)."""
+
+    @property
+    def project(self) -> ProjectKey | None:
+        """The project the caller acts in: the context's, else the issue's."""
+        if self.project_key is not None:
+            return self.project_key
+        return None if self.issue_key is None else self.issue_key.project
+
+
+def project_key_of(text: str | None) -> ProjectKey | None:
+    """A token context's project key, when it names a valid one."""
+    if text is None:
+        return None
+    try:
+        return ProjectKey(text)
+    except InvalidValue:
+        return None
 
 
 class NotAuthenticated(Exception):

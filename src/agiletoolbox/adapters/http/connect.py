@@ -14,7 +14,7 @@ from agiletoolbox.adapters.connect.install import LifecycleVerifier
 from agiletoolbox.adapters.connect.jwt import ConnectJwtVerifier, RouteClass
 from agiletoolbox.adapters.connect.tokens import ConnectCaller, ConnectRequest
 from agiletoolbox.adapters.http.bodies import json_object
-from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
+from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated, project_key_of
 from agiletoolbox.domain.errors import DomainError, InvalidValue
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.tenant import ProductType
@@ -91,7 +91,12 @@ class ConnectAuthenticator:
         caller = await verify(self._verifier, request, RouteClass.API, self._clock)
         if caller.account_id is None:
             raise NotAuthenticated("a signed-in person is required")
-        return Caller(caller.client_key, caller.account_id, caller.context.issue_key)
+        return Caller(
+            caller.client_key,
+            caller.account_id,
+            caller.context.issue_key,
+            project_key=project_key_of(caller.context.project_key),
+        )
 
 
 def _live_socket(request: web.Request) -> bool:

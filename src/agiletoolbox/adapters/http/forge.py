@@ -34,7 +34,7 @@ from agiletoolbox.adapters.forge.errors import ForgeAuthError, ForgeAuthFailure
 from agiletoolbox.adapters.forge.invocation import InvocationTokenVerifier
 from agiletoolbox.adapters.forge.ticks import DueJobs
 from agiletoolbox.adapters.http.bodies import json_object
-from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
+from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated, project_key_of
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import TenantKey
 from agiletoolbox.domain.site import installation_ari, parse_cloud_id
@@ -114,7 +114,14 @@ class ForgeAuthenticator:
             if user is None
             else UserToken(invocation.installation_id, api, user.token, user.expires_at)
         )
-        return Caller(tenant.key, invocation.principal, invocation.issue_key, user_token)
+        issue = invocation.context.issue
+        return Caller(
+            tenant.key,
+            invocation.principal,
+            invocation.issue_key,
+            user_token,
+            project_key=project_key_of(issue.project_key if issue is not None else None),
+        )
 
 
 @frozen

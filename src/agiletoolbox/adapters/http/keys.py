@@ -14,6 +14,7 @@ from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.rooms import RoomService
+from agiletoolbox.services.sessions import SessionService
 
 ROOMS = web.AppKey("rooms", RoomService)
 ERRORS = web.AppKey("errors", ErrorReportService)
@@ -25,6 +26,7 @@ READY: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("ready")
 SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])
 DRAINING = web.AppKey("draining", list[bool])
 RATES = web.AppKey("rates", RestRates)
+SESSIONS = web.AppKey("sessions", SessionService)
 
 CALLER = web.RequestKey("caller", Caller)
 

@@ -19,6 +19,7 @@ from agiletoolbox.adapters.http.openapi_schemas import (
     BODIES,
     ISSUE_KEY_PATTERN,
     ISSUE_TYPE_ID_PATTERN,
+    PROJECT_KEY_PATTERN,
     ROOM_ID_PATTERN,
     TEXT,
     JsonSchema,
@@ -26,6 +27,7 @@ from agiletoolbox.adapters.http.openapi_schemas import (
     ref,
     view_schemas,
 )
+from agiletoolbox.adapters.http.sessions import STEPS
 
 REASONS: Mapping[int, str] = {
     400: "The body is not JSON (on the live route: the request is no WebSocket upgrade).",
@@ -51,6 +53,7 @@ _ROOM = (*_AUTH, 404)
 _CHANGE = (*_ROOM, 409)
 _BODY = (400, 413, 415, 422)
 _ROOM_PATH = "/api/rooms/{room_id}"
+_SESSION_PATH = "/api/sessions/{session_id}"
 
 # path, method, summary, (status, answer schema), failures, request body schema
 Route = tuple[str, str, str, tuple[int, str], tuple[int, ...], str | None]
@@ -70,9 +73,27 @@ _ROUTES: tuple[Route, ...] = (
     ),
     (_ROOM_PATH + "/ticket", "post", "A one-minute ticket for the live socket",
      (200, "Ticket"), _ROOM, None),
+    ("/api/sessions", "get", "The project's refinement sessions, newest first",
+     (200, "SessionList"), (*_AUTH, 422), None),
+    ("/api/sessions", "post", "Open a refinement session of the project's issues; the "
+     "caller owns it", (201, "Session"), (*_AUTH, 409, *_BODY), "CreateSession"),
+    (_SESSION_PATH, "get", "The session's view", (200, "Session"), _ROOM, None),
+    (_SESSION_PATH, "patch", "Change the settings its next rooms open with (owner only)",
+     (200, "Session"), (*_CHANGE, *_BODY), "Configure"),
+    (_SESSION_PATH, "delete", "Remove the session and the rooms it opened (owner only)",
+     (200, "SessionRemoved"), _CHANGE, None),
+    (_SESSION_PATH + "/issues/{issue_key}", "delete",
+     "Take an issue out of the queue (owner only)", (200, "Session"), _CHANGE, None),
+    *(
+        (_SESSION_PATH + suffix, "post", summary, (200, "Session"),
+         (*_CHANGE, *_BODY) if body is not None else _CHANGE,
+         None if body is None else BODIES[body])
+        for suffix, body, _run, summary in STEPS
+    ),
 )  # fmt: skip
 _QUERIES: Mapping[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
     ("/api/rooms", "get"): (("issueKey", ISSUE_KEY_PATTERN, "The issue, e.g. DEMO-1."),),
+    ("/api/sessions", "get"): (("projectKey", PROJECT_KEY_PATTERN, "The project, e.g. DEMO."),),
     ("/api/defaults", "get"): (
         ("issueKey", ISSUE_KEY_PATTERN, "An issue of the project."),
         ("issueTypeId", ISSUE_TYPE_ID_PATTERN, "The Jira issue type id."),
@@ -128,8 +149,25 @@ def _paths() -> JsonSchema:
             }
         }
     }
+    session_id = _parameter(
+        "session_id", "path", {"type": "string", "pattern": ROOM_ID_PATTERN},
+        "The session's id, as `id` in its view.", required=True,
+    )  # fmt: skip
+    issue_key = _parameter(
+        "issue_key", "path", {"type": "string", "pattern": ISSUE_KEY_PATTERN},
+        "An issue of the queue, e.g. DEMO-1.", required=True,
+    )  # fmt: skip
     for path, method, summary, answer, errors, body in _ROUTES:
-        item = paths.setdefault(path, {"parameters": [room_id]} if "{room_id}" in path else {})
+        parameters = [
+            p
+            for name, p in (
+                ("room_id", room_id),
+                ("session_id", session_id),
+                ("issue_key", issue_key),
+            )
+            if "{" + name + "}" in path
+        ]
+        item = paths.setdefault(path, {"parameters": parameters} if parameters else {})
         item[method] = _operation(summary, answer, errors, body)
         queries = _QUERIES.get((path, method), ())
         if queries:

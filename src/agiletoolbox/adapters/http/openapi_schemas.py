@@ -20,10 +20,14 @@ from agiletoolbox.adapters.http.wire import (
     CardBody,
     ConfigBody,
     CreateRoomBody,
+    CreateSessionBody,
+    CurrentBody,
     DeckBody,
     EstimateBody,
     JoinBody,
+    MoveBody,
     RoundBody,
+    SessionIssuesBody,
     TimerBody,
     VoteBody,
     camel,
@@ -40,8 +44,16 @@ from agiletoolbox.domain.deck import (
     Card,
     Deck,
 )
-from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId
+from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, ProjectKey, RoomId, SessionId
 from agiletoolbox.domain.room import MAX_TIMER_SECONDS, RoundTimer
+from agiletoolbox.domain.session import MAX_QUEUE
+from agiletoolbox.domain.session_view import (
+    SessionConfigView,
+    SessionIssueView,
+    SessionLine,
+    SessionList,
+    SessionView,
+)
 from agiletoolbox.domain.view import (
     EstimateView,
     ParticipantView,
@@ -58,6 +70,7 @@ ROOM_ID_PATTERN = "^[A-Za-z0-9_-]{16,64}$"
 FIELD_ID_PATTERN = "^(customfield_[1-9][0-9]{0,17}|[a-z][a-zA-Z0-9]{0,63})$"
 ISSUE_TYPE_ID_PATTERN = "^[1-9][0-9]{0,17}$"
 ACCOUNT_ID_PATTERN = "^[!-~]{1,128}$"
+PROJECT_KEY_PATTERN = "^[A-Z][A-Z0-9_]*$"
 
 BODIES: Mapping[type, str] = {
     CardBody: "CustomCard",
@@ -69,6 +82,10 @@ BODIES: Mapping[type, str] = {
     RoundBody: "RoundCommand",
     TimerBody: "Timer",
     EstimateBody: "Estimate",
+    CreateSessionBody: "CreateSession",
+    SessionIssuesBody: "SessionIssues",
+    MoveBody: "SessionMove",
+    CurrentBody: "SessionCurrent",
 }
 """Every request body class and the name of its schema in the document."""
 
@@ -84,6 +101,11 @@ VIEWS: Mapping[type, str] = {
     EstimateView: "AcceptedEstimate",
     RoundView: "Round",
     VoteView: "RoundVote",
+    SessionView: "Session",
+    SessionIssueView: "SessionIssue",
+    SessionConfigView: "SessionConfig",
+    SessionLine: "SessionLine",
+    SessionList: "SessionList",
 }
 """Every class a view is made of and the name of its schema in the document."""
 
@@ -98,6 +120,13 @@ _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
     (ConfigBody, "field_id"): {str: {"pattern": FIELD_ID_PATTERN}},
     (CreateRoomBody, "issue_key"): {str: {"pattern": ISSUE_KEY_PATTERN, "maxLength": 255}},
     (CreateRoomBody, "issue_type_id"): {str: {"pattern": ISSUE_TYPE_ID_PATTERN}},
+    (CreateSessionBody, "project_key"): {str: {"pattern": PROJECT_KEY_PATTERN, "maxLength": 255}},
+    (CreateSessionBody, "issue_keys"): {list: {"maxItems": MAX_QUEUE}},
+    (SessionIssuesBody, "issue_keys"): {list: {"minItems": 1, "maxItems": MAX_QUEUE}},
+    (SessionIssuesBody, "position"): {int: {"minimum": 0}},
+    (MoveBody, "issue_key"): {str: {"pattern": ISSUE_KEY_PATTERN}},
+    (MoveBody, "position"): {int: {"minimum": 0}},
+    (CurrentBody, "issue_key"): {str: {"pattern": ISSUE_KEY_PATTERN}},
     (VoteBody, "card"): {str: _LABEL},
     (RoundBody, "round"): {int: {"minimum": 1}},
     (TimerBody, "seconds"): {int: {"minimum": 1, "maximum": MAX_TIMER_SECONDS}},
@@ -119,9 +148,14 @@ _ID_PATTERNS: Mapping[type, str] = {
     FieldId: FIELD_ID_PATTERN,
     IssueKey: ISSUE_KEY_PATTERN,
     RoomId: ROOM_ID_PATTERN,
+    SessionId: ROOM_ID_PATTERN,
+    ProjectKey: PROJECT_KEY_PATTERN,
 }
 # Fields the class must default (attrs orders inherited defaults) but the API requires.
-_REQUIRED: Mapping[type, tuple[str, ...]] = {CreateRoomBody: ("issueKey",)}
+_REQUIRED: Mapping[type, tuple[str, ...]] = {
+    CreateRoomBody: ("issueKey",),
+    CreateSessionBody: ("projectKey",),
+}
 _SCALARS: Mapping[object, str] = {
     str: "string",
     bool: "boolean",
@@ -265,6 +299,7 @@ def view_schemas() -> dict[str, JsonSchema]:
         ),
         "Defaults": _closed(defaults=_nullable(ref("RoomDefaults"))),
         "Removed": _closed(removed={"type": "string", "pattern": ROOM_ID_PATTERN}),
+        "SessionRemoved": _closed(removed={"type": "string", "pattern": ROOM_ID_PATTERN}),
         "Ticket": {
             "type": "object",
             "properties": {

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args, get_origin
 
 import cattrs
-from attrs import define, fields
+from attrs import Factory, define, fields
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from agiletoolbox.domain.config import Role, RoomConfig
@@ -27,9 +27,17 @@ from agiletoolbox.domain.ids import (
     IssueTypeId,
     ProjectKey,
     RoomId,
+    SessionId,
     TenantKey,
 )
 from agiletoolbox.domain.room import RoundTimer
+from agiletoolbox.domain.session_view import (
+    SessionConfigView,
+    SessionIssueView,
+    SessionLine,
+    SessionList,
+    SessionView,
+)
 from agiletoolbox.domain.view import (
     EstimateView,
     ParticipantView,
@@ -39,7 +47,7 @@ from agiletoolbox.domain.view import (
 )
 
 _SNAKE = re.compile(r"\.([a-z]+(?:_[a-z]+)+)")
-_IDS = (AccountId, FieldId, IssueKey, IssueTypeId, ProjectKey, RoomId, TenantKey)
+_IDS = (AccountId, FieldId, IssueKey, IssueTypeId, ProjectKey, RoomId, SessionId, TenantKey)
 
 
 def camel(name: str) -> str:
@@ -91,6 +99,39 @@ class CreateRoomBody(ConfigBody):
     issue_key: str = ""
     issue_type_id: str | None = None
     save_as_default: bool = False
+
+
+@define
+class CreateSessionBody(ConfigBody):
+    """`POST /api/sessions`: the project, its issue keys (the browser ran the JQL), the
+    mode and the settings of every issue's room."""
+
+    project_key: str = ""
+    issue_keys: list[str] = Factory(list)
+    mode: Literal["live", "async"] = "live"
+
+
+@define
+class SessionIssuesBody:
+    """`POST /api/sessions/{id}/issues`: issues to add, at `position` (else at the end)."""
+
+    issue_keys: list[str]
+    position: int | None = None
+
+
+@define
+class MoveBody:
+    """`POST /api/sessions/{id}/move`: put an issue at `position` (0 is the top)."""
+
+    issue_key: str
+    position: int
+
+
+@define
+class CurrentBody:
+    """`POST /api/sessions/{id}/current`: the issue to estimate now."""
+
+    issue_key: str
 
 
 @define
@@ -221,6 +262,15 @@ def _make_converter() -> cattrs.Converter:
         return cards
 
     converter.register_structure_hook_func(lambda t: t == list[CardBody], structure_cards)
+    any_texts = converter.get_structure_hook(list[str])
+
+    def structure_texts(value: object, kind: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise ValueError("expected an array")  # noqa: TRY004 - its text reaches the client
+        texts: list[str] = any_texts(value, kind)
+        return texts
+
+    converter.register_structure_hook_func(lambda t: t == list[str], structure_texts)
     for body in BODY_TYPES:
         converter.register_structure_hook(
             body,
@@ -274,6 +324,10 @@ BODY_TYPES = (
     DeckBody,
     ConfigBody,
     CreateRoomBody,
+    CreateSessionBody,
+    SessionIssuesBody,
+    MoveBody,
+    CurrentBody,
     JoinBody,
     VoteBody,
     RoundBody,
@@ -293,6 +347,11 @@ VIEW_TYPES = (
     ParticipantView,
     EstimateView,
     RoomView,
+    SessionConfigView,
+    SessionIssueView,
+    SessionView,
+    SessionLine,
+    SessionList,
 )
 """Every class a view is made of, each sent as an object with its fields renamed (parts
 before the wholes: a class's hook is made with the hooks of its parts)."""

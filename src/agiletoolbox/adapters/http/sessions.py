@@ -1,0 +1,206 @@
+"""The refinement-session API: `/api/sessions` and one route per thing the owner does.
+
+A session is visible to a caller whose token is for its project: a project page's token
+(its context names the project) or an issue's (the issue's project). Only keys, ids and
+settings come in; the browser runs the JQL and reads the summaries. Every answer is the
+session's view (`domain/session_view.py`), with the caller's view of the current room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.adapters.http.keys import ROOMS, SESSIONS, caller_of
+from agiletoolbox.adapters.http.rooms import read_body
+from agiletoolbox.adapters.http.wire import (
+    BodyError,
+    ConfigBody,
+    CreateSessionBody,
+    CurrentBody,
+    MoveBody,
+    SessionIssuesBody,
+    room_config,
+    unstructure,
+)
+from agiletoolbox.domain.config import RoomConfig
+from agiletoolbox.domain.errors import DomainError, InvalidValue, NotPermitted
+from agiletoolbox.domain.ids import IssueKey, ProjectKey, RoomId, SessionId
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.session import RefinementSession, SessionMode
+from agiletoolbox.domain.session_view import session_list, session_view
+from agiletoolbox.services.sessions import SessionService
+
+SESSION_PATH = "/api/sessions/{session_id}"
+
+
+def check_project(caller: Caller, project: ProjectKey) -> None:
+    """Only a token for the project (a project page's, or one of its issues') reaches its
+    sessions."""
+    if caller.project != project:
+        raise NotPermitted("the token is not for this project")
+
+
+def _session_id(request: web.Request) -> SessionId:
+    try:
+        return SessionId(request.match_info["session_id"])
+    except InvalidValue:
+        raise web.HTTPNotFound(reason="no such session") from None
+
+
+def _project(text: str, where: str) -> ProjectKey:
+    try:
+        return ProjectKey(text)
+    except InvalidValue:
+        raise BodyError([f"a Jira project key such as DEMO @ {where}"]) from None
+
+
+def _issue_keys(texts: Sequence[str], where: str) -> list[IssueKey]:
+    keys = []
+    for n, text in enumerate(texts):
+        try:
+            keys.append(IssueKey(text))
+        except InvalidValue:
+            raise BodyError([f"a Jira issue key such as DEMO-1 @ {where}[{n}]"]) from None
+    return keys
+
+
+async def _answer(
+    request: web.Request, session: RefinementSession, caller: Caller, status: int = 200
+) -> web.Response:
+    """The session's view, with the counts of its issues' rooms."""
+    keys = [(session.tenant, e.room_id) for e in session.queue if e.room_id is not None]
+    read = await request.app[ROOMS].get_many(keys) if keys else {}
+    rooms: dict[RoomId, Room] = {
+        key[1]: room for key, room in read.items() if not isinstance(room, DomainError)
+    }
+    view = session_view(session, rooms, caller.account)
+    return web.json_response(unstructure(view), status=status)
+
+
+async def _checked(request: web.Request) -> tuple[Caller, SessionService, SessionId]:
+    """The caller, the service and the path's session, after checking the project."""
+    caller, service, session_id = caller_of(request), request.app[SESSIONS], _session_id(request)
+    session = await service.get(caller.tenant, session_id)
+    check_project(caller, session.project)
+    return caller, service, session_id
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    """The project's sessions, newest first."""
+    caller = caller_of(request)
+    project = _project(request.query.get("projectKey", ""), "query.projectKey")
+    check_project(caller, project)
+    sessions = await request.app[SESSIONS].for_project(caller.tenant, project)
+    return web.json_response(unstructure(session_list(list(sessions))))
+
+
+async def create_session(request: web.Request) -> web.Response:
+    """Open a session of the project's issues; the caller owns it."""
+    caller = caller_of(request)
+    body = await read_body(request, CreateSessionBody)
+    project = _project(body.project_key, "body.projectKey")
+    check_project(caller, project)
+    keys = _issue_keys(body.issue_keys, "body.issueKeys")
+    session = await request.app[SESSIONS].open(
+        caller.tenant,
+        caller.account,
+        project,
+        keys,
+        SessionMode(body.mode),
+        room_config(body, RoomConfig()),
+    )
+    return await _answer(request, session, caller, status=201)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    """The session's view."""
+    caller, service, session_id = await _checked(request)
+    return await _answer(request, await service.get(caller.tenant, session_id), caller)
+
+
+async def remove_session(request: web.Request) -> web.Response:
+    """Remove the session and the rooms it opened (the owner only)."""
+    caller, service, session_id = await _checked(request)
+    await service.remove(caller.tenant, caller.account, session_id)
+    return web.json_response({"removed": session_id.value})
+
+
+async def configure_session(request: web.Request) -> web.Response:
+    """Change the settings the session's next rooms open with (the owner only)."""
+    caller, service, session_id = await _checked(request)
+    body = await read_body(request, ConfigBody)
+    session = await service.get(caller.tenant, session_id)
+    config = room_config(body, session.config)
+    changed = await service.configure(caller.tenant, caller.account, session_id, config)
+    return await _answer(request, changed, caller)
+
+
+async def remove_issue(request: web.Request) -> web.Response:
+    """Take an issue out of the queue (the owner only)."""
+    caller, service, session_id = await _checked(request)
+    try:
+        key = IssueKey(request.match_info["issue_key"])
+    except InvalidValue:
+        raise web.HTTPNotFound(reason="no such issue in the session") from None
+    changed = await service.remove_issue(caller.tenant, caller.account, session_id, key)
+    return await _answer(request, changed, caller)
+
+
+Step = Callable[[SessionService, Caller, SessionId, Any], Awaitable[RefinementSession]]
+
+
+def _step(
+    body_type: type[Any] | None, run: Step
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        caller, service, session_id = await _checked(request)
+        body = None if body_type is None else await read_body(request, body_type)
+        return await _answer(request, await run(service, caller, session_id, body), caller)
+
+    return handle
+
+
+def _add(s: SessionService, c: Caller, sid: SessionId, b: SessionIssuesBody) -> Awaitable[Any]:
+    return s.add_issues(
+        c.tenant, c.account, sid, _issue_keys(b.issue_keys, "body.issueKeys"), b.position
+    )
+
+
+def _move(s: SessionService, c: Caller, sid: SessionId, b: MoveBody) -> Awaitable[Any]:
+    (key,) = _issue_keys([b.issue_key], "body.issueKey")
+    return s.move(c.tenant, c.account, sid, key, b.position)
+
+
+def _current(s: SessionService, c: Caller, sid: SessionId, b: CurrentBody) -> Awaitable[Any]:
+    (key,) = _issue_keys([b.issue_key], "body.issueKey")
+    return s.start_issue(c.tenant, c.account, sid, key)
+
+
+STEPS: tuple[tuple[str, type[Any] | None, Step, str], ...] = (
+    ("/issues", SessionIssuesBody, _add, "Add issues to the queue (owner only)"),
+    ("/move", MoveBody, _move, "Put an issue at a position of the queue (owner only)"),
+    ("/current", CurrentBody, _current, "Estimate this issue now; it gets a room (owner only)"),
+    ("/next", None, lambda s, c, sid, _b: s.next(c.tenant, c.account, sid),
+     "Move to the next issue still to estimate (owner only)"),
+    ("/skip", None, lambda s, c, sid, _b: s.skip(c.tenant, c.account, sid),
+     "Skip the current issue and move to the next (owner only)"),
+    ("/finish", None, lambda s, c, sid, _b: s.finish(c.tenant, c.account, sid),
+     "End the session; it stays readable (owner only)"),
+)  # fmt: skip
+"""The owner's steps: path suffix, body, use case, summary (all `POST`)."""
+
+
+def add_session_routes(app: web.Application) -> None:
+    """Mount the session API."""
+    app.router.add_get("/api/sessions", list_sessions)
+    app.router.add_post("/api/sessions", create_session)
+    app.router.add_get(SESSION_PATH, get_session)
+    app.router.add_patch(SESSION_PATH, configure_session)
+    app.router.add_delete(SESSION_PATH, remove_session)
+    app.router.add_delete(SESSION_PATH + "/issues/{issue_key}", remove_issue)
+    for suffix, body, run, _summary in STEPS:
+        app.router.add_post(SESSION_PATH + suffix, _step(body, run))

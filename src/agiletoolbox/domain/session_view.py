@@ -1,0 +1,176 @@
+"""What a refinement session looks like from outside: its view, and its line in a list.
+
+A session holds no card, so its view is the same for everyone; the current issue's room
+comes along as the viewer's own masked view of it (`domain/view.py`), and per issue only
+counts and the written estimate: how many vote, how many voted, how many rounds, how far
+the team agreed when it revealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from attrs import frozen
+
+from agiletoolbox.domain.config import RoomConfig
+from agiletoolbox.domain.consensus import SuggestionRule, consensus
+from agiletoolbox.domain.deck import Deck
+from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, ProjectKey, RoomId, SessionId
+from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.session import RefinementSession
+from agiletoolbox.domain.view import RoomView, view_of
+
+SessionModeName = Literal["live", "async"]
+SessionStateName = Literal["planning", "running", "finished"]
+IssueStateName = Literal["pending", "voting", "revealed", "estimated", "skipped"]
+
+
+@frozen
+class SessionConfigView:
+    """The configuration every issue of the session is estimated with."""
+
+    deck: Deck
+    field_id: FieldId | None
+    question_card: bool
+    offline_voting: bool
+    auto_reveal: bool
+    allow_take_control: bool
+    persistent: bool
+    value_map: tuple[tuple[str, float], ...]
+    suggestion: SuggestionRule
+    reveal_on_timer: bool
+
+
+@frozen
+class SessionIssueView:
+    """One issue of the queue: its state and the counts of its room."""
+
+    issue_key: IssueKey
+    state: IssueStateName
+    room_id: RoomId | None
+    voters: int
+    voted: int
+    estimate: str | None
+    rounds: int
+    agreement: float | None
+
+
+@frozen
+class SessionView:
+    """A session as its project's people see it."""
+
+    id: SessionId
+    project_key: ProjectKey
+    owner: AccountId | None
+    mode: SessionModeName
+    state: SessionStateName
+    version: int
+    created_at: datetime
+    config: SessionConfigView
+    current: IssueKey | None
+    issues: tuple[SessionIssueView, ...]
+    room: RoomView | None
+    """The current issue's room as the viewer sees it (no card before reveal)."""
+
+
+@frozen
+class SessionLine:
+    """A session in its project's list."""
+
+    id: SessionId
+    project_key: ProjectKey
+    owner: AccountId | None
+    mode: SessionModeName
+    state: SessionStateName
+    created_at: datetime
+    issues: int
+    estimated: int
+
+
+@frozen
+class SessionList:
+    """A project's sessions, newest first."""
+
+    sessions: tuple[SessionLine, ...]
+
+
+def config_view(config: RoomConfig) -> SessionConfigView:
+    """The configuration as the session view shows it."""
+    return SessionConfigView(
+        deck=config.cards,
+        field_id=config.field_id,
+        question_card=config.question_card,
+        offline_voting=config.offline_voting,
+        auto_reveal=config.auto_reveal,
+        allow_take_control=config.allow_take_control,
+        persistent=config.persistent,
+        value_map=config.value_map,
+        suggestion=config.suggestion,
+        reveal_on_timer=config.reveal_on_timer,
+    )
+
+
+def _agreement(room: Room) -> float | None:
+    if room.revealed and room.votes:
+        return consensus(room.config.cards, room.votes, room.config.suggestion).agreement
+    return None
+
+
+def session_view(
+    session: RefinementSession, rooms: Mapping[RoomId, Room], viewer: AccountId
+) -> SessionView:
+    """The session with the counts of its issues' rooms (`rooms`: those that exist) and
+    the viewer's view of the current issue's room."""
+    issues = []
+    current_room: RoomView | None = None
+    for entry in session.queue:
+        room = rooms.get(entry.room_id) if entry.room_id is not None else None
+        estimate = room.estimate if room is not None else None
+        issues.append(
+            SessionIssueView(
+                issue_key=entry.issue_key,
+                state=entry.state.value,
+                room_id=entry.room_id if room is not None else None,
+                voters=len(room.voters()) if room is not None else 0,
+                voted=len(room.votes) if room is not None else 0,
+                estimate=estimate.value.label if estimate is not None else None,
+                rounds=room.round if room is not None else 0,
+                agreement=_agreement(room) if room is not None else None,
+            )
+        )
+        if room is not None and entry.issue_key == session.current:
+            current_room = view_of(room, viewer)
+    return SessionView(
+        id=session.id,
+        project_key=session.project,
+        owner=session.owner,
+        mode=session.mode.value,
+        state=session.state.value,
+        version=session.version,
+        created_at=session.created_at,
+        config=config_view(session.config),
+        current=session.current,
+        issues=tuple(issues),
+        room=current_room,
+    )
+
+
+def session_list(sessions: list[RefinementSession]) -> SessionList:
+    """The lines of a project's sessions, in the order given."""
+    return SessionList(
+        tuple(
+            SessionLine(
+                id=s.id,
+                project_key=s.project,
+                owner=s.owner,
+                mode=s.mode.value,
+                state=s.state.value,
+                created_at=s.created_at,
+                issues=len(s.queue),
+                estimated=s.estimated,
+            )
+            for s in sessions
+        )
+    )
