@@ -252,25 +252,13 @@ def _make_converter() -> cattrs.Converter:
         lambda t: t in (str | DeckBody | None, str | DeckBody), _structure_deck
     )
     converter.register_structure_hook_func(lambda t: t == str | float, _structure_text_or_number)
-    # cattrs turns any iterable into a list; the wire wants an array and nothing else.
-    any_iterable = converter.get_structure_hook(list[CardBody])
-
-    def structure_cards(value: object, kind: Any) -> list[CardBody]:
-        if not isinstance(value, list):
-            raise ValueError("expected an array of cards")  # noqa: TRY004 - its text reaches the client
-        cards: list[CardBody] = any_iterable(value, kind)
-        return cards
-
-    converter.register_structure_hook_func(lambda t: t == list[CardBody], structure_cards)
-    any_texts = converter.get_structure_hook(list[str])
-
-    def structure_texts(value: object, kind: Any) -> list[str]:
-        if not isinstance(value, list):
-            raise ValueError("expected an array")  # noqa: TRY004 - its text reaches the client
-        texts: list[str] = any_texts(value, kind)
-        return texts
-
-    converter.register_structure_hook_func(lambda t: t == list[str], structure_texts)
+    # cattrs turns any iterable into a list (a string into its characters); the wire
+    # wants an array and nothing else.
+    for listed, refusal in (
+        (list[CardBody], "expected an array of cards"),
+        (list[str], "expected an array"),
+    ):
+        _arrays_only(converter, listed, refusal)
     for body in BODY_TYPES:
         converter.register_structure_hook(
             body,
@@ -295,6 +283,18 @@ def _make_converter() -> cattrs.Converter:
         unstructure = make_dict_unstructure_fn(view, converter, **_camel_overrides(view))
         converter.register_unstructure_hook(view, _with_derived(unstructure, DERIVED.get(view)))
     return converter
+
+
+def _arrays_only(converter: cattrs.Converter, listed: Any, refusal: str) -> None:
+    """Structure `listed` (a `list[...]` type) from a JSON array only."""
+    any_iterable = converter.get_structure_hook(listed)
+
+    def structure(value: object, kind: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError(refusal)  # noqa: TRY004 - its text reaches the client
+        return any_iterable(value, kind)
+
+    converter.register_structure_hook_func(lambda t: t == listed, structure)
 
 
 def _with_derived(unstructure: Any, derived: tuple[str, ...] | None) -> Any:
