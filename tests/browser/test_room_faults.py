@@ -189,7 +189,7 @@ async def test_a_first_visit_is_quiet_and_the_dialog_fits_and_closes_with_escape
     await dialog.locator(".deck .card").first.focus()
     await page.keyboard.press("Escape")
     await visible(alice.locator(".room-title"))
-    assert await page.locator(".dialog").count() == 0
+    await expect_gone(page.locator(".dialog"))
     # Closed from its own button too, without an error in the host page.
     await alice.get_by_role("button", name="More actions").click()
     await alice.get_by_role("menuitem", name="Open in a larger view").click()

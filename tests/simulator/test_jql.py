@@ -14,7 +14,7 @@ from tests.simulator.restkit import APP_KEY, call
 
 @pytest.fixture
 def site() -> Site:
-    return populate(Site("acme", client_key="acme-key"))
+    return populate(Site("acme", "acme-client"))
 
 
 def found(site: Site, jql: str) -> list[str]:
