@@ -93,6 +93,8 @@ async def test_sessions_by_project_newest_first_and_by_account(uow: UnitOfWorkFa
     async with uow() as work:
         listed = await work.sessions.for_project(SITE, DEMO)
         assert [s.id for s in listed] == [newer.id, older.id]
+        assert await work.sessions.count_for_project(SITE, DEMO) == 2
+        assert await work.sessions.count_for_project(OTHER_SITE, ProjectKey("OPS")) == 0
         owned = await work.sessions.with_account(ANA)
         assert sorted(owned) == sorted(
             (s.tenant, s.id) for s in (older, newer, elsewhere, other_project)

@@ -206,6 +206,10 @@ class SessionRepository(Protocol):
         """The project's sessions, newest first."""
         ...
 
+    async def count_for_project(self, tenant: TenantKey, project: ProjectKey) -> int:
+        """How many sessions the project keeps."""
+        ...
+
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
         """Every session that keeps the account id (as its owner)."""
         ...

@@ -76,7 +76,7 @@ class SessionService:
         )
         async with self._uow() as uow:
             await require_access(uow, tenant)
-            if len(await uow.sessions.for_project(tenant, project)) >= MAX_SESSIONS_PER_PROJECT:
+            if await uow.sessions.count_for_project(tenant, project) >= MAX_SESSIONS_PER_PROJECT:
                 raise InvalidState(
                     f"{project} keeps {MAX_SESSIONS_PER_PROJECT} sessions, the most it may; "
                     "remove finished ones"

@@ -74,6 +74,14 @@ class MemorySessionRepository:
         ]
         return sorted(found, key=lambda s: (s.created_at, s.id.value), reverse=True)
 
+    async def count_for_project(self, tenant: TenantKey, project: ProjectKey) -> int:
+        """How many sessions the project keeps."""
+        return sum(
+            1
+            for (owner, _), s in self._current().items()
+            if owner == tenant and s.project == project
+        )
+
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
         """Sessions the account owns."""
         return sorted(key for key, s in self._current().items() if s.mentions(account))

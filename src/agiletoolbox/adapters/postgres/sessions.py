@@ -198,6 +198,15 @@ class PostgresSessionRepository:
         )
         return [_session(row) for row in rows]
 
+    async def count_for_project(self, tenant: TenantKey, project: ProjectKey) -> int:
+        """How many sessions the project keeps (the index on tenant and project serves it)."""
+        row = await self._connection.fetchrow(
+            "SELECT count(*) AS n FROM sessions WHERE tenant_key = $1 AND project_key = $2",
+            tenant.value,
+            project.value,
+        )
+        return 0 if row is None else int(row["n"])
+
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
         """Sessions the account owns."""
         rows = await self._connection.fetch(
