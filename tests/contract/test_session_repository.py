@@ -145,3 +145,20 @@ async def test_idle_sessions_are_listed_and_a_deletion_is_guarded_by_the_read(
             await delete_stale()
     async with uow() as work:
         assert (await work.sessions.get(SITE, idle.id)).version == used.version
+
+
+async def test_the_sessions_that_hold_a_room_are_found_by_it(uow: UnitOfWorkFactory) -> None:
+    await install(uow, tenant(), tenant(OTHER_SITE))
+    room = RoomId("room-of-demo-1-xx")
+    first, second, elsewhere, unrelated = session(), session(), session(OTHER_SITE), session()
+    for each, opened in ((first, True), (second, False), (elsewhere, True)):
+        each.start_issue(ANA, KEYS[0], at(1))
+        each.room_opened(KEYS[0], room, at(1), opened=opened)
+    await store(uow, first, second, elsewhere, unrelated)
+    async with uow() as work:
+        found = await work.sessions.following(SITE, room)
+        assert sorted(found, key=lambda s: s.value) == sorted(
+            [first.id, second.id], key=lambda s: s.value
+        )
+        assert await work.sessions.following(OTHER_SITE, room) == [elsewhere.id]
+        assert await work.sessions.following(SITE, RoomId("room-of-nothing-xx")) == []

@@ -12,7 +12,7 @@ from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
-from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
+from agiletoolbox.domain.ids import AccountId, IssueKey, ProjectKey, TenantKey
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.ports.presence import PresenceBoard
 from agiletoolbox.services.errors import ErrorReportService
@@ -25,7 +25,8 @@ TENANT_B = TenantKey("tenant-b")
 
 
 class HeaderAuthenticator:
-    """`Authorization: Test <tenant> <account> [issue]`: stands in for a verified token."""
+    """`Authorization: Test <tenant> <account> [issue | project]`: stands in for a verified
+    token (a context naming an issue, such as DEMO-1, or a project page's, such as DEMO)."""
 
     def claims(self, request: web.Request) -> bool:
         return request.headers.get("Authorization", "").startswith("Test ")
@@ -34,7 +35,10 @@ class HeaderAuthenticator:
         parts = request.headers["Authorization"].split()[1:]
         if len(parts) not in (2, 3) or parts[0] == "bad":
             raise NotAuthenticated("invalid token")
-        issue = IssueKey(parts[2]) if len(parts) == 3 else None
+        context = parts[2] if len(parts) == 3 else None
+        if context is not None and "-" not in context:
+            return Caller(TenantKey(parts[0]), AccountId(parts[1]), project_key=ProjectKey(context))
+        issue = IssueKey(context) if context is not None else None
         return Caller(TenantKey(parts[0]), AccountId(parts[1]), issue)
 
 

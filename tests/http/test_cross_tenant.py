@@ -224,6 +224,7 @@ SESSION_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/skip", None),
     ("POST", "/finish", None),
     ("DELETE", "/issues/DEMO-1", None),
+    ("POST", "/ticket", None),
     ("DELETE", "", None),
 ]
 other_projects = st.from_regex(r"[A-Z][A-Z0-9_]{0,8}-[1-9][0-9]{0,4}", fullmatch=True).filter(

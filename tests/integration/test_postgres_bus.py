@@ -11,8 +11,8 @@ import pytest
 from agiletoolbox.adapters.postgres import PostgresEventBus, StorageUnavailable
 from agiletoolbox.adapters.postgres.listener import parse_signal
 from agiletoolbox.adapters.postgres.room_sql import CHANNEL
-from agiletoolbox.domain.ids import RoomId, TenantKey
-from agiletoolbox.ports.events import RoomChange, RoomSignal
+from agiletoolbox.domain.ids import RoomId, SessionId, TenantKey
+from agiletoolbox.ports.events import RoomChange, RoomSignal, SessionChange
 
 ROOM = "room-0000000000000001"
 
@@ -21,6 +21,8 @@ def test_a_payload_names_tenant_room_and_version() -> None:
     # Tenant keys hold ':' and '/': JSON keeps them apart from the other fields.
     payload = json.dumps({"t": "jira:site/one", "r": ROOM, "v": 7})
     assert parse_signal(payload) == RoomChange(TenantKey("jira:site/one"), RoomId(ROOM), 7)
+    session = json.dumps({"t": "jira:site/one", "s": ROOM, "v": 3})
+    assert parse_signal(session) == SessionChange(TenantKey("jira:site/one"), SessionId(ROOM), 3)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +34,7 @@ def test_a_payload_names_tenant_room_and_version() -> None:
         json.dumps({"t": "a", "r": ROOM, "v": True}),
         json.dumps({"t": "a b", "r": ROOM, "v": 3}),
         json.dumps({"t": "a", "r": "short", "v": 3}),
+        json.dumps({"t": "a", "s": "short", "v": 3}),
         json.dumps(["a", ROOM, 3]),
     ],
 )

@@ -6,15 +6,17 @@ from __future__ import annotations
 import pytest
 
 from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
-from agiletoolbox.domain.config import RoomConfig
+from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.deck import T_SHIRT
 from agiletoolbox.domain.errors import JiraIssueNotFound, NotPermitted
+from agiletoolbox.domain.estimate import FieldSpec, FieldType
 from agiletoolbox.domain.ids import IssueKey, ProjectKey, RoomId
 from agiletoolbox.domain.session import IssueState, SessionMode
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.ports import RoomSignal, SessionChange
 from agiletoolbox.services.rooms import RoomService
 from agiletoolbox.services.sessions import SessionService
-from tests.unit.roomkit import ANA, BEN, T0, TENANT
+from tests.unit.roomkit import ANA, BEN, STORY_POINTS, T0, TENANT
 
 DEMO = ProjectKey("DEMO")
 KEYS = [IssueKey(f"DEMO-{n}") for n in range(1, 5)]
@@ -35,7 +37,7 @@ class World:
         self.bus = MemoryEventBus()
         self.jira = MemoryJira()
         for key in KEYS:
-            self.jira.add_issue(TENANT, key)
+            self.jira.add_issue(TENANT, key, FieldSpec(STORY_POINTS, FieldType.NUMBER))
         self.sessions = SessionService(self.store.unit_of_work, self.bus, self.clock, self.jira)
         self.rooms = RoomService(self.store.unit_of_work, self.bus, self.clock, self.jira)
 
@@ -100,3 +102,42 @@ async def test_a_room_removed_on_its_own_is_not_removed_twice() -> None:
     await world.sessions.remove(TENANT, ANA, session.id)
     assert world.store.rooms == {}
     assert world.store.sessions == {}
+
+
+async def test_the_queue_follows_its_rooms_and_every_change_is_signalled() -> None:
+    """Revealing, a new round and a written estimate move the issue's state in the session,
+    in the room change's own commit; a vote does not touch the session."""
+    world = World()
+    signals: list[RoomSignal] = []
+    world.bus.subscribe(signals.append)
+    config = RoomConfig(field_id=STORY_POINTS)
+    session = await world.sessions.open(TENANT, ANA, DEMO, KEYS[:2], SessionMode.LIVE, config)
+    session = await world.sessions.next(TENANT, ANA, session.id)
+    room_id = session.item(KEYS[0]).room_id
+    assert room_id is not None
+
+    def state() -> IssueState:
+        return world.store.sessions[(TENANT, session.id)].item(KEYS[0]).state
+
+    def session_versions() -> list[int]:
+        return [s.version for s in signals if isinstance(s, SessionChange)]
+
+    assert session_versions() == [1, 2, 3], "opened, moved to the first issue, its room"
+    await world.rooms.join(TENANT, BEN, room_id, Role.VOTER)
+    await world.rooms.vote(TENANT, ANA, room_id, "3")
+    await world.rooms.vote(TENANT, BEN, room_id, "5")
+    assert state() is IssueState.VOTING
+    assert session_versions() == [1, 2, 3], "votes leave the session alone"
+    await world.rooms.reveal(TENANT, ANA, room_id)
+    assert state() is IssueState.REVEALED
+    await world.rooms.reset(TENANT, ANA, room_id)
+    assert state() is IssueState.VOTING
+    await world.rooms.vote(TENANT, ANA, room_id, "5")
+    await world.rooms.vote(TENANT, BEN, room_id, "5")
+    await world.rooms.reveal(TENANT, ANA, room_id)
+    await world.rooms.accept_estimate(TENANT, ANA, room_id, "5")
+    assert state() is IssueState.ESTIMATED
+    assert world.jira.value(TENANT, KEYS[0], STORY_POINTS) == 5
+    assert session_versions() == [1, 2, 3, 4, 5, 6, 7]
+    moved = await world.sessions.next(TENANT, ANA, session.id)
+    assert moved.current == KEYS[1], "an estimated issue is not offered again"

@@ -5,7 +5,14 @@ live in the other adapters. Services depend on these protocols only.
 """
 
 from agiletoolbox.ports.clock import Clock
-from agiletoolbox.ports.events import ResyncAll, RoomChange, RoomEventBus, RoomSignal
+from agiletoolbox.ports.events import (
+    Published,
+    ResyncAll,
+    RoomChange,
+    RoomEventBus,
+    RoomSignal,
+    SessionChange,
+)
 from agiletoolbox.ports.forge import SystemToken, SystemTokenRepository, UserToken
 from agiletoolbox.ports.jira import InstallKeyProvider, JiraClient
 from agiletoolbox.ports.jobs import JobLock
@@ -30,12 +37,14 @@ __all__ = [
     "JiraClient",
     "JobLock",
     "PersonalDataReporter",
+    "Published",
     "ReportCycleRepository",
     "ResyncAll",
     "RoomChange",
     "RoomEventBus",
     "RoomRepository",
     "RoomSignal",
+    "SessionChange",
     "SystemToken",
     "SystemTokenRepository",
     "TenantRepository",

@@ -210,6 +210,10 @@ class SessionRepository(Protocol):
         """How many sessions the project keeps."""
         ...
 
+    async def following(self, tenant: TenantKey, room_id: RoomId) -> Sequence[SessionId]:
+        """The sessions whose queue holds the room (those that follow its progress)."""
+        ...
+
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
         """Every session that keeps the account id (as its owner)."""
         ...

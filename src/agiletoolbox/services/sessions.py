@@ -1,5 +1,9 @@
 """Refinement sessions: open one, go through its queue, remove it.
 
+Every committed change is published on the event bus (`SessionChange`), which is how every
+process's live session pages hear of it. A room's progress reaches its sessions through
+`RoomChanges` (services/rooms.py), in the room change's own transaction.
+
 A session drives one room per issue: when an issue becomes current, the session opens its
 room (with the session's configuration and owner) or, when the issue has a room of its own
 already, takes that room over as it is. Removing the session removes the rooms it opened
@@ -83,7 +87,7 @@ class SessionService:
                 )
             await uow.sessions.add(session)
             await uow.commit()
-        session.drain_events()
+        await self._events.publish(session.drain_events())
         return session
 
     # -- changing --------------------------------------------------------------------------
@@ -105,8 +109,8 @@ class SessionService:
                 if session.version != before:
                     await uow.sessions.save(session)
                     await uow.commit()
-                session.drain_events()
-                return session
+            await self._events.publish(session.drain_events())
+            return session
 
         return await retrying(attempt)
 
@@ -193,7 +197,8 @@ class SessionService:
                 session.remove(actor, self._clock.now())
                 await uow.sessions.delete(tenant, session_id)
                 await uow.commit()
-                return session
+            await self._events.publish(session.drain_events())
+            return session
 
         session = await retrying(attempt)
         for room_id in session.rooms_opened():
@@ -234,8 +239,7 @@ class SessionService:
             await uow.sessions.save(session)
             await uow.commit()
             events = uow.rooms.collect_events()
-        await self._events.publish(events)
-        session.drain_events()
+        await self._events.publish([*events, *session.drain_events()])
         return session
 
     async def _close_room(self, tenant: TenantKey, room_id: RoomId) -> None:

@@ -21,6 +21,7 @@ from agiletoolbox.adapters.http.keys import (
     DRAINING,
     ERRORS,
     LIVE,
+    LIVE_SESSIONS,
     RATES,
     READY,
     ROOMS,
@@ -31,6 +32,7 @@ from agiletoolbox.adapters.http.keys import (
 )
 from agiletoolbox.adapters.http.limits import RestRates
 from agiletoolbox.adapters.http.live import LiveRooms
+from agiletoolbox.adapters.http.live_sessions import LiveSessions
 from agiletoolbox.adapters.http.middlewares import (
     authentication_middleware,
     errors_middleware,
@@ -81,6 +83,9 @@ def create_app(
         client_max_size=settings.max_body_bytes,
     )
     live = LiveRooms(rooms_service, bus, settings, presence or LocalPresence(), report=report_error)
+    live_sessions = LiveSessions(
+        sessions_service, rooms_service, bus, settings, report=report_error
+    )
     app.on_response_prepare.append(_without_server_header)
     app[ROOMS] = rooms_service
     app[ERRORS] = error_reports
@@ -93,6 +98,7 @@ def create_app(
     app[DRAINING] = [False]
     app[RATES] = RestRates(settings.limits)
     app[SESSIONS] = sessions_service
+    app[LIVE_SESSIONS] = live_sessions
     app.add_routes(health.routes)
     rooms.add_room_routes(app)
     add_session_routes(app)
@@ -113,8 +119,10 @@ def create_app(
 
     async def live_rooms(app: web.Application) -> AsyncIterator[None]:
         app[LIVE].start()
+        app[LIVE_SESSIONS].start()
         yield
         await app[LIVE].close()
+        await app[LIVE_SESSIONS].close()
 
     app.cleanup_ctx.append(live_rooms)
     app.on_shutdown.append(_drain)
@@ -125,3 +133,4 @@ async def _drain(app: web.Application) -> None:
     """On shutdown: readiness goes red, then every socket is closed with 1001."""
     app[DRAINING][0] = True
     await app[LIVE].close()
+    await app[LIVE_SESSIONS].close()

@@ -10,6 +10,7 @@ from aiohttp import web
 from agiletoolbox.adapters.http.caller import Authenticator, Caller
 from agiletoolbox.adapters.http.limits import RestRates
 from agiletoolbox.adapters.http.live import LiveRooms
+from agiletoolbox.adapters.http.live_sessions import LiveSessions
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from agiletoolbox.services.errors import ErrorReportService
@@ -27,6 +28,7 @@ SOCKETS = web.AppKey("sockets", weakref.WeakSet[web.WebSocketResponse])
 DRAINING = web.AppKey("draining", list[bool])
 RATES = web.AppKey("rates", RestRates)
 SESSIONS = web.AppKey("sessions", SessionService)
+LIVE_SESSIONS = web.AppKey("live_sessions", LiveSessions)
 
 CALLER = web.RequestKey("caller", Caller)
 

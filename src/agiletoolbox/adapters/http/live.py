@@ -45,7 +45,7 @@ from agiletoolbox.adapters.http.wire import BodyError, structure
 from agiletoolbox.domain.errors import DomainError, NotFound, quote
 from agiletoolbox.domain.ids import RoomId
 from agiletoolbox.domain.room import Room
-from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal
+from agiletoolbox.ports import ResyncAll, RoomChange, RoomEventBus, RoomSignal
 from agiletoolbox.ports.presence import PresenceBoard, Seat
 from agiletoolbox.services.rooms import RoomService
 
@@ -238,6 +238,8 @@ class LiveRooms:
             for key in list(self._rooms):
                 self._refresh_soon(key)
             return
+        if not isinstance(signal, RoomChange):
+            return  # a session's (live_sessions.py follows those)
         key = (signal.tenant, signal.room_id)
         if not self._behind(key, signal.version):
             return

@@ -82,6 +82,8 @@ _ROUTES: tuple[Route, ...] = (
      (200, "Session"), (*_CHANGE, *_BODY), "Configure"),
     (_SESSION_PATH, "delete", "Remove the session and the rooms it opened (owner only)",
      (200, "SessionRemoved"), _CHANGE, None),
+    (_SESSION_PATH + "/ticket", "post", "A one-minute ticket for the session's live socket",
+     (200, "Ticket"), _ROOM, None),
     (_SESSION_PATH + "/issues/{issue_key}", "delete",
      "Take an issue out of the queue (owner only)", (200, "Session"), _CHANGE, None),
     *(
@@ -176,6 +178,9 @@ def _paths() -> JsonSchema:
                 for name, pattern, text in queries
             ]
     paths.setdefault(_ROOM_PATH + "/live", {"parameters": [room_id]})["get"] = _live_operation()
+    paths.setdefault(_SESSION_PATH + "/live", {"parameters": [session_id]})["get"] = (
+        _live_operation("The session's live socket", SESSION_LIVE_DESCRIPTION)
+    )
     # An issue nobody opened a room for yet is a normal state: no content, not an error.
     paths["/api/rooms"]["get"]["responses"]["204"] = {"description": "No room was opened yet"}
     return paths
@@ -209,9 +214,28 @@ rate (50 refused in a row), 1009 a message over the limit,
 to keep up with its answers."""
 
 
-def _live_operation() -> JsonSchema:
-    operation = _operation("The room's live socket", None, (400, *_ROOM), None)
-    operation["description"] = LIVE_DESCRIPTION
+SESSION_LIVE_DESCRIPTION = """\
+The session's live socket. Open it with `?ticket=` (from `POST
+/api/sessions/{session_id}/ticket`, valid one minute, bound to tenant, person and session)
+or, from Connect, `?jwt=` with the context token.
+
+Server to client: `{"type": "session", "session": Session}` - the session's view (without
+`room`: the current issue's room has its own socket), on connect, on `sync`, and whenever
+the session changed (its queue, current issue or state, or a room of its queue was
+revealed, restarted or estimated). A reader that falls behind gets the newest view only.
+`{"type": "removed"}` comes before the socket closes with 4404 when the session is removed.
+
+Client to server: `{"op": "sync", "id": ...}` only (the whole view follows); anything else
+is answered `error` 422. The owner drives the session over REST.
+
+Close codes as the room's socket: 1001, 1003, 1008, 1009, 4403, 4404."""
+
+
+def _live_operation(
+    summary: str = "The room's live socket", description: str = LIVE_DESCRIPTION
+) -> JsonSchema:
+    operation = _operation(summary, None, (400, *_ROOM), None)
+    operation["description"] = description
     operation["parameters"] = [
         _parameter("ticket", "query", TEXT, "A ticket from `POST .../ticket`.", False),
         _parameter("jwt", "query", TEXT, "A Connect context token (instead of a ticket).", False),

@@ -71,15 +71,18 @@ def answer(room: Room, caller: Caller, status: int = 200) -> web.Response:
 
 
 def check_issue(caller: Caller, issue_key: IssueKey) -> None:
-    """A token whose context names an issue acts on that issue's room only."""
+    """A token whose context names an issue acts on that issue's room only; one whose
+    context names a project (a project page's), on the rooms of that project's issues."""
     if caller.issue_key is not None and caller.issue_key != issue_key:
         raise NotPermitted("the token was issued for another issue")
+    if caller.project_key is not None and caller.project_key != issue_key.project:
+        raise NotPermitted("the token was issued for another project")
 
 
 async def checked_room(request: web.Request) -> tuple[Caller, RoomId]:
-    """The caller and the path's room, after checking the token's issue context."""
+    """The caller and the path's room, after checking the token's issue or project."""
     caller, room_id = caller_of(request), room_id_of(request)
-    if caller.issue_key is not None:
+    if caller.issue_key is not None or caller.project_key is not None:
         room = await request.app[ROOMS].get(caller.tenant, room_id)
         check_issue(caller, room.issue_key)
     return caller, room_id

@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from agiletoolbox.adapters.http.caller import Caller
-from agiletoolbox.adapters.http.keys import ROOMS, SESSIONS, caller_of
+from agiletoolbox.adapters.http.keys import (
+    CALLER,
+    LIVE_SESSIONS,
+    ROOMS,
+    SESSIONS,
+    TICKETS,
+    WEB,
+    caller_of,
+)
+from agiletoolbox.adapters.http.live_sessions import view_with_rooms
 from agiletoolbox.adapters.http.rooms import read_body
 from agiletoolbox.adapters.http.wire import (
     BodyError,
@@ -24,14 +33,14 @@ from agiletoolbox.adapters.http.wire import (
     MoveBody,
     SessionIssuesBody,
     room_config,
+    server_now,
     unstructure,
 )
 from agiletoolbox.domain.config import RoomConfig
-from agiletoolbox.domain.errors import DomainError, InvalidValue, NotPermitted
-from agiletoolbox.domain.ids import IssueKey, ProjectKey, RoomId, SessionId
-from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.errors import InvalidValue, NotPermitted
+from agiletoolbox.domain.ids import IssueKey, ProjectKey, SessionId
 from agiletoolbox.domain.session import RefinementSession, SessionMode
-from agiletoolbox.domain.session_view import session_list, session_view
+from agiletoolbox.domain.session_view import session_list
 from agiletoolbox.services.sessions import SessionService
 
 SESSION_PATH = "/api/sessions/{session_id}"
@@ -72,12 +81,7 @@ async def _answer(
     request: web.Request, session: RefinementSession, caller: Caller, status: int = 200
 ) -> web.Response:
     """The session's view, with the counts of its issues' rooms."""
-    keys = [(session.tenant, e.room_id) for e in session.queue if e.room_id is not None]
-    read = await request.app[ROOMS].get_many(keys) if keys else {}
-    rooms: dict[RoomId, Room] = {
-        key[1]: room for key, room in read.items() if not isinstance(room, DomainError)
-    }
-    view = session_view(session, rooms, caller.account)
+    view = await view_with_rooms(request.app[ROOMS], session, caller.account)
     return web.json_response(unstructure(view), status=status)
 
 
@@ -194,6 +198,30 @@ STEPS: tuple[tuple[str, type[Any] | None, Step, str], ...] = (
 """The owner's steps: path suffix, body, use case, summary (all `POST`)."""
 
 
+async def ticket(request: web.Request) -> web.Response:
+    """A one-minute ticket that opens the session's live socket."""
+    caller, _service, session_id = await _checked(request)
+    answer = {
+        "ticket": request.app[TICKETS].issue_for_session(caller, session_id),
+        "now": server_now(),
+    }
+    return web.json_response(answer)
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """The session's live socket, opened with `?ticket=` (or a Connect context token)."""
+    if not request.app[WEB].allows_socket_origin(request.headers.get(hdrs.ORIGIN)):
+        raise web.HTTPForbidden(reason="pages of this origin may not open the session's socket")
+    session_id = _session_id(request)
+    ticket = request.query.get("ticket")
+    if ticket is not None:
+        caller = request.app[TICKETS].redeem_for_session(ticket, session_id)
+    else:
+        caller = (await _checked(request))[0]
+    request[CALLER] = caller  # so that a report of anything going wrong names the site
+    return await request.app[LIVE_SESSIONS].serve(request, caller, session_id)
+
+
 def add_session_routes(app: web.Application) -> None:
     """Mount the session API."""
     app.router.add_get("/api/sessions", list_sessions)
@@ -202,5 +230,7 @@ def add_session_routes(app: web.Application) -> None:
     app.router.add_patch(SESSION_PATH, configure_session)
     app.router.add_delete(SESSION_PATH, remove_session)
     app.router.add_delete(SESSION_PATH + "/issues/{issue_key}", remove_issue)
+    app.router.add_post(SESSION_PATH + "/ticket", ticket)
+    app.router.add_get(SESSION_PATH + "/live", live)
     for suffix, body, run, _summary in STEPS:
         app.router.add_post(SESSION_PATH + suffix, _step(body, run))

@@ -1,7 +1,8 @@
-"""Short-lived tickets that open a room's live socket.
+"""Short-lived tickets that open a room's or a session's live socket.
 
 A ticket is signed, not stored, so any process sharing the key can redeem it: it binds
-tenant, person and room and lives one minute. It never appears in a log line.
+tenant, person and the room (`r`) or session (`s`) and lives one minute. It never appears
+in a log line.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import json
 import secrets
 from datetime import timedelta
 
-from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated
+from agiletoolbox.adapters.http.caller import Caller, NotAuthenticated, project_key_of
 from agiletoolbox.domain.errors import DomainError
-from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, SessionId, TenantKey
 from agiletoolbox.ports import Clock
 
 MAX_TICKET_LENGTH = 2048
@@ -43,20 +44,35 @@ class TicketBook:
 
     def issue(self, caller: Caller, room_id: RoomId) -> str:
         """A ticket for `caller` to open the live socket of `room_id`."""
+        return self._issue(caller, "r", room_id.value)
+
+    def issue_for_session(self, caller: Caller, session_id: SessionId) -> str:
+        """A ticket for `caller` to open the live socket of the session."""
+        return self._issue(caller, "s", session_id.value)
+
+    def redeem(self, ticket: str, room_id: RoomId) -> Caller:
+        """The caller a ticket names, if it is genuine, unexpired and for this room."""
+        return self._redeem(ticket, "r", room_id.value, "room")
+
+    def redeem_for_session(self, ticket: str, session_id: SessionId) -> Caller:
+        """The caller a ticket names, if it is genuine, unexpired and for this session."""
+        return self._redeem(ticket, "s", session_id.value, "session")
+
+    def _issue(self, caller: Caller, kind: str, target: str) -> str:
         expires = self._clock.now() + self._lifetime
         payload = {
             "t": caller.tenant.value,
             "a": caller.account.value,
             "i": None if caller.issue_key is None else caller.issue_key.value,
-            "r": room_id.value,
+            "p": None if caller.project_key is None else caller.project_key.value,
+            kind: target,
             "e": int(expires.timestamp()),
             "n": secrets.token_urlsafe(8),
         }
         body = _encode(json.dumps(payload, separators=(",", ":")).encode())
         return f"{body}.{self._sign(body)}"
 
-    def redeem(self, ticket: str, room_id: RoomId) -> Caller:
-        """The caller a ticket names, if it is genuine, unexpired and for this room."""
+    def _redeem(self, ticket: str, kind: str, target: str, what: str) -> Caller:
         if len(ticket) > MAX_TICKET_LENGTH or ticket.count(".") != 1:
             raise NotAuthenticated("invalid ticket")
         body, signature = ticket.split(".")
@@ -68,12 +84,13 @@ class TicketBook:
                 TenantKey(payload["t"]),
                 AccountId(payload["a"]),
                 None if payload["i"] is None else IssueKey(payload["i"]),
+                project_key=project_key_of(payload.get("p")),
             )
-            expires, room, nonce = int(payload["e"]), payload["r"], str(payload["n"])
+            expires, named, nonce = int(payload["e"]), payload.get(kind), str(payload["n"])
         except (ValueError, KeyError, TypeError, DomainError):
             raise NotAuthenticated("invalid ticket") from None
-        if room != room_id.value:
-            raise NotAuthenticated("the ticket is for another room")
+        if named != target:
+            raise NotAuthenticated(f"the ticket is for another {what}")
         now = self._clock.now().timestamp()
         if now > expires:
             raise NotAuthenticated("the ticket has expired")

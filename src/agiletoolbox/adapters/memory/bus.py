@@ -1,25 +1,35 @@
-"""Room signals within one process."""
+"""Room and session signals within one process."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from agiletoolbox.domain.events import RoomEvent
-from agiletoolbox.ports.events import ResyncAll, RoomChange, RoomSignal
+from agiletoolbox.ports.events import (
+    Published,
+    ResyncAll,
+    RoomChange,
+    RoomSignal,
+    SessionChange,
+)
 
 
 class MemoryEventBus:
-    """Delivers a `RoomChange` per published event to every subscriber, synchronously."""
+    """Delivers a `RoomChange` or `SessionChange` per published event to every subscriber,
+    synchronously."""
 
     def __init__(self) -> None:
         self._handlers: list[Callable[[RoomSignal], None]] = []
         self.published: list[RoomEvent] = []
 
-    async def publish(self, events: Sequence[RoomEvent]) -> None:
+    async def publish(self, events: Sequence[Published]) -> None:
         """Deliver the signals of committed events."""
-        self.published.extend(events)
         for event in events:
-            self._deliver(RoomChange(event.tenant, event.room_id, event.version))
+            if isinstance(event, RoomEvent):
+                self.published.append(event)
+                self._deliver(RoomChange(event.tenant, event.room_id, event.version))
+            else:
+                self._deliver(SessionChange(event.tenant, event.session_id, event.version))
 
     def subscribe(self, handler: Callable[[RoomSignal], None]) -> Callable[[], None]:
         """Register `handler`; the returned function unregisters it."""

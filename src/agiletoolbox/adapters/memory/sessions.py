@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agiletoolbox.domain.errors import ConcurrentChange, NotFound
-from agiletoolbox.domain.ids import AccountId, ProjectKey, SessionId, TenantKey
+from agiletoolbox.domain.ids import AccountId, ProjectKey, RoomId, SessionId, TenantKey
 from agiletoolbox.domain.session import RefinementSession
 
 if TYPE_CHECKING:
@@ -80,6 +80,17 @@ class MemorySessionRepository:
             1
             for (owner, _), s in self._current().items()
             if owner == tenant and s.project == project
+        )
+
+    async def following(self, tenant: TenantKey, room_id: RoomId) -> Sequence[SessionId]:
+        """The sessions whose queue holds the room."""
+        return sorted(
+            (
+                session_id
+                for (owner, session_id), s in self._current().items()
+                if owner == tenant and any(e.room_id == room_id for e in s.queue)
+            ),
+            key=lambda session_id: session_id.value,
         )
 
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:

@@ -1,11 +1,11 @@
-"""The room event bus over PostgreSQL LISTEN/NOTIFY.
+"""The event bus over PostgreSQL LISTEN/NOTIFY.
 
-Writers NOTIFY inside the transaction that changes a room (see `rooms.py`), so `publish`
-has nothing left to do. Each process keeps one dedicated connection (never a pooled one: a
-pooled connection loses its LISTEN on release) that listens on one channel, probes it with
-a cheap query, and on loss reconnects with exponential backoff. PostgreSQL never replays
-what a listener missed, so after every reconnect subscribers get `ResyncAll` and re-read
-the rooms they hold.
+Writers NOTIFY inside the transaction that changes a room or a session (see `rooms.py` and
+`sessions.py`), so `publish` has nothing left to do. Each process keeps one dedicated
+connection (never a pooled one: a pooled connection loses its LISTEN on release) that
+listens on one channel, probes it with a cheap query, and on loss reconnects with
+exponential backoff. PostgreSQL never replays what a listener missed, so after every
+reconnect subscribers get `ResyncAll` and re-read the rooms and sessions they hold.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from agiletoolbox.adapters.postgres.errors import StorageUnavailable
 from agiletoolbox.adapters.postgres.room_sql import CHANNEL
 from agiletoolbox.adapters.postgres.session import RELEASE_ERRORS
 from agiletoolbox.domain.errors import InvalidValue
-from agiletoolbox.domain.events import RoomEvent
-from agiletoolbox.domain.ids import RoomId, TenantKey
-from agiletoolbox.ports.events import ResyncAll, RoomChange, RoomSignal
+from agiletoolbox.domain.ids import RoomId, SessionId, TenantKey
+from agiletoolbox.ports.events import Published, ResyncAll, RoomChange, RoomSignal, SessionChange
 
 APPLICATION_NAME = "agiletoolbox-listener"
 """How the listener's connection shows in `pg_stat_activity`."""
@@ -38,14 +37,17 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (*RELEASE_ERRORS, StorageU
 Handler = Callable[[RoomSignal], None]
 
 
-def parse_signal(payload: str) -> RoomChange | None:
-    """The room change a notification announces; None for a payload that is not one."""
+def parse_signal(payload: str) -> RoomChange | SessionChange | None:
+    """The room or session change a notification announces (`r` names a room, `s` a
+    session); None for a payload that is not one."""
     try:
         message = json.loads(payload)
-        tenant, room, version = message["t"], message["r"], message["v"]
+        tenant, version = message["t"], message["v"]
         if not isinstance(version, int) or isinstance(version, bool):
             return None
-        return RoomChange(TenantKey(tenant), RoomId(room), version)
+        if "s" in message:
+            return SessionChange(TenantKey(tenant), SessionId(message["s"]), version)
+        return RoomChange(TenantKey(tenant), RoomId(message["r"]), version)
     except (ValueError, TypeError, KeyError, InvalidValue):
         return None
 
@@ -80,7 +82,7 @@ class PostgresEventBus:
 
     # -- the port ----------------------------------------------------------------------
 
-    async def publish(self, events: Sequence[RoomEvent]) -> None:
+    async def publish(self, events: Sequence[Published]) -> None:
         """Nothing to do: the transaction that stored the events already notified."""
 
     def subscribe(self, handler: Handler) -> Callable[[], None]:

@@ -3,6 +3,8 @@
 A save replaces the row only from the version read in this unit of work (`ConcurrentChange`
 otherwise) and rewrites the queue in one statement each way: delete, then insert the
 queue's rows from arrays (a data-modifying CTE would not free the keys for the insert).
+Every write notifies `(tenant, session, version)` on the rooms' channel in its transaction,
+so every process's live pages hear of it once it commits.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
+from agiletoolbox.adapters.postgres.room_sql import CHANNEL
 from agiletoolbox.adapters.postgres.rows import config_from_json, config_to_json
 from agiletoolbox.adapters.postgres.session import Session
 from agiletoolbox.domain.errors import ConcurrentChange, NotFound
@@ -47,6 +50,10 @@ UPDATE sessions SET owner = $3, mode = $4, state = $5, config = $6, current_issu
 WHERE tenant_key = $1 AND session_id = $2 AND version = $10
 RETURNING 1
 """
+_NOTIFY = (
+    f"SELECT pg_notify('{CHANNEL}', "
+    "json_build_object('t', $1::text, 's', $2::text, 'v', $3::bigint)::text)"
+)
 _FORGET_QUEUE = "DELETE FROM session_issues WHERE tenant_key = $1 AND session_id = $2"
 _QUEUE = """
 INSERT INTO session_issues
@@ -161,6 +168,10 @@ class PostgresSessionRepository:
             [None if entry.room_id is None else entry.room_id.value for entry in session.queue],
             [entry.opened_room for entry in session.queue],
         )
+        await self._notify(session.tenant, session.id, session.version)
+
+    async def _notify(self, tenant: TenantKey, session_id: SessionId, version: int) -> None:
+        await self._connection.write(_NOTIFY, tenant.value, session_id.value, version)
 
     async def delete(self, tenant: TenantKey, session_id: SessionId) -> None:
         """Delete the session (its queue goes with it); one read here is deleted only at
@@ -168,13 +179,17 @@ class PostgresSessionRepository:
         read = self._loaded.pop((tenant, session_id), None)
         deleted = await self._connection.write(
             "DELETE FROM sessions WHERE tenant_key = $1 AND session_id = $2 "
-            "AND ($3::bigint IS NULL OR version = $3) RETURNING 1",
+            "AND ($3::bigint IS NULL OR version = $3) RETURNING version",
             tenant.value,
             session_id.value,
             read,
         )
         if read is not None and not deleted:
             raise ConcurrentChange("the session changed meanwhile")
+        if deleted:
+            # A removed session's last signal is one past the stored version, as the domain
+            # counts its removal.
+            await self._notify(tenant, session_id, int(deleted[0]["version"]) + 1)
 
     async def idle_before(self, cutoff: datetime) -> Sequence[tuple[TenantKey, SessionId]]:
         """Sessions not persistent whose last change was before `cutoff`."""
@@ -206,6 +221,16 @@ class PostgresSessionRepository:
             project.value,
         )
         return 0 if row is None else int(row["n"])
+
+    async def following(self, tenant: TenantKey, room_id: RoomId) -> Sequence[SessionId]:
+        """The sessions whose queue holds the room (index `session_issues_room`)."""
+        rows = await self._connection.fetch(
+            "SELECT DISTINCT session_id FROM session_issues "
+            "WHERE tenant_key = $1 AND room_id = $2 ORDER BY session_id",
+            tenant.value,
+            room_id.value,
+        )
+        return [SessionId(r["session_id"]) for r in rows]
 
     async def with_account(self, account: AccountId) -> Sequence[tuple[TenantKey, SessionId]]:
         """Sessions the account owns."""

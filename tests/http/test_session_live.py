@@ -1,0 +1,149 @@
+"""The session's live socket: every page of a session follows the owner's steps and its
+rooms' progress; a removal closes it; project page tokens reach their project only."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestClient
+
+from agiletoolbox.domain.ids import IssueKey
+from tests.http.kit import TENANT_A, Backend, auth
+from tests.unit.roomkit import ANA, BEN
+
+ANA_PAGE = {"Authorization": f"Test {TENANT_A} {ANA} DEMO"}
+"""Ana's project page token (its context names the project DEMO)."""
+BEN_PAGE = {"Authorization": f"Test {TENANT_A} {BEN} DEMO"}
+KEYS = ["DEMO-1", "DEMO-2", "DEMO-3"]
+
+
+async def open_session(client: TestClient) -> dict[str, Any]:
+    body = {"projectKey": "DEMO", "issueKeys": KEYS, "autoReveal": False}
+    response = await client.post("/api/sessions", json=body, headers=ANA_PAGE)
+    assert response.status == 201, await response.text()
+    opened: dict[str, Any] = await response.json()
+    return opened
+
+
+async def follow(
+    client: TestClient, session_id: str, headers: dict[str, str]
+) -> aiohttp.ClientWebSocketResponse:
+    answer = await client.post(f"/api/sessions/{session_id}/ticket", headers=headers)
+    assert answer.status == 200, await answer.text()
+    ticket = (await answer.json())["ticket"]
+    return await client.ws_connect(f"/api/sessions/{session_id}/live", params={"ticket": ticket})
+
+
+async def received(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    message = await asyncio.wait_for(ws.receive(), 5)
+    assert message.type is aiohttp.WSMsgType.TEXT, message
+    data: dict[str, Any] = message.json()
+    return data
+
+
+async def session_where(ws: aiohttp.ClientWebSocketResponse, check: Any) -> dict[str, Any]:
+    while True:
+        message = await received(ws)
+        if message["type"] == "session" and check(message["session"]):
+            session: dict[str, Any] = message["session"]
+            return session
+
+
+def state_of(session: dict[str, Any], key: str) -> str:
+    return next(str(i["state"]) for i in session["issues"] if i["issueKey"] == key)
+
+
+async def test_every_page_follows_the_owner_and_the_rooms(client: TestClient) -> None:
+    session_id = (await open_session(client))["id"]
+    ben = await follow(client, session_id, BEN_PAGE)
+    first = await session_where(ben, lambda s: True)
+    assert (first["current"], first["room"], first["state"]) == (None, None, "planning")
+    base = f"/api/sessions/{session_id}"
+
+    assert (await client.post(base + "/next", headers=ANA_PAGE)).status == 200
+    moved = await session_where(
+        ben, lambda s: s["current"] == "DEMO-1" and s["issues"][0]["roomId"]
+    )
+    assert moved["room"] is None, "the room's state travels on the room's own socket"
+    room_id = moved["issues"][0]["roomId"]
+
+    # The room's progress moves the session, and the pages hear it.
+    assert (
+        await client.post(f"/api/rooms/{room_id}/join", json={}, headers=BEN_PAGE)
+    ).status == 200
+    vote = {"card": "5"}
+    assert (
+        await client.put(f"/api/rooms/{room_id}/vote", json=vote, headers=BEN_PAGE)
+    ).status == 200
+    assert (
+        await client.post(f"/api/rooms/{room_id}/reveal", json={}, headers=ANA_PAGE)
+    ).status == 200
+    revealed = await session_where(ben, lambda s: state_of(s, "DEMO-1") == "revealed")
+    assert revealed["version"] > moved["version"]
+
+    # Queue changes and a late page: the same state.
+    move = {"issueKey": "DEMO-3", "position": 0}
+    assert (await client.post(base + "/move", json=move, headers=ANA_PAGE)).status == 200
+    reordered = await session_where(ben, lambda s: s["issues"][0]["issueKey"] == "DEMO-3")
+    ana = await follow(client, session_id, ANA_PAGE)
+    assert await session_where(ana, lambda s: True) == reordered
+
+    # `sync` sends the whole view again; anything else is refused, and the socket stays.
+    await ben.send_json({"op": "vote", "card": "5", "id": 1})
+    refused = await received(ben)
+    assert (refused["type"], refused["id"], refused["error"]["status"]) == ("error", 1, 422)
+    await ben.send_json({"op": "sync"})
+    assert await session_where(ben, lambda s: True) == reordered
+
+    # Only the owner drives; then the removal reaches every page.
+    assert (await client.post(base + "/next", headers=BEN_PAGE)).status == 403
+    assert (await client.delete(base, headers=ANA_PAGE)).status == 200
+    for ws in (ana, ben):
+        while (message := await received(ws))["type"] != "removed":
+            assert message["type"] == "session"
+        closing = await asyncio.wait_for(ws.receive(), 5)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 4404)
+    gone = await client.post(f"/api/rooms/{room_id}/ticket", headers=ANA_PAGE)
+    assert gone.status == 404, "the room it opened went with it"
+
+
+async def test_a_ticket_opens_its_own_session_once(client: TestClient) -> None:
+    one = (await open_session(client))["id"]
+    other = (await open_session(client))["id"]
+    answer = await client.post(f"/api/sessions/{one}/ticket", headers=BEN_PAGE)
+    ticket = (await answer.json())["ticket"]
+    refused = await client.get(f"/api/sessions/{other}/live", params={"ticket": ticket})
+    assert refused.status == 401
+    room_ticket = await client.get(f"/api/rooms/{one}/live", params={"ticket": ticket})
+    assert room_ticket.status in (401, 404), "a session's ticket opens no room"
+    ws = await client.ws_connect(f"/api/sessions/{one}/live", params={"ticket": ticket})
+    assert (await received(ws))["type"] == "session"
+    again = await client.get(f"/api/sessions/{one}/live", params={"ticket": ticket})
+    assert again.status == 401
+    await ws.close()
+
+
+async def test_a_project_page_token_reaches_rooms_of_its_project_only(
+    client: TestClient, backend: Backend
+) -> None:
+    """A project page's token acts in its project: the rooms of another project's issues
+    stay out of its reach, as they do for an issue's token."""
+    backend.jira.add_issue(TENANT_A, IssueKey("OPS-1"))
+    other = await client.post(
+        "/api/rooms",
+        json={"issueKey": "OPS-1"},
+        headers={"Authorization": f"Test {TENANT_A} {BEN} OPS-1"},
+    )
+    assert other.status == 201, await other.text()
+    room_id = (await other.json())["id"]
+    base = f"/api/rooms/{room_id}"
+    assert (await client.post(base + "/join", json={}, headers=ANA_PAGE)).status == 403
+    assert (await client.post(base + "/ticket", headers=ANA_PAGE)).status == 403
+    assert (
+        await client.get("/api/rooms", params={"issueKey": "OPS-1"}, headers=ANA_PAGE)
+    ).status == 403
+    ops_page = {"Authorization": f"Test {TENANT_A} {ANA} OPS"}
+    assert (await client.post(base + "/join", json={}, headers=ops_page)).status == 200
+    assert (await client.post(base + "/join", json={}, headers=auth(TENANT_A, ANA))).status == 200
