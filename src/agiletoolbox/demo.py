@@ -35,6 +35,7 @@ from attrs import evolve
 from agiletoolbox.server import serve
 from agiletoolbox.settings import Environment, Settings
 from agiletoolbox.simulator import ALICE, BOB, JiraSimulator, Site
+from agiletoolbox.simulator.issueview import project_page_path
 
 DEMO_SITE = "acme"
 DEMO_ISSUE = "DEMO-1"
@@ -144,6 +145,16 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
+def sessions_url(jira: JiraSimulator, account_id: str, session: str | None = None) -> str:
+    """The project page of DEMO (its refinement sessions), or one session's page, for the
+    person signed in."""
+    site = jira.site(DEMO_SITE)
+    extra = f"&ac.session={session}" if session else ""
+    return site.origin + project_page_path(
+        site, site.installation(None), site.users[account_id], extra
+    )
+
+
 def issue_url(jira: JiraSimulator, account_id: str, issue: str = DEMO_ISSUE) -> str:
     """The simulated issue view of `issue`, signed in as `account_id`."""
     return f"{jira.site(DEMO_SITE).base_url}/browse/{issue}?user={account_id}"
@@ -193,7 +204,8 @@ async def run_demo(
             say(
                 "\nAgile Toolbox for Jira is running, with a simulated Jira site.\n\n"
                 f"  Open the issue as Alice:  {issue_url(jira, ALICE)}\n"
-                f"  and as Bob, in a second window:  {issue_url(jira, BOB)}\n\n"
+                f"  and as Bob, in a second window:  {issue_url(jira, BOB)}\n"
+                f"  Refinement sessions of the project:  {sessions_url(jira, ALICE)}\n\n"
                 f"  The app: {settings.base_url} · its data: {settings.data_dir.resolve()}\n"
                 "  Switch teammates with the menu at the top right. Press Ctrl-C to stop.\n"
             )

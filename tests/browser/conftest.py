@@ -23,6 +23,7 @@ import pytest
 
 from agiletoolbox.settings import Environment, Settings
 from agiletoolbox.simulator import JiraSimulator
+from agiletoolbox.simulator.issueview import project_page_path
 from tests.browser.proxy import FlakyNetwork
 from tests.e2e.conftest import Deployment, database_url, free_port, postgres_server_url
 
@@ -128,8 +129,10 @@ class Stack:
         height: int = 900,
         bypass_csp: bool = False,
         theme: str = "light",
+        url: str | None = None,
     ) -> Any:
-        """A new browser context for one person, on the issue view; returns the page.
+        """A new browser context for one person, on the issue view (or at `url`); returns
+        the page.
 
         `bypass_csp` lets a test inject its own script (axe-core) into the app's frame.
         """
@@ -140,8 +143,15 @@ class Stack:
         page.set_default_timeout(15_000)
         self.traffic.watch(page)
         page.on("pageerror", lambda error: self.errors.append(f"{account_id}: {error}"))
-        await page.goto(self.issue_url(account_id, issue, theme))
+        await page.goto(url or self.issue_url(account_id, issue, theme))
         return page
+
+    def sessions_url(self, account_id: str, session: str | None = None) -> str:
+        """The project page of DEMO (its refinement sessions), or one session's page."""
+        site = self.jira.site(SITE)
+        extra = f"&ac.session={session}" if session else ""
+        user = site.users[account_id]
+        return site.origin + project_page_path(site, site.installation(None), user, extra)
 
 
 @pytest.fixture

@@ -69,6 +69,15 @@ def test_modules_open_the_room_for_the_issue() -> None:
     assert modules["configurePage"]["url"] == ConnectPaths().configure
 
 
+def test_a_project_page_lists_the_projects_sessions() -> None:
+    (page,) = descriptor()["modules"]["jiraProjectPages"]
+    assert page["key"] == "sessions"
+    assert page["url"] == (
+        "/sessions?projectKey={project.key}&projectId={project.id}&session={ac.session}"
+    )
+    assert page["iconUrl"] == ConnectPaths().icon
+
+
 def test_paths_can_be_moved() -> None:
     built = descriptor(paths=ConnectPaths(room="/ui/room", installed="/connect/installed"))
     assert built["lifecycle"]["installed"] == "/connect/installed"

@@ -88,7 +88,7 @@ async def test_every_page_follows_the_owner_and_the_rooms(client: TestClient) ->
     assert (await client.post(base + "/move", json=move, headers=ANA_PAGE)).status == 200
     reordered = await session_where(ben, lambda s: s["issues"][0]["issueKey"] == "DEMO-3")
     ana = await follow(client, session_id, ANA_PAGE)
-    assert await session_where(ana, lambda s: True) == reordered
+    assert await session_where(ana, lambda s: True) == {**reordered, "you": ANA.value}
 
     # `sync` sends the whole view again; anything else is refused, and the socket stays.
     await ben.send_json({"op": "vote", "card": "5", "id": 1})

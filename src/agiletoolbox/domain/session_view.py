@@ -73,6 +73,8 @@ class SessionView:
     issues: tuple[SessionIssueView, ...]
     room: RoomView | None
     """The current issue's room as the viewer sees it (no card before reveal)."""
+    you: AccountId
+    """The viewer (so a page knows whether it drives the session)."""
 
 
 @frozen
@@ -154,6 +156,7 @@ def session_view(
         current=session.current,
         issues=tuple(issues),
         room=current_room,
+        you=viewer,
     )
 
 

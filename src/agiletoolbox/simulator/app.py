@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from agiletoolbox.simulator import issueview, people, privacy, rest
+from agiletoolbox.simulator import issueview, people, privacy, projectpage, rest
 from agiletoolbox.simulator.cloud import CLOUD, SESSION_COOKIE, Cloud, PersonalDataApi
 from agiletoolbox.simulator.faults import Faults
 from agiletoolbox.simulator.forge import ForgePlatform
@@ -224,9 +224,13 @@ class JiraSimulator:
         issue: str | None = None,
         app_key: str | None = None,
         now: float | None = None,
+        project: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> str:
-        """The signed URL Jira opens in the iframe of `module_key` for `user` on `issue`."""
+        """The signed URL Jira opens in the iframe of `module_key` for `user` on `issue`, or
+        on the project page of `project` with its `ac.*` parameters (`extra`)."""
         the_site = self.site(site)
+        project_ids = {i.project_key: i.project_id for i in the_site.issues.values()}
         return iframe_url(
             the_site,
             the_site.installation(app_key),
@@ -234,6 +238,8 @@ class JiraSimulator:
             user=the_site.users[user],
             issue=self.issue(site, issue) if issue else None,
             now=self.cloud.clock() if now is None else now,
+            project=None if project is None else (project_ids.get(project, "10999"), project),
+            extra=extra,
         )
 
     def context_token(
@@ -278,6 +284,7 @@ class JiraSimulator:
         site_prefix = SITES_PREFIX + "/{site}"
         rest.add_routes(app, site_prefix)
         issueview.add_routes(app, site_prefix)
+        projectpage.add_routes(app, site_prefix)
         people.add_routes(app, site_prefix)
         privacy.add_routes(app, self.forge)
         self.forge.add_routes(app)

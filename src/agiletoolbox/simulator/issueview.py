@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -32,32 +33,13 @@ from aiohttp import web
 from agiletoolbox.simulator.cloud import CLOUD, SESSION_HEADER, Cloud
 from agiletoolbox.simulator.pages import context_token, iframe_url
 from agiletoolbox.simulator.people import avatar_urls
-from agiletoolbox.simulator.sample import OFF_SCREEN_FIELD
+from agiletoolbox.simulator.sample import DESCRIPTIONS, OFF_SCREEN_FIELD
 from agiletoolbox.simulator.site import Installation, Issue, Site, User
 
 ASSETS_PREFIX = "/jira-host"
 GLANCE_MODULE = "room-glance"
 DIALOG_MODULE = "room-dialog"
 _ASSETS = {"host.js": "text/javascript", "issue.css": "text/css", "all.js": "text/javascript"}
-_DESCRIPTIONS = {
-    "DEMO-1": "People sign in with the company's identity provider instead of a password "
-    "of their own. Covers SAML and OpenID Connect; the first sign-in creates the account.",
-    "DEMO-2": "A CSV export of the sprint report: issues, story points, status at the start "
-    "and at the end of the sprint.",
-    "DEMO-3": "Show the sprint's burndown chart on the board, above the columns, with the "
-    "ideal line and the remaining work per day.",
-    "DEMO-4": "When someone opens a new room, start it with the deck they chose last time.",
-    "DEMO-5": "Every text of the room in German, with numbers and dates formatted the way "
-    "German readers expect.",
-    "DEMO-6": "Tell the room's owner a week before an idle room expires, so nobody loses "
-    "a room they still need.",
-    "DEMO-7": "The owner starts a countdown; when it ends the cards turn over by themselves.",
-    "DEMO-8": "Digits and letters pick cards, Backspace takes the card back.",
-    "DEMO-9": "The room follows the site's light or dark theme.",
-    "DEMO-10": "Screen readers hear how many voted and what the reveal showed.",
-    "DEMO-11": "Open rooms come back by themselves after the app restarts.",
-    "DEMO-12": "The vote far from the others is the one worth a word.",
-}
 _SHOWN_FIELDS = ("customfield_10016", "customfield_10040", "customfield_10035")
 
 
@@ -150,7 +132,8 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _top_bar(site: Site, issue: Issue, user: User) -> str:
+def top_bar(site: Site, user: User, home: str) -> str:
+    """Jira's top bar, with the sign-in and theme switchers; the logo leads to `home`."""
     options = "".join(
         f'<option value="{_e(u.account_id)}"{" selected" if u is user else ""}>'
         f"{_e(u.display_name)}</option>"
@@ -159,8 +142,7 @@ def _top_bar(site: Site, issue: Issue, user: User) -> str:
     avatar = avatar_urls(site.origin, user.account_id)["32x32"]
     return f"""
 <header class="top-bar">
-  <a class="logo" href="{_e(site.base_path)}/browse/{_e(issue.key)}?user={_e(user.account_id)}"
-     aria-label="Jira home">
+  <a class="logo" href="{_e(home)}" aria-label="Jira home">
     <svg width="24" height="24" viewBox="0 0 24 24" aria-hidden="true"><path fill="#1868db"
       d="M11.53 2 3 10.53a1.4 1.4 0 0 0 0 1.94L11.53 21l4.47-4.47-6.53-6.53L16 3.47 14.47 2z"/>
       <path fill="#4c9aff" d="M12.47 2 21 10.53a1.4 1.4 0 0 1 0 1.94L12.47 21 8 16.53l6.53-6.53L8
@@ -187,7 +169,16 @@ def _top_bar(site: Site, issue: Issue, user: User) -> str:
 </header>"""
 
 
-def _sidebar(site: Site, issue: Issue, user: User) -> str:
+def sidebar(site: Site, issue: Issue | None, user: User) -> str:
+    """The project's sidebar: its issues, and the app's project page."""
+    installation = _app(site)
+    app_link = (
+        f'<h2>Apps</h2><ul><li><a href="{_e(project_page_path(site, installation, user))}"'
+        f'{" aria-current=page" if issue is None else ""} data-testid="project-page-link">'
+        f"<span>{_e(installation.name)}</span></a></li></ul>"
+        if installation
+        else ""
+    )
     links = "".join(
         f'<li><a href="{_e(site.base_path)}/browse/{_e(i.key)}?user={_e(user.account_id)}"'
         f'{" aria-current=page" if i is issue else ""}><span class="key">{_e(i.key)}</span>'
@@ -198,9 +189,22 @@ def _sidebar(site: Site, issue: Issue, user: User) -> str:
 <nav class="sidebar" aria-label="Project">
   <div class="project"><span class="project-icon" aria-hidden="true">D</span>
     <span><strong>Demo project</strong><small>Software project</small></span></div>
+  {app_link}
   <h2>Issues</h2>
   <ul>{links}</ul>
 </nav>"""
+
+
+PROJECT_PAGE_MODULE = "sessions"
+
+
+def project_page_path(site: Site, installation: Installation, user: User, extra: str = "") -> str:
+    """Where Jira serves a Connect app's project page: `/plugins/servlet/ac/<app>/<module>`
+    with the project's key and id (and the page's own `ac.*` parameters, `extra`)."""
+    return (
+        f"{site.base_path}/plugins/servlet/ac/{installation.app_key}/{PROJECT_PAGE_MODULE}"
+        f"?project.key=DEMO&project.id=10000&user={user.account_id}{extra}"
+    )
 
 
 def _details(site: Site, issue: Issue) -> str:
@@ -244,7 +248,7 @@ def page_html(cloud: Cloud, site: Site, issue: Issue, user: User, theme: str = "
         if installation
         else ""
     )
-    description = _DESCRIPTIONS.get(issue.key, "No description yet.")
+    description = DESCRIPTIONS.get(issue.key, "No description yet.")
     return f"""<!doctype html>
 <html lang="en" data-color-mode="{_e(theme)}">
 <head>
@@ -258,9 +262,9 @@ def page_html(cloud: Cloud, site: Site, issue: Issue, user: User, theme: str = "
 <script type="module" src="{ASSETS_PREFIX}/host.js"></script>
 </head>
 <body>
-{_top_bar(site, issue, user)}
+{top_bar(site, user, f"{site.base_path}/browse/{issue.key}?user={user.account_id}")}
 <div class="frame">
-{_sidebar(site, issue, user)}
+{sidebar(site, issue, user)}
 <main class="issue">
   <nav class="breadcrumbs" aria-label="Breadcrumbs">
     <span>Projects</span> / <span>Demo project</span> /
@@ -357,11 +361,43 @@ def _installation(site: Site, body: dict[str, Any]) -> Installation:
     return installation
 
 
+def _project_of(site: Site, body: dict[str, Any]) -> tuple[str, str] | None:
+    key = body.get("project")
+    if key is None:
+        return None
+    for issue in site.issues.values():
+        if issue.project_key == key:
+            return issue.project_id, issue.project_key
+    raise web.HTTPNotFound(text="No such project")
+
+
+def _extra_of(body: dict[str, Any]) -> dict[str, str]:
+    """The page's `ac.*` parameters the host passes on (names and values as Jira takes)."""
+    ac = body.get("ac") or {}
+    if not isinstance(ac, dict):
+        raise web.HTTPBadRequest(text="ac is an object")
+    return {
+        name: value
+        for name, value in ac.items()
+        if isinstance(value, str) and _AC.fullmatch(name) and _AC_VALUE.fullmatch(value)
+    }
+
+
+_AC = re.compile(r"[a-z][a-z0-9_-]{0,30}")
+_AC_VALUE = re.compile(r"[A-Za-z0-9_.:-]{0,100}")
+
+
 async def bridge_token(request: web.Request) -> web.Response:
-    """`POST /sites/{site}/bridge/token`: a context token for the page's person and issue."""
+    """`POST /sites/{site}/bridge/token`: a context token for the page's person and issue
+    (or project, on a project page)."""
     cloud, site, user, body = await _signed_in(request)
     token = context_token(
-        site, _installation(site, body), user=user, issue=_issue_of(site, body), now=cloud.clock()
+        site,
+        _installation(site, body),
+        user=user,
+        issue=_issue_of(site, body),
+        now=cloud.clock(),
+        project=_project_of(site, body),
     )
     return web.json_response({"token": token}, headers={"Cache-Control": "no-store"})
 
@@ -380,6 +416,8 @@ async def bridge_iframe(request: web.Request) -> web.Response:
             user=user,
             issue=_issue_of(site, body),
             now=cloud.clock(),
+            project=_project_of(site, body),
+            extra=_extra_of(body),
         )
     except LookupError as missing:
         raise web.HTTPNotFound(text=str(missing)) from None

@@ -2,7 +2,8 @@
 
 An iframe URL is the module's URL from the descriptor, relative to the app's base URL,
 with its context variables filled in (`{issue.key}`, `{issue.id}`, `{project.key}`,
-`{project.id}`, `{issuetype.id}`; unknown ones, such as `{ac.x}`, become empty), then
+`{project.id}`, `{issuetype.id}`; `{ac.x}` from the host page's own `ac.x` parameter, as
+Connect passes a page's additional context; unknown ones become empty), then
 Jira's own parameters (`xdm_e` the site's origin, `xdm_c` the bridge channel, `cp` the
 context path, `xdm_deprecated_addon_key_do_not_use`, `lic`, `cv`, `tz`, `loc`), and
 last `jwt`: HS256 with the installation's shared secret, `iss` the client key, `sub`
@@ -34,6 +35,7 @@ _MODULE_ARRAYS = (
     "webPanels",
     "dialogs",
     "generalPages",
+    "jiraProjectPages",
     "adminPages",
     "webItems",
 )
@@ -61,11 +63,20 @@ def module_url(descriptor: Mapping[str, Any], module_key: str) -> str:
     raise LookupError(f"the descriptor has no module {module_key}")
 
 
-def context_values(issue: Issue | None) -> dict[str, str]:
-    """The context variables of a page opened on `issue` (none without an issue)."""
+def context_values(
+    issue: Issue | None,
+    project: tuple[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The context variables of a page opened on `issue`, or on the project page of
+    `project` (its id and key), with the host page's `ac.*` parameters (`extra`)."""
+    additional = {f"ac.{name}": value for name, value in (extra or {}).items()}
     if issue is None:
-        return {}
+        if project is None:
+            return additional
+        return {"project.id": project[0], "project.key": project[1], **additional}
     return {
+        **additional,
         "issue.key": issue.key,
         "issue.id": issue.id,
         "issuetype.id": issue.issuetype_id,
@@ -92,9 +103,13 @@ def iframe_url(
     issue: Issue | None,
     now: float,
     lifetime: int = PAGE_TOKEN_SECONDS,
+    project: tuple[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> str:
-    """The signed URL Jira puts in the iframe of `module_key` (module docstring)."""
-    path = fill(module_url(installation.descriptor, module_key), context_values(issue))
+    """The signed URL Jira puts in the iframe of `module_key` (module docstring): on
+    `issue`, or on the project page of `project` with its `ac.*` parameters (`extra`)."""
+    values = context_values(issue, project, extra)
+    path = fill(module_url(installation.descriptor, module_key), values)
     url = installation.app_base_url.rstrip("/") + (path if path.startswith("/") else "/" + path)
     parts = urlsplit(site.base_url)
     connect = (

@@ -33,6 +33,7 @@ from agiletoolbox.simulator.cloud import Caller, endpoint
 from agiletoolbox.simulator.jql import JqlError
 from agiletoolbox.simulator.jql import parse as jql_parse
 from agiletoolbox.simulator.qsh import query_pairs
+from agiletoolbox.simulator.sample import DESCRIPTIONS, description_adf
 from agiletoolbox.simulator.site import FieldDef, Issue, SavedFilter, Site
 
 NO_ISSUE = "Issue does not exist or you do not have permission to see it."
@@ -126,6 +127,9 @@ async def get_issue(request: web.Request, site: Site, _caller: Caller) -> web.Re
     fields: dict[str, Any] = {
         f: site.value_json(issue, site.fields[f]) for f in _requested(site, request)
     }
+    wanted = [v for name, value in query_pairs(request.raw_path.partition("?")[2])
+              if name == "fields" for v in value.split(",")]  # fmt: skip
+    fields.update(_search_fields(site, issue, [w for w in wanted if w in _SYSTEM_FIELDS]))
     return web.json_response(
         {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog",
@@ -287,12 +291,18 @@ def _offset_of(token: str, jql: str) -> int | None:
     return number if _page_token(jql, number) == token and digest else None
 
 
+_SYSTEM_FIELDS = ("issuetype", "status", "created", "description")
+
+
 def _search_fields(site: Site, issue: Issue, names: list[str]) -> dict[str, Any]:
     """The fields of a search hit that the request named (summary, issuetype, status,
-    created, the site's fields)."""
+    created, description, the site's fields)."""
     chosen: dict[str, Any] = {}
     for name in names:
-        if name == "issuetype":
+        if name == "description":
+            text = DESCRIPTIONS.get(issue.key)
+            chosen[name] = None if text is None else description_adf(text)
+        elif name == "issuetype":
             chosen[name] = {
                 "id": issue.issuetype_id,
                 "name": issue.issuetype_name,

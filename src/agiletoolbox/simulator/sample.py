@@ -205,3 +205,34 @@ def populate(site: Site) -> Site:
     for issue in site.issues.values():
         issue.values.setdefault("summary", issue.summary)
     return site
+
+
+DESCRIPTIONS = {
+    "DEMO-1": "People sign in with the company's identity provider instead of a password "
+    "of their own. Covers SAML and OpenID Connect; the first sign-in creates the account.",
+    "DEMO-2": "A CSV export of the sprint report: issues, story points, status at the start "
+    "and at the end of the sprint.",
+    "DEMO-3": "Show the sprint's burndown chart on the board, above the columns, with the "
+    "ideal line and the remaining work per day.",
+    "DEMO-4": "When someone opens a new room, start it with the deck they chose last time.",
+    "DEMO-5": "Every text of the room in German, with numbers and dates formatted the way "
+    "German readers expect.",
+    "DEMO-6": "Tell the room's owner a week before an idle room expires, so nobody loses "
+    "a room they still need.",
+    "DEMO-7": "The owner starts a countdown; when it ends the cards turn over by themselves.",
+    "DEMO-8": "Digits and letters pick cards, Backspace takes the card back.",
+    "DEMO-9": "The room follows the site's light or dark theme.",
+    "DEMO-10": "Screen readers hear how many voted and what the reveal showed.",
+    "DEMO-11": "Open rooms come back by themselves after the app restarts.",
+    "DEMO-12": "The vote far from the others is the one worth a word.",
+}
+"""The sample issues' descriptions (plain text; REST gives them as an ADF document)."""
+
+
+def description_adf(text: str) -> dict[str, object]:
+    """`text` as Jira's REST v3 gives a description: an Atlassian Document Format `doc`."""
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+    }

@@ -5,9 +5,10 @@ migrations `signed-install`, `context-qsh` and `gdpr`; the least scopes that do 
 (READ for fields, issues and edit metadata, WRITE to set the estimate); the four
 lifecycle callbacks and the residency-migration hooks; the regional base URLs and the
 longest migration the app needs; and the modules that open a room for an issue - an
-issue glance, and a dialog opened by an item in the issue's tools menu - plus the
-configure page. Every module URL carries the issue key, issue id, project key, project
-id and issue type id, so the room page knows its issue and its saved defaults.
+issue glance, and a dialog opened by an item in the issue's tools menu - a project page
+(the project's refinement sessions), and the configure page. Every issue module URL
+carries the issue key, issue id, project key, project id and issue type id, so the room
+page knows its issue and its saved defaults; the project page's carries the project's.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ConnectPaths:
     disabled: str = "/lifecycle/disabled"
     dare_migration: str = "/lifecycle/dare-migration"
     room: str = "/room"
+    sessions: str = "/sessions"
     configure: str = "/configure"
     icon: str = "/static/icon.svg"
 
@@ -107,6 +109,17 @@ def _modules(name: str, paths: ConnectPaths) -> dict[str, Any]:
                 "location": "jira.issue.tools",
                 "context": "addon",
                 "target": {"type": "dialogmodule", "options": {"key": "room-dialog"}},
+            }
+        ],
+        "jiraProjectPages": [
+            {
+                "key": "sessions",
+                "name": {"value": name},
+                # `{ac.session}`: a link to the page with `ac.session=<id>` opens that session.
+                "url": f"{paths.sessions}?projectKey={{project.key}}&projectId={{project.id}}"
+                "&session={ac.session}",
+                "iconUrl": paths.icon,
+                "weight": 100,
             }
         ],
         "configurePage": {

@@ -38,7 +38,7 @@ from agiletoolbox.adapters.http.keys import ROOMS, TICKETS, WEB
 from agiletoolbox.adapters.http.room_json import view_json
 from agiletoolbox.adapters.http.wire import server_now
 from agiletoolbox.domain.errors import InvalidValue, NotFound
-from agiletoolbox.domain.ids import IssueKey
+from agiletoolbox.domain.ids import IssueKey, ProjectKey, SessionId
 
 routes = web.RouteTableDef()
 
@@ -48,7 +48,7 @@ STATIC_PREFIX = "/static/"
 _CONTEXT_PATH = re.compile(r"(/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)*")
 _VIEWS = frozenset({"glance", "dialog"})
 # Every module room.js imports, fetched in parallel instead of one import level at a time.
-MODULES = ("api", "config", "fields", "host", "live", "people", "render", "ui")
+MODULES = ("api", "config", "fields", "host", "live", "people", "render", "roomview", "ui")
 PRELOADS = "\n".join(f'<link rel="modulepreload" href="/static/{name}.js">' for name in MODULES)
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
@@ -67,6 +67,30 @@ SHELL = """<!doctype html>
 {initial}<main id="room" data-issue-key="{issue_key}" data-issue-type-id="{issue_type_id}"
       data-project-key="{project_key}" data-view="{view}" data-host="connect">
 <p class="loading" role="status">Opening the room of {issue_key}…</p>
+</main>
+<div id="announcer" class="visually-hidden" role="status" aria-live="polite"></div>
+</body>
+</html>
+"""
+
+
+SESSIONS_SHELL = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Refinement sessions · {project_key}</title>
+<link rel="stylesheet" href="/static/room.css">
+<link rel="stylesheet" href="/static/sessions.css">
+{preloads}
+<link rel="modulepreload" href="/static/sessions.js">
+<script src="{bridge}" data-options="resize:true"></script>
+<script type="module" src="/static/sessions.js"></script>
+</head>
+<body class="view-project">
+<main id="sessions" data-project-key="{project_key}" data-project-id="{project_id}"
+      data-session="{session}" data-host="connect">
+<p class="loading" role="status">Opening the refinement sessions of {project_key}…</p>
 </main>
 <div id="announcer" class="visually-hidden" role="status" aria-live="polite"></div>
 </body>
@@ -161,6 +185,40 @@ async def room_page(request: web.Request) -> web.Response:
         # Panel and dialog alike size themselves to their content (the host caps a
         # dialog at the window's height), so neither leaves an empty area.
         options="resize:true",
+    )
+    response = web.Response(text=page, content_type="text/html")
+    response.headers["Content-Security-Policy"] = framing.policy(request.app[WEB].frame_ancestors)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.get("/sessions")
+async def sessions_page(request: web.Request) -> web.Response:
+    """A project's refinement sessions (the Connect project page): the list, the new-session
+    form, and one session's page when `session` names one. The iframe's JWT must be
+    genuine and bound to this URL; the page then acts with the project page's context
+    token, which reaches this project only."""
+    site = request.app.get(CONNECT)
+    if site is None:
+        raise web.HTTPNotFound()
+    await verify(site.verifier, request, RouteClass.PAGE, site.clock)
+    try:
+        project = ProjectKey(request.query.get("projectKey", ""))
+    except InvalidValue:
+        raise web.HTTPBadRequest(reason="the page needs a projectKey") from None
+    project_id = request.query.get("projectId", "")
+    session = request.query.get("session", "")
+    try:
+        session = SessionId(session).value if session else ""
+    except InvalidValue:
+        session = ""  # a link to nothing opens the list
+    framing = Framing.of(request)
+    page = SESSIONS_SHELL.format(
+        project_key=html.escape(project.value),
+        project_id=html.escape(project_id if project_id.isdigit() else ""),
+        session=html.escape(session),
+        preloads=PRELOADS,
+        bridge=html.escape(framing.bridge),
     )
     response = web.Response(text=page, content_type="text/html")
     response.headers["Content-Security-Policy"] = framing.policy(request.app[WEB].frame_ancestors)

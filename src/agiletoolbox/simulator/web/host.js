@@ -1,5 +1,6 @@
-// The simulated Jira issue view: the host half of the AP bridge, the app's glance panel
-// and dialog, flags, the user switcher, and the issue's fields kept fresh.
+// The simulated Jira issue view and project page: the host half of the AP bridge, the app's
+// glance panel, dialog and project page, flags, the user switcher, and the issue's fields
+// kept fresh.
 
 const config = JSON.parse(document.getElementById("jira-config").textContent);
 const SESSION_HEADER = "X-Simulator-Session";
@@ -23,12 +24,18 @@ async function bridgeCall(path, body) {
 
 // -- the app's frames ------------------------------------------------------------------------
 
+/** What the bridge is told about where the page is: the issue, or the project page. */
+function where() {
+  return config.issue ? { issue: config.issue.key } : { project: config.project.key, ac: config.ac || {} };
+}
+
 async function openModule(module, container, { sizeToParent = false } = {}) {
-  const { url } = await bridgeCall("/bridge/iframe", { module, issue: config.issue.key, app: config.app.key });
+  const { url } = await bridgeCall("/bridge/iframe", { module, ...where(), app: config.app.key });
   const parsed = new URL(url);
   const iframe = document.createElement("iframe");
   iframe.src = url;
-  iframe.title = `${module === "room-dialog" ? "Planning poker dialog" : "Planning poker"} (app)`;
+  const titles = { "room-dialog": "Planning poker dialog", sessions: "Refinement sessions" };
+  iframe.title = `${titles[module] || "Planning poker"} (app)`;
   iframe.className = sizeToParent ? "app-frame fill" : "app-frame";
   iframe.dataset.module = module;
   container.replaceChildren(iframe);
@@ -57,11 +64,12 @@ function reply(frame, id, result, error) {
 
 const methods = {
   async getToken() {
-    const { token } = await bridgeCall("/bridge/token", { issue: config.issue.key, app: config.app.key });
+    const { token } = await bridgeCall("/bridge/token", { ...where(), app: config.app.key });
     return { token };
   },
   getContext() {
     const issue = config.issue;
+    if (!issue) return { jira: { project: { key: config.project.key, id: config.project.id } } };
     return {
       jira: {
         issue: { key: issue.key, id: issue.id, issuetype: { id: issue.typeId } },
@@ -184,6 +192,7 @@ function showFlag({ type = "info", title = "", body = "" }) {
 // -- the issue's fields, kept fresh like Jira's issue view ----------------------------------------
 
 async function refreshFields() {
+  if (!config.issue) return;
   try {
     const response = await jiraFetch(`/rest/api/3/issue/${encodeURIComponent(config.issue.key)}?fields=${config.fields.join(",")}`);
     if (!response.ok) return;
@@ -231,7 +240,7 @@ function setUpSwitcher() {
 
 setUpSwitcher();
 if (config.app) {
-  const panel = document.getElementById("glance-panel");
+  const panel = document.getElementById("glance-panel") || document.getElementById("project-panel");
   if (panel) openModule(panel.dataset.module, panel);
   const button = document.getElementById("open-dialog");
   if (button) button.addEventListener("click", () => openDialog("room-dialog"));

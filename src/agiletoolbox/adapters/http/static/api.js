@@ -1,4 +1,5 @@
-// The app's REST API, as the room page uses it (everything else goes over the socket).
+// The app's REST API, as the room and session pages use it (everything else goes over the
+// sockets).
 
 /** An answer of the API that is not a success: its status, code and message. */
 export class ApiError extends Error {
@@ -23,8 +24,8 @@ function failure(status, body) {
   );
 }
 
-export function roomApi(host) {
-  async function call(path, options) {
+function caller(host) {
+  return async function call(path, options) {
     let answer;
     try {
       answer = await host.appFetch(path, options);
@@ -34,8 +35,43 @@ export function roomApi(host) {
     }
     if (answer.status >= 200 && answer.status < 300) return answer.body;
     throw failure(answer.status, answer.body);
-  }
-  const q = encodeURIComponent;
+  };
+}
+
+const q = encodeURIComponent;
+
+/** The refinement-session routes: only keys, ids and settings go to the server. */
+export function sessionApi(host) {
+  const call = caller(host);
+  const base = (id) => `/api/sessions/${q(id)}`;
+  return {
+    async list(projectKey) {
+      return (await call(`/api/sessions?projectKey=${q(projectKey)}`)).sessions;
+    },
+    create(body) {
+      return call("/api/sessions", { method: "POST", body });
+    },
+    get(id) {
+      return call(base(id));
+    },
+    /** An owner's step: `issues`, `move`, `current`, `next`, `skip`, `finish`. */
+    step(id, name, body) {
+      return call(`${base(id)}/${name}`, { method: "POST", body: body === undefined ? {} : body });
+    },
+    removeIssue(id, issueKey) {
+      return call(`${base(id)}/issues/${q(issueKey)}`, { method: "DELETE" });
+    },
+    remove(id) {
+      return call(base(id), { method: "DELETE" });
+    },
+    async ticket(id) {
+      return (await call(`${base(id)}/ticket`, { method: "POST", body: {} })).ticket;
+    },
+  };
+}
+
+export function roomApi(host) {
+  const call = caller(host);
   return {
     /** The caller's view of the issue's room, or null when none was opened. */
     async findRoom(issueKey) {

@@ -200,7 +200,8 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
     renderMap();
   }
 
-  const submit = h("button", { type: "submit", class: "button primary" }, mode === "create" ? "Open the room" : "Save settings");
+  const submitText = { create: "Open the room", session: "Start the session" }[mode] || "Save settings";
+  const submit = h("button", { type: "submit", class: "button primary", dataset: { key: "config-submit" } }, submitText);
   const persistent = h(
     "fieldset",
     { class: "choices" },
@@ -211,9 +212,12 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
 
   form.append(
     ...[
-    h("h2", { id: "config-title", class: "form-title" }, mode === "create" ? `Set up planning poker for ${issueKey}` : "Room settings"),
+    h("h2", { id: "config-title", class: "form-title" }, { create: `Set up planning poker for ${issueKey}`, session: "How every issue is estimated" }[mode] || "Room settings"),
     mode === "create"
       ? h("p", { class: "lead" }, "You are the first here, so you set the room up and run it as its owner. Teammates join from this issue.")
+      : null,
+    mode === "session"
+      ? h("p", { class: "lead" }, "Each issue of the session gets a room with these settings; you run the session and its rooms.")
       : null,
     defaultsLoaded ? h("p", { class: "message info" }, "Filled in from your saved default for this project and issue type.") : null,
     errorBox,

@@ -73,7 +73,7 @@ function header(model, actions) {
     participant(view, view.you)
       ? h("button", { type: "button", role: "menuitem", class: "menu-item", dataset: { key: "menu-leave" }, onclick: actions.leave }, "Leave the room")
       : null,
-    owner ? h("button", { type: "button", role: "menuitem", class: "menu-item danger", dataset: { key: "menu-remove" }, onclick: actions.remove }, "Remove room…") : null,
+    owner && !model.embedded ? h("button", { type: "button", role: "menuitem", class: "menu-item danger", dataset: { key: "menu-remove" }, onclick: actions.remove }, "Remove room…") : null,
   ].filter(Boolean);
   const deckName = DECK_TITLES[view.deck.name] || "Custom";
   return h(
