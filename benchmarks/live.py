@@ -23,7 +23,9 @@ round, so that both meet the same drift of the machine:
 1. votes/s: 8 rooms of 8 on one process, each voting again once its last vote was acked
    and seen by its 7 peers (closed loop); with it the CPU each vote cost the server (A
    alone for ours), PostgreSQL and the load generator, and the bytes each recipient got
-   per vote and per view (full view or patch) delivered.
+   per vote and per view (full view or patch) delivered. Ours is measured twice: with
+   rooms of their own, and with rooms a refinement session's queue holds ("ours
+   session"), whose votes must cost no more than a room's.
 2. RSS per connected participant: the server's VmRSS with every participant seated, less
    its VmRSS just before it seated them, per participant, at the first seating (later ones
    reuse the memory the first one freed, which stays with the process). The VmRSS before
@@ -83,6 +85,7 @@ from benchmarks.figures import (
     FULL,
     OURS,
     QUICK,
+    SESSION,
     Plan,
     Quiet,
     Samples,
@@ -102,6 +105,7 @@ from benchmarks.load import (
     open_loop,
     seat_everyone,
     seed,
+    seed_session,
     serve_process,
     tables_of,
     unseat_everyone,
@@ -165,11 +169,14 @@ class Bench:
         """Seed the rooms (separate ones for each server), start the servers."""
         plan = self.plan
         per_server = THROUGHPUT_ROOMS + (0 if self.options.votes_only else plan.rooms)
-        seeded = await seed(self.database, self.keys, 2 * per_server)
+        seeded = await seed(self.database, self.keys, 2 * per_server + THROUGHPUT_ROOMS)
         for n, who in enumerate((BARE, OURS)):
             mine = seeded[n * per_server : (n + 1) * per_server]
             self.throughput_tables[who] = tables_of(mine[:THROUGHPUT_ROOMS])
             self.latency_tables[who] = tables_of(mine[THROUGHPUT_ROOMS:])
+        in_sessions = seeded[2 * per_server :]
+        await seed_session(self.database, self.keys, in_sessions)
+        self.throughput_tables[SESSION] = tables_of(in_sessions)
         await asyncio.gather(self.bare.start(), self.a.start(), self.b.start())
         await asyncio.gather(
             self.bare.wait_for(f"{self.url_bare}/healthz", session),
@@ -184,7 +191,8 @@ class Bench:
         say(f"round {n + 1}: bare asyncpg upserts (context)")
         upserts = await bare_upserts(self.database, self.plan.seconds / 2, THROUGHPUT_ROOMS)
         self.samples.add("upserts/s", BARE, upserts)
-        for who in order:
+        voting = (BARE, OURS, SESSION) if n % 2 == 0 else (SESSION, OURS, BARE)
+        for who in voting:
             await self.throughput(session, who, n)
         if self.options.votes_only:
             return

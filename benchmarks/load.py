@@ -33,8 +33,9 @@ from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.tickets import TicketBook
 from agiletoolbox.adapters.postgres import KeyRing, PostgresDatabase, open_pool
 from agiletoolbox.domain.config import Role, RoomConfig
-from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.ids import AccountId, IssueKey, ProjectKey, RoomId, SessionId, TenantKey
 from agiletoolbox.domain.room import Room
+from agiletoolbox.domain.session import RefinementSession, SessionMode
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 
 SITE = TenantKey("bench:live/site")
@@ -169,6 +170,34 @@ async def seed_rooms(
             seeded.append((room.id, people))
         await work.commit()
     return seeded
+
+
+async def seed_session(
+    url: str, keys: KeyRing, rooms: list[tuple[RoomId, list[AccountId]]]
+) -> None:
+    """A refinement session of the benchmark's project whose queue holds `rooms` (taken
+    over as they are), the first of them current."""
+    now = SystemClock().now()
+    async with open_pool(url, min_size=1, max_size=2) as pool:
+        database = PostgresDatabase(pool, keys)
+        async with database.unit_of_work() as work:
+            held = [await work.rooms.get(SITE, room_id) for room_id, _people in rooms]
+            owner = rooms[0][1][0]
+            session = RefinementSession.open(
+                SITE,
+                SessionId.generate(),
+                ProjectKey("LIVE"),
+                owner,
+                RoomConfig(),
+                SessionMode.LIVE,
+                [room.issue_key for room in held],
+                now,
+            )
+            session.start_issue(owner, held[0].issue_key, now)
+            for room in held:
+                session.room_opened(room.issue_key, room.id, now, opened=False)
+            await work.sessions.add(session)
+            await work.commit()
 
 
 @dataclass

@@ -1,11 +1,12 @@
-// Builds the room page's Custom UI resource from the server's own UI files.
+// Builds the Custom UI resources from the server's own UI files: the room page (the issue
+// panel's) and the refinement sessions page (the project page's).
 //
 //   node scripts/build.js [--manifest PATH]     (default: manifest.yml in this folder)
 //
-// The manifest (from `agiletoolbox forge-manifest`) says where the resource goes - the
-// path of the issue panel's resource - and where the app runs - the `default` base URL
-// of the remote behind the panel's resolver endpoint, which the live socket connects to.
-// Into that folder go the room page's files exactly as the server serves them, boot.js,
+// The manifest (from `agiletoolbox forge-manifest`) says where each resource goes - the
+// path of the module's resource - and where the app runs - the `default` base URL of the
+// remote behind the module's resolver endpoint, which the live sockets connect to. Into
+// each folder go the UI files exactly as the server serves them, the page's boot script,
 // `@forge/bridge` bundled as one ES module, and an index.html that loads them.
 
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,14 +32,20 @@ function escapeHtml(text) {
   return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** The room page's resource folder and the remote's base URL, as the manifest says. */
-function target(manifest, manifestPath) {
-  const [panel] = (manifest.modules && manifest.modules["jira:issuePanel"]) || [];
-  if (!panel) fail("the manifest has no jira:issuePanel");
+/** What each page is built from: the module that shows it, its boot script and page. */
+const PAGES = [
+  { module: "jira:issuePanel", boot: "boot.js", html: "index.html", name: "the room page" },
+  { module: "jira:projectPage", boot: "sessions-boot.js", html: "sessions.html", name: "the sessions page" },
+];
+
+/** A module's resource folder and the remote's base URL, as the manifest says. */
+function target(manifest, manifestPath, kind) {
+  const [panel] = (manifest.modules && manifest.modules[kind]) || [];
+  if (!panel) fail(`the manifest has no ${kind}`);
   const resource = (manifest.resources || []).find((r) => r.key === panel.resource);
   const endpoint = (manifest.modules.endpoint || []).find((e) => e.key === (panel.resolver || {}).endpoint);
   const remote = endpoint && (manifest.remotes || []).find((r) => r.key === endpoint.remote);
-  if (!resource || !remote) fail("the issue panel's resource or remote is missing from the manifest");
+  if (!resource || !remote) fail(`the ${kind}'s resource or remote is missing from the manifest`);
   const baseUrl = typeof remote.baseUrl === "string" ? remote.baseUrl : remote.baseUrl.default;
   if (!/^https?:\/\//.test(baseUrl || "")) fail(`the remote ${remote.key} has no http(s) base URL`);
   // Forge reads resource paths relative to the manifest.
@@ -54,12 +61,15 @@ async function main() {
   } catch (error) {
     fail(`cannot read ${manifestPath} (${error.message}); write it with \`agiletoolbox forge-manifest --output forge/manifest.yml\``);
   }
-  const { folder, remote } = target(manifest, manifestPath);
+  for (const page of PAGES) await buildPage(page, target(manifest, manifestPath, page.module));
+}
+
+async function buildPage(page, { folder, remote }) {
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
   const files = readdirSync(UI).filter((name) => UI_FILE.test(name));
   for (const name of files) cpSync(join(UI, name), join(folder, name));
-  cpSync(join(FORGE, "src", "boot.js"), join(folder, "boot.js"));
+  cpSync(join(FORGE, "src", page.boot), join(folder, page.boot));
   await build({
     stdin: { contents: BRIDGE_ENTRY, resolveDir: FORGE, loader: "js" },
     bundle: true,
@@ -74,11 +84,11 @@ async function main() {
   const preloads = ["forge-bridge.js", ...files.filter((name) => name.endsWith(".js"))]
     .map((name) => `<link rel="modulepreload" href="${name}">`)
     .join("\n");
-  const page = readFileSync(join(FORGE, "src", "index.html"), "utf8")
+  const html = readFileSync(join(FORGE, "src", page.html), "utf8")
     .replace("<!-- preloads -->", preloads)
     .replace("<!-- remote -->", escapeHtml(remote));
-  writeFileSync(join(folder, "index.html"), page);
-  console.log(`build: the room page is in ${folder} (its live socket goes to ${remote})`);
+  writeFileSync(join(folder, "index.html"), html);
+  console.log(`build: ${page.name} is in ${folder} (its live sockets go to ${remote})`);
 }
 
 await main();

@@ -61,6 +61,8 @@ PLAY = (
     "GET /api/sessions",
     "POST /api/sessions",
     "GET /api/sessions/{session_id}",
+    "POST /api/sessions/{session_id}/ticket",
+    "GET /api/sessions/{session_id}/live",
     "POST /api/sessions/{session_id}/issues",
     "POST /api/sessions/{session_id}/move",
     "POST /api/sessions/{session_id}/next",

@@ -79,6 +79,22 @@ async def test_a_genuine_token_is_read_into_typed_claims(verifier: InvocationTok
     assert context.expires_at.timestamp() == stamp(NOW + timedelta(seconds=25))
 
 
+async def test_a_project_page_names_its_project_and_no_issue(
+    verifier: InvocationTokenVerifier,
+) -> None:
+    """`jira:projectPage` (the refinement sessions): the extension names the project only;
+    the caller acts in that project (its sessions, its issues' rooms)."""
+    body = claims(issue=None)
+    body["context"]["extension"] = {
+        "type": "jira:projectPage",
+        "project": {"id": "10000", "key": "DEMO", "type": "software"},
+    }
+    context = await verifier.verify(sign(body), now=NOW)
+    assert context.issue_key is None
+    assert context.context.project_key == "DEMO"
+    assert context.context.extension_type == "jira:projectPage"
+
+
 async def test_a_trigger_token_has_no_person_and_no_context(
     verifier: InvocationTokenVerifier,
 ) -> None:

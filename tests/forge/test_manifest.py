@@ -20,6 +20,7 @@ from agiletoolbox.adapters.connect.descriptor import ConnectPaths
 from agiletoolbox.adapters.forge.manifest import (
     REMOTE_KEY,
     RESOURCE_PATH,
+    SESSIONS_RESOURCE_PATH,
     ForgePaths,
     build_manifest,
     manifest_yaml,
@@ -97,7 +98,7 @@ def test_a_single_region_deployment_still_names_its_region() -> None:
 def test_the_issue_panel_shows_the_room_page_and_calls_the_remote() -> None:
     built = manifest()
     (panel,) = built["modules"]["jira:issuePanel"]
-    (resource,) = built["resources"]
+    resource, sessions = built["resources"]
     assert panel["resource"] == resource["key"]
     assert resource["path"] == RESOURCE_PATH
     assert panel["icon"] == f"resource:{resource['key']};icon.svg"
@@ -106,6 +107,10 @@ def test_the_issue_panel_shows_the_room_page_and_calls_the_remote() -> None:
     assert "route" not in api  # the page's own calls name their paths
     assert api["auth"] == {"appUserToken": {"enabled": True}, "appSystemToken": {"enabled": True}}
     assert built["permissions"]["external"]["fetch"]["client"] == [{"remote": REMOTE_KEY}]
+    # The project page shows the refinement sessions and calls the same remote.
+    (page,) = built["modules"]["jira:projectPage"]
+    assert (page["resource"], sessions["path"]) == (sessions["key"], SESSIONS_RESOURCE_PATH)
+    assert page["resolver"] == panel["resolver"]
 
 
 def test_triggers_reach_their_routes_with_a_system_token() -> None:
@@ -361,10 +366,11 @@ def validated(path: Path) -> dict[str, Any]:
 def placed(folder: Path, built: dict[str, Any], *, resource: bool = True) -> Path:
     """`built` as manifest.yml in `folder`, with a stand-in for the built room page."""
     if resource:
-        room = folder / RESOURCE_PATH
-        room.mkdir(parents=True)
-        (room / "index.html").write_text("<!doctype html><title>room</title>\n", encoding="utf-8")
-        shutil.copy(STATIC_DIR / "icon.svg", room / "icon.svg")
+        for path in (RESOURCE_PATH, SESSIONS_RESOURCE_PATH):
+            page = folder / path
+            page.mkdir(parents=True)
+            (page / "index.html").write_text("<!doctype html><title>page</title>\n", "utf-8")
+            shutil.copy(STATIC_DIR / "icon.svg", page / "icon.svg")
     path = folder / "manifest.yml"
     path.write_text(manifest_yaml(built), encoding="utf-8")
     return path

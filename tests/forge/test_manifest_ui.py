@@ -111,15 +111,18 @@ def forge_page(folder: Path) -> Path:
     for source in STATIC_DIR.iterdir():
         shutil.copy(source, folder / source.name)
     shutil.copy(FORGE_DIR / "src" / "boot.js", folder / "boot.js")
+    shutil.copy(FORGE_DIR / "src" / "sessions-boot.js", folder / "sessions-boot.js")
     (folder / "forge-bridge.js").write_text(FAKE_BRIDGE, encoding="utf-8")
-    page = (FORGE_DIR / "src" / "index.html").read_text(encoding="utf-8")
-    page = page.replace("<!-- preloads -->", "").replace("<!-- remote -->", REMOTE)
-    (folder / "index.html").write_text(page, encoding="utf-8")
+    # Both pages in one folder (the build gives each its own, as index.html).
+    for template, name in (("index.html", "index.html"), ("sessions.html", "sessions.html")):
+        page = (FORGE_DIR / "src" / template).read_text(encoding="utf-8")
+        page = page.replace("<!-- preloads -->", "").replace("<!-- remote -->", REMOTE)
+        (folder / name).write_text(page, encoding="utf-8")
     return folder
 
 
 @pytest.fixture
-async def open_forge_page(tmp_path: Path) -> AsyncIterator[Callable[[dict[str, Any]], Any]]:
+async def open_forge_page(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Opens the Forge room page with a given fake (`context`, `replies`, `jira`)."""
     from playwright.async_api import async_playwright
 
@@ -137,12 +140,12 @@ async def open_forge_page(tmp_path: Path) -> AsyncIterator[Callable[[dict[str, A
             executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
         )
 
-        async def open_page(fake: dict[str, Any]) -> Any:
+        async def open_page(fake: dict[str, Any], html: str = "index.html") -> Any:
             page = await browser.new_page()
             page.set_default_timeout(15_000)
             page.on("pageerror", lambda error: errors.append(str(error)))
             await page.add_init_script(f"window.forgeFake = {json.dumps(fake)};")
-            await page.goto(f"http://127.0.0.1:{port}/index.html")
+            await page.goto(f"http://127.0.0.1:{port}/{html}")
             return page
 
         try:
@@ -213,4 +216,51 @@ async def test_the_forge_page_without_an_issue_says_so(
 ) -> None:
     page = await open_forge_page({"context": {"extension": {}}, "replies": {}, "jira": {}})
     await page.get_by_role("alert").get_by_text("Jira did not say which issue this is").wait_for()
+    assert await calls(page, "invokeRemote") == []
+
+
+PROJECT_CONTEXT = {
+    "extension": {"type": "jira:projectPage", "project": {"id": "10000", "key": "DEMO"}}
+}
+SESSION_LINE = {
+    "id": "s" * 22,
+    "projectKey": "DEMO",
+    "owner": "5f8a1b2c3d4e5f60718293a4",
+    "mode": "live",
+    "state": "running",
+    "createdAt": "2026-12-04T10:00:00Z",
+    "issues": 12,
+    "estimated": 7,
+}
+
+
+async def test_the_forge_project_page_lists_the_projects_sessions_through_the_bridge(
+    open_forge_page: Callable[..., Any],
+) -> None:
+    listed = {"status": 200, "headers": {}, "body": {"sessions": [SESSION_LINE]}}
+    page = await open_forge_page(
+        {
+            "context": PROJECT_CONTEXT,
+            "replies": {"GET /api/sessions?projectKey=DEMO": listed},
+            "jira": {},
+        },
+        "sessions.html",
+    )
+    await page.get_by_text("7 of 12 estimated").wait_for()
+    remote = await calls(page, "invokeRemote")
+    assert remote[0] == {
+        "kind": "invokeRemote",
+        "path": "/api/sessions?projectKey=DEMO",
+        "method": "GET",
+    }
+    assert await page.locator("#sessions").get_attribute("data-project-key") == "DEMO"
+
+
+async def test_the_forge_project_page_without_a_project_says_so(
+    open_forge_page: Callable[..., Any],
+) -> None:
+    page = await open_forge_page(
+        {"context": {"extension": {}}, "replies": {}, "jira": {}}, "sessions.html"
+    )
+    await page.get_by_role("alert").get_by_text("Jira did not say which project").wait_for()
     assert await calls(page, "invokeRemote") == []

@@ -79,6 +79,8 @@ class ForgeContext:
     local_id: str | None = None
     extension_type: str | None = None
     issue: ForgeIssue | None = None
+    project_key: str | None = None
+    """The project the UI is open on (an issue panel's issue's, or a project page's)."""
 
 
 @frozen
@@ -239,6 +241,7 @@ def _context(claims: Mapping[str, Any]) -> ForgeContext:
         local_id=text(context.get("localId")),
         extension_type=text(member(extension, "type")),
         issue=_issue(extension),
+        project_key=text(member(extension, "project", "key")),
     )
 
 

@@ -2,8 +2,9 @@
 
 The app ships as a Forge app whose backend is this server, a Forge Remote
 (forge-remote.md §1): one remote with a base URL per region, whose storage holds
-in-scope end-user data (account ids); an issue panel whose Custom UI page calls the
-remote through a resolver endpoint that carries the system and user tokens; the
+in-scope end-user data (account ids); an issue panel (the room) and a project page (the
+refinement sessions) whose Custom UI pages call the remote through a resolver endpoint
+that carries the system and user tokens; the
 install/upgrade trigger, an hourly scheduled trigger (the system token lives at most a
 few hours and no other event refreshes it), the pre-uninstall hook and the
 data-residency migration hooks, each delivered to a route of the remote.
@@ -34,6 +35,9 @@ REMOTE_KEY = "agiletoolbox"
 RESOURCE_KEY = "room"
 # Where `npm run build` in forge/ writes the room page, relative to manifest.yml.
 RESOURCE_PATH = "static/room"
+SESSIONS_RESOURCE_KEY = "sessions"
+# Where `npm run build` writes the project page (the refinement sessions).
+SESSIONS_RESOURCE_PATH = "static/sessions"
 LIFECYCLE_EVENTS = ("avi:forge:installed:app", "avi:forge:upgraded:app")
 # The product scopes the tokens are good for, the tokens themselves, the personal-data
 # reporting API, and `read:jira-user` for the names the browser reads from Jira.
@@ -84,6 +88,15 @@ def _modules(name: str, paths: ForgePaths, max_migration_hours: float) -> dict[s
                 "resolver": {"endpoint": "room-api"},
                 "title": name,
                 "icon": f"resource:{RESOURCE_KEY};icon.svg",
+            }
+        ],
+        "jira:projectPage": [
+            {
+                "key": "sessions-page",
+                "resource": SESSIONS_RESOURCE_KEY,
+                "resolver": {"endpoint": "room-api"},
+                "title": name,
+                "icon": f"resource:{SESSIONS_RESOURCE_KEY};icon.svg",
             }
         ],
         "trigger": [
@@ -157,7 +170,10 @@ def build_manifest(
                 "storage": {"inScopeEUD": True},
             }
         ],
-        "resources": [{"key": RESOURCE_KEY, "path": RESOURCE_PATH}],
+        "resources": [
+            {"key": RESOURCE_KEY, "path": RESOURCE_PATH},
+            {"key": SESSIONS_RESOURCE_KEY, "path": SESSIONS_RESOURCE_PATH},
+        ],
         "permissions": {
             "scopes": [*SCOPES, *connect_scopes],
             # The room page sets a few inline style attributes (the results' bars).

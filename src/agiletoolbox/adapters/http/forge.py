@@ -114,13 +114,12 @@ class ForgeAuthenticator:
             if user is None
             else UserToken(invocation.installation_id, api, user.token, user.expires_at)
         )
-        issue = invocation.context.issue
         return Caller(
             tenant.key,
             invocation.principal,
             invocation.issue_key,
             user_token,
-            project_key=project_key_of(issue.project_key if issue is not None else None),
+            project_key=project_key_of(invocation.context.project_key),
         )
 
 
