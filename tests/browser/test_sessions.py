@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agiletoolbox.simulator import ALICE, BOB, CHITRA, STORY_POINTS_FIELD
+from agiletoolbox.simulator import ALICE, BOB, CHITRA, DMITRI, STORY_POINTS_FIELD
 from tests.browser.conftest import SITE, Stack
 from tests.browser.test_room_page import personal_data, see, visible
 
@@ -164,6 +164,14 @@ async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None
     await current(alice, "DEMO-12")
     await vote_all([bob, chitra, alice], "2")
     await see(room_of_alice.locator("#results-title"), "Results")
+    # A teammate on the issue's own panel meanwhile, and Bob in a second tab: the same.
+    dmitri = await stack.open(DMITRI, "DEMO-12")
+    panel = dmitri.frame_locator("#glance-panel iframe")
+    await see(panel.locator("#results-title"), "Results")
+    await see(panel.locator(".room-title"), "Round 1")
+    second_tab = await stack.open(BOB, url=stack.sessions_url(BOB, session_id))
+    await current(second_tab, "DEMO-12")
+    assert await order(second_tab) == converged
     await alice.evaluate("window.scrollTo(0, 0)")
     await alice.screenshot(path=str(SCREENSHOT), full_page=False)
     await room_of_alice.locator("[data-key=write]").click()

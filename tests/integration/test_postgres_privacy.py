@@ -15,8 +15,10 @@ from agiletoolbox.adapters.postgres.encryption import UndecryptableSecret
 from agiletoolbox.adapters.postgres.room_sql import CHANNEL
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
-from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, IssueTypeId
+from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, IssueTypeId, ProjectKey
+from agiletoolbox.domain.session import SessionMode
 from agiletoolbox.services.rooms import RoomService
+from agiletoolbox.services.sessions import SessionService
 from tests.contract.kit import OTHER_SITE, SITE, at, install, tenant
 from tests.integration.database import every_row_as_text
 
@@ -69,6 +71,45 @@ async def test_removing_a_room_leaves_no_trace_of_it(
     # The scan sees the other room: it would have seen this one.
     assert kept.id.value in after
     assert KEPT_ISSUE.value in after
+    assert KEPT_OWNER.value in after
+
+
+async def test_removing_a_session_leaves_no_trace_of_it_or_the_rooms_it_opened(
+    database: PostgresDatabase, database_url: str
+) -> None:
+    """ "Remove session" deletes the session, its queue and the rooms it opened (with their
+    votes); a room the issue had before the session stays, as its own."""
+    await install(database.unit_of_work)
+    rooms = _service(database)
+    sessions = SessionService(
+        database.unit_of_work,
+        PostgresEventBus("unused"),
+        SystemClock(),
+        MemoryJira(all_issues_exist=True),
+    )
+    own = await rooms.open(SITE, KEPT_OWNER, IssueKey("PRIV-2"), RoomConfig())
+    keys = [ISSUE, IssueKey("PRIV-2"), IssueKey("PRIV-4343")]
+    opened = await sessions.open(
+        SITE, OWNER, ProjectKey("PRIV"), keys, SessionMode.LIVE, RoomConfig(field_id=POINTS)
+    )
+    first = await sessions.next(SITE, OWNER, opened.id)
+    room_id = first.item(ISSUE).room_id
+    assert room_id is not None
+    await rooms.join(SITE, GUEST, room_id, Role.VOTER)
+    await rooms.vote(SITE, GUEST, room_id, "5")
+    await rooms.reveal(SITE, OWNER, room_id)
+    taken = await sessions.next(SITE, OWNER, opened.id)
+    assert taken.item(IssueKey("PRIV-2")).room_id == own.id
+    traces = [opened.id.value, room_id.value, ISSUE.value, "PRIV-4343", OWNER.value, GUEST.value]
+    before = "\n".join(await every_row_as_text(database_url))
+    assert all(trace in before for trace in traces)
+
+    await sessions.remove(SITE, OWNER, opened.id)
+
+    after = "\n".join(await every_row_as_text(database_url))
+    assert [trace for trace in traces if trace in after] == []
+    # The room the issue had before the session is its own: it stays, as it was.
+    assert own.id.value in after
     assert KEPT_OWNER.value in after
 
 
