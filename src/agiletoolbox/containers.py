@@ -228,19 +228,13 @@ class Container(containers.DeclarativeContainer):
         forge=forge_credentials,
     )
 
-    rooms = providers.Singleton(
-        RoomService,
-        unit_of_work,
-        bus,
-        clock,
-        jira,
-        providers.Factory(
-            SiteBounds,
-            rooms=settings.provided.limit_rooms_per_site,
-            defaults=settings.provided.limit_defaults_per_site,
-        ),
+    site_bounds = providers.Factory(
+        SiteBounds,
+        rooms=settings.provided.limit_rooms_per_site,
+        defaults=settings.provided.limit_defaults_per_site,
     )
-    sessions = providers.Singleton(SessionService, unit_of_work, bus, clock, jira)
+    rooms = providers.Singleton(RoomService, unit_of_work, bus, clock, jira, site_bounds)
+    sessions = providers.Singleton(SessionService, unit_of_work, bus, clock, jira, site_bounds)
     tenants = providers.Singleton(
         TenantService,
         unit_of_work,

@@ -81,6 +81,7 @@ async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None
     field = app.locator("#target-field")
     await see(field.locator("option:checked"), "Story point estimate")
     await app.locator("#autoReveal").check()
+    await app.locator("#saveAsDefault").check()
     await app.locator("[data-key=config-submit]").click()
     session = app.locator("[data-testid=session]")
     await visible(session)
@@ -159,6 +160,13 @@ async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None
         await see(frame(page).locator("[data-testid=session-connection]"), "Live")
     for page in (alice, bob, chitra):
         assert await order(page) == converged
+    # Alice drags the current issue to the top.
+    items = frame(alice).locator("[data-testid=queue-item]")
+    await items.filter(has_text="DEMO-12").drag_to(items.filter(has_text="DEMO-13"))
+    converged = ["DEMO-12", *converged[:-1]]
+    for page in (alice, bob, chitra):
+        await see(frame(page).locator("[data-testid=queue-item]").first, "DEMO-12")
+        assert await order(page) == converged
 
     # Two more estimates: five in all, each in its issue's field in Jira.
     await current(alice, "DEMO-12")
@@ -188,6 +196,16 @@ async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None
         "DEMO-7": 3, "DEMO-9": 5, "DEMO-20": 8, "DEMO-12": 2, "DEMO-13": 13, "DEMO-10": None
     }  # fmt: skip
     await see(frame(alice).locator("[data-testid=all-done]"), "Every issue is estimated or skipped")
+
+    # The next session starts from Alice's saved default; the list counts the first.
+    await frame(alice).get_by_role("button", name="All sessions").click()
+    await see(frame(alice).locator("[data-testid=session-line]"), "5 of 6 estimated")
+    await frame(alice).locator("[data-key=new-session]").click()
+    await see(frame(alice).locator(".pick"), "issues found")
+    await see(frame(alice).locator(".form-slot"), "Filled in from your saved default")
+    assert await frame(alice).locator("#autoReveal").is_checked()
+    icon = frame(alice).locator("[data-testid=hit] .type img").first
+    assert await icon.evaluate("(image) => image.complete && image.naturalWidth > 0")
 
     # Nothing typed and nothing personal went to the app: no summary, name, e-mail, JQL.
     sent = "\n".join(await stack.traffic.texts())

@@ -55,6 +55,11 @@ async def test_the_demo_keeps_its_site_rooms_and_estimates_between_runs(
             async with session.get(f"{jira.site('acme').base_url}/browse/DEMO-1") as page:
                 assert page.status == 200
                 assert "Agile Toolbox for Jira" in await page.text()
+            sessions = re.search(r"Refinement sessions of the project:\s+(\S+)", "".join(printed))
+            assert sessions is not None, printed
+            async with session.get(sessions.group(1)) as page:
+                assert page.status == 200
+                assert 'data-module="sessions"' in await page.text()
             room = await as_alice(
                 session, jira, "POST", api, issueKey="DEMO-1", fieldId=STORY_POINTS_FIELD
             )

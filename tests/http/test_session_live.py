@@ -147,3 +147,26 @@ async def test_a_project_page_token_reaches_rooms_of_its_project_only(
     ops_page = {"Authorization": f"Test {TENANT_A} {ANA} OPS"}
     assert (await client.post(base + "/join", json={}, headers=ops_page)).status == 200
     assert (await client.post(base + "/join", json={}, headers=auth(TENANT_A, ANA))).status == 200
+
+
+async def test_a_sessions_settings_can_become_the_owners_default(client: TestClient) -> None:
+    body = {
+        "projectKey": "DEMO",
+        "issueKeys": KEYS,
+        "autoReveal": True,
+        "questionCard": False,
+        "saveAsDefault": True,
+        "issueTypeId": "10001",
+    }
+    created = await client.post("/api/sessions", json=body, headers=ANA_PAGE)
+    assert created.status == 201, await created.text()
+    query = {"issueKey": "DEMO-2", "issueTypeId": "10001"}
+    saved = await (await client.get("/api/defaults", params=query, headers=ANA_PAGE)).json()
+    assert saved["defaults"]["autoReveal"] is True
+    assert saved["defaults"]["questionCard"] is False
+    theirs = await (await client.get("/api/defaults", params=query, headers=BEN_PAGE)).json()
+    assert theirs["defaults"] is None, "a default is the person's own"
+    unnamed = {**body, "issueTypeId": None}
+    refused = await client.post("/api/sessions", json=unnamed, headers=ANA_PAGE)
+    assert refused.status == 422
+    assert "issueTypeId" in await refused.text()

@@ -168,6 +168,22 @@ class SiteBounds:
     defaults: int = 20_000
 
 
+async def save_defaults(
+    uow: UnitOfWork, bounds: SiteBounds, key: DefaultsKey, config: RoomConfig, now: datetime
+) -> None:
+    """Keep `config` as the person's default for a project and issue type, within the
+    site's bound on saved defaults."""
+    if (
+        await uow.defaults.get(key) is None
+        and await uow.defaults.count(key.tenant) >= bounds.defaults
+    ):
+        raise InvalidState(
+            f"this site keeps {bounds.defaults} saved defaults, the most it may; "
+            "go on without saving them"
+        )
+    await uow.defaults.save(SavedDefaults(key, config, now))
+
+
 class RoomService:
     """Every action a person takes in a room."""
 
@@ -265,15 +281,7 @@ class RoomService:
             await uow.rooms.add(room)
             if save_default_for is not None:
                 key = DefaultsKey(tenant, owner, issue_key.project, save_default_for)
-                if (
-                    await uow.defaults.get(key) is None
-                    and await uow.defaults.count(tenant) >= self._bounds.defaults
-                ):
-                    raise InvalidState(
-                        f"this site keeps {self._bounds.defaults} saved defaults, the most "
-                        "it may; open the room without saving them"
-                    )
-                await uow.defaults.save(SavedDefaults(key, config, now))
+                await save_defaults(uow, self._bounds, key, config, now)
             try:
                 await uow.commit()
             except ConcurrentChange:

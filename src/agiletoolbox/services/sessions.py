@@ -18,14 +18,23 @@ from datetime import datetime
 from typing import TypeVar
 
 from agiletoolbox.domain.config import RoomConfig
+from agiletoolbox.domain.defaults import DefaultsKey
 from agiletoolbox.domain.errors import InvalidState, NotFound
-from agiletoolbox.domain.ids import AccountId, IssueKey, ProjectKey, RoomId, SessionId, TenantKey
+from agiletoolbox.domain.ids import (
+    AccountId,
+    IssueKey,
+    IssueTypeId,
+    ProjectKey,
+    RoomId,
+    SessionId,
+    TenantKey,
+)
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.session import RefinementSession, SessionMode
 from agiletoolbox.ports import Clock, RoomEventBus, UnitOfWorkFactory
 from agiletoolbox.ports.jira import JiraClient
 from agiletoolbox.services.retry import retrying
-from agiletoolbox.services.rooms import RoomChanges
+from agiletoolbox.services.rooms import RoomChanges, SiteBounds, save_defaults
 from agiletoolbox.services.tenancy import require_access, require_tenant
 
 T = TypeVar("T")
@@ -38,12 +47,18 @@ class SessionService:
     """The use cases of refinement sessions."""
 
     def __init__(
-        self, unit_of_work: UnitOfWorkFactory, events: RoomEventBus, clock: Clock, jira: JiraClient
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        events: RoomEventBus,
+        clock: Clock,
+        jira: JiraClient,
+        bounds: SiteBounds | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._events = events
         self._clock = clock
         self._jira = jira
+        self._bounds = bounds or SiteBounds()
         self._rooms = RoomChanges(unit_of_work, events, clock)
 
     # -- reading -----------------------------------------------------------------------
@@ -72,8 +87,11 @@ class SessionService:
         issue_keys: Sequence[IssueKey],
         mode: SessionMode,
         config: RoomConfig,
+        save_default_for: IssueTypeId | None = None,
     ) -> RefinementSession:
-        """A new session of the project's issues, owned by the caller."""
+        """A new session of the project's issues, owned by the caller; with
+        `save_default_for`, its settings become the caller's default for the project and
+        that issue type (as a room's do)."""
         now = self._clock.now()
         session = RefinementSession.open(
             tenant, SessionId.generate(), project, owner, config, mode, issue_keys, now
@@ -86,6 +104,9 @@ class SessionService:
                     "remove finished ones"
                 )
             await uow.sessions.add(session)
+            if save_default_for is not None:
+                key = DefaultsKey(tenant, owner, project, save_default_for)
+                await save_defaults(uow, self._bounds, key, config, now)
             await uow.commit()
         await self._events.publish(session.drain_events())
         return session

@@ -424,8 +424,30 @@ async def bridge_iframe(request: web.Request) -> web.Response:
     return web.json_response({"url": url}, headers={"Cache-Control": "no-store"})
 
 
+_TYPE_COLOURS = {"story": "#63ba3c", "bug": "#e5493a", "task": "#4bade8", "epic": "#904ee2"}
+
+
+async def issue_type_icon(request: web.Request) -> web.Response:
+    """`GET /sites/{site}/images/icons/issuetypes/{name}.svg`: the icon an issue type's
+    `iconUrl` names (a coloured square with the type's initial, as Jira's are drawn)."""
+    name = request.match_info["name"]
+    colour = _TYPE_COLOURS.get(name)
+    if colour is None:
+        raise web.HTTPNotFound()
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">'
+        f'<rect width="16" height="16" rx="2" fill="{colour}"/>'
+        '<text x="8" y="12" font-size="10" font-family="sans-serif" text-anchor="middle" '
+        f'fill="#fff">{name[0].upper()}</text></svg>'
+    )
+    return web.Response(
+        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"}
+    )
+
+
 def add_routes(app: web.Application, prefix: str) -> None:
     """Mount the issue view and the bridge under each site's base path (`/sites/{site}`)."""
+    app.router.add_get(prefix + "/images/icons/issuetypes/{name}.svg", issue_type_icon)
     app.router.add_get(ASSETS_PREFIX + "/{name}", serve_asset)
     app.router.add_get(prefix + "/atlassian-connect/all.js", all_js)
     app.router.add_get(prefix + "/browse/{issue}", issue_page)

@@ -38,7 +38,7 @@ from agiletoolbox.adapters.http.wire import (
 )
 from agiletoolbox.domain.config import RoomConfig
 from agiletoolbox.domain.errors import InvalidValue, NotPermitted
-from agiletoolbox.domain.ids import IssueKey, ProjectKey, SessionId
+from agiletoolbox.domain.ids import IssueKey, IssueTypeId, ProjectKey, SessionId
 from agiletoolbox.domain.session import RefinementSession, SessionMode
 from agiletoolbox.domain.session_view import session_list
 from agiletoolbox.services.sessions import SessionService
@@ -109,6 +109,14 @@ async def create_session(request: web.Request) -> web.Response:
     project = _project(body.project_key, "body.projectKey")
     check_project(caller, project)
     keys = _issue_keys(body.issue_keys, "body.issueKeys")
+    issue_type = None
+    if body.save_as_default:
+        if body.issue_type_id is None:
+            raise BodyError(["issueTypeId is needed to save a default @ body.issueTypeId"])
+        try:
+            issue_type = IssueTypeId(body.issue_type_id)
+        except InvalidValue:
+            raise BodyError(["a Jira issue type id such as 10001 @ body.issueTypeId"]) from None
     session = await request.app[SESSIONS].open(
         caller.tenant,
         caller.account,
@@ -116,6 +124,7 @@ async def create_session(request: web.Request) -> web.Response:
         keys,
         SessionMode(body.mode),
         room_config(body, RoomConfig()),
+        save_default_for=issue_type,
     )
     return await _answer(request, session, caller, status=201)
 

@@ -109,6 +109,8 @@ class CreateSessionBody(ConfigBody):
     project_key: str = ""
     issue_keys: list[str] = Factory(list)
     mode: Literal["live", "async"] = "live"
+    issue_type_id: str | None = None
+    save_as_default: bool = False
 
 
 @define

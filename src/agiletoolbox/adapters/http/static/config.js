@@ -237,8 +237,8 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       field("suggestion", "Suggested estimate", suggestionSelect, "What the estimate field is filled with after the reveal; you can always type another."),
     ),
     persistent,
-    mode === "create"
-      ? toggle("saveAsDefault", "Save as my default for this project and issue type", false, "Your next room in this project starts with these settings.")
+    mode === "create" || mode === "session"
+      ? toggle("saveAsDefault", "Save as my default for this project and issue type", false, mode === "create" ? "Your next room in this project starts with these settings." : `Your next session and your next room in this project start with these settings (for issues of the type of ${issueKey}).`)
       : null,
     h(
       "div",
@@ -288,7 +288,7 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       }
     }
     settings.valueMap = valueMap;
-    if (mode === "create" && elements.saveAsDefault.checked) settings.saveAsDefault = true;
+    if ((mode === "create" || mode === "session") && elements.saveAsDefault.checked) settings.saveAsDefault = true;
     return { settings };
   }
 

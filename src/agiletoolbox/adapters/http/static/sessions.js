@@ -6,7 +6,7 @@
 // issue keys, a field id and settings. Once live, the page shows the session as the server
 // holds it: every change comes back over the session's socket, the owner's own included.
 
-import { sessionApi } from "./api.js";
+import { roomApi, sessionApi } from "./api.js";
 import { configForm, formValues } from "./config.js";
 import { estimateFields } from "./fields.js";
 import { hostFor } from "./host.js";
@@ -25,6 +25,7 @@ const root = document.getElementById("sessions");
 const project = { key: root.dataset.projectKey, id: root.dataset.projectId };
 let host;
 let api;
+let rooms;
 let people;
 
 /** Issue facts read from Jira by the browser (never sent to the app): key -> {summary, type}. */
@@ -60,7 +61,8 @@ async function searchPage(jql, next, estimateField) {
   const found = await jiraJson("/rest/api/3/search/jql", { method: "POST", body });
   const hits = (found.issues || []).map((issue) => {
     const f = issue.fields || {};
-    const hit = { key: issue.key, summary: f.summary || "", type: (f.issuetype && f.issuetype.name) || "", estimate: estimateField ? f[estimateField] : null };
+    const type = f.issuetype || {};
+    const hit = { key: issue.key, summary: f.summary || "", type: type.name || "", typeId: type.id || "", icon: type.iconUrl || "", estimate: estimateField ? f[estimateField] : null };
     issues.set(hit.key, { summary: hit.summary, type: hit.type });
     return hit;
   });
@@ -174,7 +176,7 @@ async function showNew() {
       { dataset: { testid: "hit", key: hit.key } },
       h("td", {}, box),
       h("td", { class: "key" }, hit.key),
-      h("td", {}, h("span", { class: "type" }, hit.type)),
+      h("td", {}, h("span", { class: "type" }, hit.icon ? h("img", { src: hit.icon, alt: "", width: "16", height: "16" }) : null, hit.type)),
       h("td", {}, hit.summary),
       h("td", { class: "estimate" }, hit.estimate === null || hit.estimate === undefined ? "–" : typeof hit.estimate === "object" ? String(hit.estimate.value) : String(hit.estimate)),
     );
@@ -194,9 +196,15 @@ async function showNew() {
     counted();
   }
 
+  let defaults = null;
+
   async function loadFields() {
     if (fields.ok || !picked.length) return;
-    fields = await estimateFields(host, picked[0]);
+    const first = hits.get(picked[0]);
+    [fields, defaults] = await Promise.all([
+      estimateFields(host, picked[0]),
+      rooms.defaults(picked[0], first && first.typeId).catch(() => null),
+    ]);
     renderForm();
   }
 
@@ -266,15 +274,18 @@ async function showNew() {
   });
 
   function renderForm() {
+    const guessed = fields.fields.some((f) => estimate && f.id === estimate.id) ? estimate.id : null;
     const form = configForm({
       mode: "session",
       issueKey: picked[0] || project.key,
-      values: { ...formValues(null), fieldId: fields.fields.some((f) => estimate && f.id === estimate.id) ? estimate.id : null },
+      values: defaults ? formValues(defaults) : { ...formValues(null), fieldId: guessed },
       fields,
-      defaultsLoaded: false,
+      defaultsLoaded: Boolean(defaults),
       onSubmit: async (settings) => {
         if (!picked.length) throw new Error("Pick at least one issue to estimate.");
-        delete settings.saveAsDefault;
+        const first = hits.get(picked[0]);
+        if (settings.saveAsDefault && first && first.typeId) settings.issueTypeId = first.typeId;
+        else delete settings.saveAsDefault;
         const opened = await api.create({ projectKey: project.key, issueKeys: [...picked], mode: "live", ...settings });
         announce(`The session of ${picked.length} issues is open.`);
         openSession(opened.id, opened);
@@ -645,6 +656,7 @@ async function start() {
   }
   host.theme();
   api = sessionApi(host);
+  rooms = roomApi(host);
   people = new People(host, () => {});
   if (root.dataset.session) openSession(root.dataset.session);
   else showList();
