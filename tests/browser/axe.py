@@ -27,9 +27,9 @@ def axe_script() -> str:
 
 
 def app_frame(page: Any) -> Any:
-    """The app's frame (the room page) of an issue view."""
+    """The app's frame (the room page) of an issue view, or the sessions page of a project."""
     for frame in page.frames:
-        if "/room?" in frame.url:
+        if "/room?" in frame.url or "/sessions?" in frame.url:
             return frame
     raise AssertionError("the page has no app frame")
 

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from agiletoolbox.simulator import ALICE, BOB, CHITRA, DMITRI, STORY_POINTS_FIELD
+from tests.browser.axe import violations
 from tests.browser.conftest import SITE, Stack
 from tests.browser.test_room_page import personal_data, see, visible
 
@@ -214,3 +215,24 @@ async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None
     for secret in [*personal_data(stack), *summaries, JQL, "openSprints"]:
         assert secret not in sent, secret
     assert stack.errors == []
+
+
+async def test_the_sessions_pages_have_no_serious_accessibility_violation(stack: Stack) -> None:
+    """axe-core (WCAG 2.1 A/AA) on each screen: the empty list, the new-session form with
+    its results, the session page with its room, the list with a session."""
+    alice = await stack.open(ALICE, url=stack.sessions_url(ALICE), bypass_csp=True)
+    app = frame(alice)
+    found: dict[str, list[str]] = {}
+    await see(app.locator(".empty"), "No sessions yet")
+    found["empty list"] = await violations(alice)
+    await app.locator("[data-key=new-session]").click()
+    await see(app.locator("#search-status"), "issues found")
+    found["new session"] = await violations(alice)
+    await app.locator("[data-key=config-submit]").click()
+    await app.locator("[data-key=next]").click()
+    await visible(app.locator("[data-testid=session-room] .deck"))
+    found["session"] = await violations(alice)
+    await app.get_by_role("button", name="All sessions").click()
+    await visible(app.locator("[data-testid=session-line]"))
+    found["list"] = await violations(alice)
+    assert found == {key: [] for key in found}
