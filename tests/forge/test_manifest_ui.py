@@ -225,7 +225,7 @@ PROJECT_CONTEXT = {
 SESSION_LINE = {
     "id": "s" * 22,
     "projectKey": "DEMO",
-    "owner": "5f8a1b2c3d4e5f60718293a4",
+    "owner": "557058:ana",
     "mode": "live",
     "state": "running",
     "createdAt": "2026-12-04T10:00:00Z",

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 
 from agiletoolbox.adapters.http.keys import WEB
-from agiletoolbox.adapters.http.pages import ATLASSIAN_BRIDGE, MODULES, Framing
+from agiletoolbox.adapters.http.pages import ATLASSIAN_BRIDGE, MODULES, SESSION_MODULES, Framing
 from agiletoolbox.adapters.http.web_settings import WebSettings
 
 SITE = "http://127.0.0.1:8090"
@@ -22,12 +22,13 @@ def framing(query: str, *, production: bool = False) -> Framing:
 
 
 async def test_every_module_and_the_styles_are_served(client: TestClient) -> None:
-    for name in (*(f"{module}.js" for module in MODULES), "room.js"):
+    for name in (*(f"{module}.js" for module in (*MODULES, *SESSION_MODULES)), "room.js"):
         response = await client.get(f"/static/{name}")
         assert response.status == 200, name
         assert response.content_type == "text/javascript"
-    styles = await client.get("/static/room.css")
-    assert styles.content_type == "text/css"
+    for sheet in ("room.css", "sessions.css"):
+        styles = await client.get(f"/static/{sheet}")
+        assert styles.content_type == "text/css"
     icon = await client.get("/static/icon.svg")
     assert icon.content_type == "image/svg+xml"
 

@@ -50,6 +50,11 @@ _VIEWS = frozenset({"glance", "dialog"})
 # Every module room.js imports, fetched in parallel instead of one import level at a time.
 MODULES = ("api", "config", "fields", "host", "live", "people", "render", "roomview", "ui")
 PRELOADS = "\n".join(f'<link rel="modulepreload" href="/static/{name}.js">' for name in MODULES)
+# And the sessions page's own modules, besides the room's (it mounts the room too).
+SESSION_MODULES = ("projectjira", "sessionform", "sessionpage", "sessions")
+SESSION_PRELOADS = "\n".join(
+    f'<link rel="modulepreload" href="/static/{name}.js">' for name in SESSION_MODULES
+)
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 SHELL = """<!doctype html>
@@ -83,7 +88,7 @@ SESSIONS_SHELL = """<!doctype html>
 <link rel="stylesheet" href="/static/room.css">
 <link rel="stylesheet" href="/static/sessions.css">
 {preloads}
-<link rel="modulepreload" href="/static/sessions.js">
+{session_preloads}
 <script src="{bridge}" data-options="resize:true"></script>
 <script type="module" src="/static/sessions.js"></script>
 </head>
@@ -218,6 +223,7 @@ async def sessions_page(request: web.Request) -> web.Response:
         project_id=html.escape(project_id if project_id.isdigit() else ""),
         session=html.escape(session),
         preloads=PRELOADS,
+        session_preloads=SESSION_PRELOADS,
         bridge=html.escape(framing.bridge),
     )
     response = web.Response(text=page, content_type="text/html")

@@ -47,6 +47,11 @@ export function sentence(text) {
   return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
 }
 
+/** What went wrong, as a sentence (an error's message, or a plain fallback). */
+export function failureText(error) {
+  return sentence((error && error.message) || "Something went wrong.");
+}
+
 /** A number as people write it: `3`, `2.5`, `0.33`. */
 export function number(value) {
   if (value === null || value === undefined) return "–";
