@@ -4,6 +4,8 @@ written to Jira, a late joiner and a page that lost its connection."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import re
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,7 @@ async def estimate(stack: Stack, owner: Any, voters: list[Any], key: str, card: 
 
 
 async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None:
+    site = stack.jira.site(SITE)
     alice = await stack.open(ALICE, url=stack.sessions_url(ALICE), width=1400, height=1000)
     app = frame(alice)
     await see(app.locator(".empty"), "No sessions yet")
@@ -198,9 +201,36 @@ async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None
     }  # fmt: skip
     await see(frame(alice).locator("[data-testid=all-done]"), "Every issue is estimated or skipped")
 
+    # The record: totals, per issue; the CSV is made by the browser, with the summaries.
+    await frame(alice).locator("[data-key=summary]").click()
+    await see(
+        frame(alice).locator("[data-testid=totals]"),
+        "5 of 6 estimated · 1 skipped · 31 points added",
+    )
+    async with alice.expect_download() as downloading:
+        await frame(alice).locator("[data-key=download]").click()
+    saved = await (await downloading.value).path()
+    text = await asyncio.to_thread(Path(saved).read_text, "utf-8")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["Issue", "Summary", "Estimate", "Votes", "Agreement", "Rounds", "State"]
+    by_key = {row[0]: row for row in rows[1:]}
+    assert by_key["DEMO-20"][1:] == [
+        site.issues["DEMO-20"].summary,
+        "8",
+        "3",
+        "100%",
+        "1",
+        "Estimated",
+    ]
+    assert by_key["DEMO-10"][2:] == ["", "0", "", "0", "Skipped"]
+    # "Run again" starts a session of what is left.
+    await frame(alice).locator("[data-key=run-again]").click()
+    await see(frame(alice).locator("[data-testid=session] .page-head h1"), "0 of 1 estimated")
+    assert await order(alice) == ["DEMO-10"]
+
     # The next session starts from Alice's saved default; the list counts the first.
     await frame(alice).get_by_role("button", name="All sessions").click()
-    await see(frame(alice).locator("[data-testid=session-line]"), "5 of 6 estimated")
+    await see(frame(alice).locator("[data-testid=session-line]").nth(1), "5 of 6 estimated")
     await frame(alice).locator("[data-key=new-session]").click()
     await see(frame(alice).locator(".pick"), "issues found")
     await see(frame(alice).locator(".form-slot"), "Filled in from your saved default")
@@ -210,7 +240,6 @@ async def test_three_people_run_a_session_from_a_jql_query(stack: Stack) -> None
 
     # Nothing typed and nothing personal went to the app: no summary, name, e-mail, JQL.
     sent = "\n".join(await stack.traffic.texts())
-    site = stack.jira.site(SITE)
     summaries = [site.issues[key].summary for key in ("DEMO-7", "DEMO-9", "DEMO-20")]
     for secret in [*personal_data(stack), *summaries, JQL, "openSprints"]:
         assert secret not in sent, secret

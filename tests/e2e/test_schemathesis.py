@@ -71,6 +71,7 @@ PLAY = (
     "PATCH /api/sessions/{session_id}",
     "DELETE /api/sessions/{session_id}/issues/{issue_key}",
     "POST /api/sessions/{session_id}/finish",
+    "GET /api/sessions/{session_id}/summary",
     "DELETE /api/sessions/{session_id}",
     "DELETE /api/rooms/{room_id}",
 )

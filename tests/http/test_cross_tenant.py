@@ -38,6 +38,7 @@ ROOM_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/estimate", {"value": "5"}),
     ("POST", "/leave", None),
     ("POST", "/ticket", None),
+    ("GET", "/summary", None),
     ("DELETE", "", None),
 ]
 
@@ -225,6 +226,7 @@ SESSION_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/finish", None),
     ("DELETE", "/issues/DEMO-1", None),
     ("POST", "/ticket", None),
+    ("GET", "/summary", None),
     ("DELETE", "", None),
 ]
 other_projects = st.from_regex(r"[A-Z][A-Z0-9_]{0,8}-[1-9][0-9]{0,4}", fullmatch=True).filter(

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from agiletoolbox.domain.ids import IssueKey
 from tests.http.kit import TENANT_A, Backend, auth
-from tests.unit.roomkit import ANA, BEN
+from tests.unit.roomkit import ANA, BEN, STORY_POINTS
 
 ANA_PAGE = {"Authorization": f"Test {TENANT_A} {ANA} DEMO"}
 """Ana's project page token (its context names the project DEMO)."""
@@ -19,8 +19,8 @@ BEN_PAGE = {"Authorization": f"Test {TENANT_A} {BEN} DEMO"}
 KEYS = ["DEMO-1", "DEMO-2", "DEMO-3"]
 
 
-async def open_session(client: TestClient) -> dict[str, Any]:
-    body = {"projectKey": "DEMO", "issueKeys": KEYS, "autoReveal": False}
+async def open_session(client: TestClient, **settings: Any) -> dict[str, Any]:
+    body = {"projectKey": "DEMO", "issueKeys": KEYS, "autoReveal": False, **settings}
     response = await client.post("/api/sessions", json=body, headers=ANA_PAGE)
     assert response.status == 201, await response.text()
     opened: dict[str, Any] = await response.json()
@@ -170,3 +170,32 @@ async def test_a_sessions_settings_can_become_the_owners_default(client: TestCli
     refused = await client.post("/api/sessions", json=unnamed, headers=ANA_PAGE)
     assert refused.status == 422
     assert "issueTypeId" in await refused.text()
+
+
+async def test_the_record_comes_as_json_or_csv_with_keys_and_numbers(client: TestClient) -> None:
+    session_id = (await open_session(client, fieldId=STORY_POINTS.value))["id"]
+    base = f"/api/sessions/{session_id}"
+    moved = await (await client.post(base + "/next", headers=ANA_PAGE)).json()
+    room = f"/api/rooms/{moved['issues'][0]['roomId']}"
+    assert (await client.put(room + "/vote", json={"card": "5"}, headers=ANA_PAGE)).status == 200
+    assert (await client.post(room + "/reveal", json={}, headers=ANA_PAGE)).status == 200
+    accepted = await client.post(room + "/estimate", json={"value": "5"}, headers=ANA_PAGE)
+    assert accepted.status == 200, await accepted.text()
+    assert (await client.post(base + "/next", headers=ANA_PAGE)).status == 200
+    assert (await client.post(base + "/skip", headers=ANA_PAGE)).status == 200
+
+    record = await (await client.get(base + "/summary", headers=BEN_PAGE)).json()
+    assert (record["estimated"], record["skipped"], record["points"]) == (1, 1, 5)
+    first = record["issues"][0]
+    assert {k: first[k] for k in ("issueKey", "estimate", "votes", "agreement", "rounds")} == {
+        "issueKey": "DEMO-1", "estimate": "5", "votes": 1, "agreement": 1.0, "rounds": 1
+    }  # fmt: skip
+    answer = await client.get(base + "/summary", headers={**BEN_PAGE, "Accept": "text/csv"})
+    assert answer.content_type == "text/csv"
+    assert 'filename="DEMO-session-' in answer.headers["Content-Disposition"]
+    lines = (await answer.text()).splitlines()
+    assert lines[0] == "issueKey,state,estimate,points,written,votes,agreement,rounds"
+    assert lines[1].startswith("DEMO-1,estimated,5,5,")
+    assert lines[2] == "DEMO-2,skipped,,,no,0,,0"
+    same = await client.get(base + "/summary", params={"format": "csv"}, headers=BEN_PAGE)
+    assert await same.text() == await answer.text()

@@ -4,14 +4,16 @@ removed with the session."""
 from __future__ import annotations
 
 import pytest
+from attrs import evolve
 
 from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.deck import T_SHIRT
 from agiletoolbox.domain.errors import JiraIssueNotFound, NotPermitted
 from agiletoolbox.domain.estimate import FieldSpec, FieldType
-from agiletoolbox.domain.ids import IssueKey, ProjectKey, RoomId
-from agiletoolbox.domain.session import IssueState, SessionMode
+from agiletoolbox.domain.ids import IssueKey, ProjectKey, RoomId, SessionId
+from agiletoolbox.domain.session import IssueState, RefinementSession, SessionMode
+from agiletoolbox.domain.session_summary import session_summary, summary_rows
 from agiletoolbox.domain.tenant import ProductType, Region, Tenant
 from agiletoolbox.ports import RoomSignal, SessionChange
 from agiletoolbox.services.rooms import RoomService
@@ -141,3 +143,44 @@ async def test_the_queue_follows_its_rooms_and_every_change_is_signalled() -> No
     assert session_versions() == [1, 2, 3, 4, 5, 6, 7]
     moved = await world.sessions.next(TENANT, ANA, session.id)
     assert moved.current == KEYS[1], "an estimated issue is not offered again"
+
+
+async def test_the_record_of_a_session_holds_keys_and_numbers() -> None:
+    world = World()
+    config = RoomConfig(field_id=STORY_POINTS)
+    session = await world.sessions.open(TENANT, ANA, DEMO, KEYS[:3], SessionMode.LIVE, config)
+    session = await world.sessions.next(TENANT, ANA, session.id)
+    room_id = session.item(KEYS[0]).room_id
+    assert room_id is not None
+    await world.rooms.join(TENANT, BEN, room_id, Role.VOTER)
+    await world.rooms.vote(TENANT, ANA, room_id, "3")
+    await world.rooms.vote(TENANT, BEN, room_id, "8")
+    await world.rooms.reveal(TENANT, ANA, room_id)
+    await world.rooms.reset(TENANT, ANA, room_id)
+    await world.rooms.vote(TENANT, ANA, room_id, "5")
+    await world.rooms.vote(TENANT, BEN, room_id, "5")
+    await world.rooms.reveal(TENANT, ANA, room_id)
+    await world.rooms.accept_estimate(TENANT, ANA, room_id, "5")
+    await world.sessions.next(TENANT, ANA, session.id)
+    await world.sessions.skip(TENANT, ANA, session.id)
+    stored = world.store.sessions[(TENANT, session.id)]
+    rooms = {key[1]: room for key, room in world.store.rooms.items()}
+    record = session_summary(stored, rooms)
+    first, second, third = record.issues
+    assert (first.estimate, first.points, first.written) == ("5", 5, True)
+    assert (first.votes, first.agreement, first.rounds) == (2, 1.0, 2)
+    assert (second.state, second.estimate, second.votes, second.rounds) == ("skipped", None, 0, 0)
+    assert (third.state, third.rounds) == ("voting", 0)
+    assert (record.estimated, record.skipped, record.points) == (1, 1, 5)
+    assert summary_rows(record)[0] == ["DEMO-1", "estimated", "5", "5", "yes", "2", "1", "2"]
+
+
+def test_a_csv_cell_is_never_read_as_a_formula() -> None:
+    record = session_summary(
+        RefinementSession.open(TENANT, SessionId("s" * 22), DEMO, ANA, RoomConfig(),
+                               SessionMode.LIVE, [KEYS[0]], T0),
+        {},
+    )  # fmt: skip
+    estimated = evolve(record.issues[0], estimate="=HYPERLINK(1)")
+    rows = summary_rows(evolve(record, issues=(estimated,)))
+    assert rows[0][2] == "'=HYPERLINK(1)"

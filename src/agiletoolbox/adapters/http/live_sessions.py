@@ -44,16 +44,18 @@ SessionKey = tuple[TenantKey, SessionId]
 SOCKET_RETRY_SECONDS = 5.0
 
 
+async def rooms_of(rooms: RoomService, session: RefinementSession) -> dict[RoomId, Room]:
+    """The rooms of the session's queue that exist, in one read."""
+    keys = [(session.tenant, e.room_id) for e in session.queue if e.room_id is not None]
+    read = await rooms.get_many(keys) if keys else {}
+    return {key[1]: room for key, room in read.items() if not isinstance(room, DomainError)}
+
+
 async def view_with_rooms(
     rooms: RoomService, session: RefinementSession, viewer: AccountId
 ) -> SessionView:
     """The session's view for `viewer`, with the counts of its issues' rooms."""
-    keys = [(session.tenant, e.room_id) for e in session.queue if e.room_id is not None]
-    read = await rooms.get_many(keys) if keys else {}
-    found: dict[RoomId, Room] = {
-        key[1]: room for key, room in read.items() if not isinstance(room, DomainError)
-    }
-    return session_view(session, found, viewer)
+    return session_view(session, await rooms_of(rooms, session), viewer)
 
 
 class _Watcher:

@@ -28,6 +28,7 @@ from agiletoolbox.adapters.http.openapi_schemas import (
     view_schemas,
 )
 from agiletoolbox.adapters.http.sessions import STEPS
+from agiletoolbox.domain.session_summary import CSV_COLUMNS
 
 REASONS: Mapping[int, str] = {
     400: "The body is not JSON (on the live route: the request is no WebSocket upgrade).",
@@ -84,6 +85,9 @@ _ROUTES: tuple[Route, ...] = (
      (200, "SessionRemoved"), _CHANGE, None),
     (_SESSION_PATH + "/ticket", "post", "A one-minute ticket for the session's live socket",
      (200, "Ticket"), _ROOM, None),
+    (_SESSION_PATH + "/summary", "get", "The session's record: per issue key the estimate, "
+     "votes, agreement and rounds, and the totals (keys and numbers only)",
+     (200, "SessionSummary"), _ROOM, None),
     (_SESSION_PATH + "/issues/{issue_key}", "delete",
      "Take an issue out of the queue (owner only)", (200, "Session"), _CHANGE, None),
     *(
@@ -181,6 +185,15 @@ def _paths() -> JsonSchema:
     paths.setdefault(_SESSION_PATH + "/live", {"parameters": [session_id]})["get"] = (
         _live_operation("The session's live socket", SESSION_LIVE_DESCRIPTION)
     )
+    # The record as CSV too, for `Accept: text/csv` or `?format=csv`.
+    summary = paths[_SESSION_PATH + "/summary"]["get"]
+    summary["responses"]["200"]["content"]["text/csv"] = {
+        "schema": {"type": "string", "description": "A header row " + ", ".join(CSV_COLUMNS)}
+    }
+    summary["parameters"] = [
+        _parameter("format", "query", {"type": "string", "enum": ["json", "csv"]},
+                   "`csv` for the CSV form (as `Accept: text/csv`).", False),
+    ]  # fmt: skip
     # An issue nobody opened a room for yet is a normal state: no content, not an error.
     paths["/api/rooms"]["get"]["responses"]["204"] = {"description": "No room was opened yet"}
     return paths

@@ -47,6 +47,7 @@ from agiletoolbox.domain.deck import (
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, ProjectKey, RoomId, SessionId
 from agiletoolbox.domain.room import MAX_TIMER_SECONDS, RoundTimer
 from agiletoolbox.domain.session import MAX_QUEUE
+from agiletoolbox.domain.session_summary import IssueRecord, SessionSummary
 from agiletoolbox.domain.session_view import (
     SessionConfigView,
     SessionIssueView,
@@ -106,6 +107,8 @@ VIEWS: Mapping[type, str] = {
     SessionConfigView: "SessionConfig",
     SessionLine: "SessionLine",
     SessionList: "SessionList",
+    SessionSummary: "SessionSummary",
+    IssueRecord: "SessionSummaryIssue",
 }
 """Every class a view is made of and the name of its schema in the document."""
 

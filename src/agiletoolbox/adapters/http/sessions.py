@@ -8,6 +8,8 @@ session's view (`domain/session_view.py`), with the caller's view of the current
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -23,7 +25,7 @@ from agiletoolbox.adapters.http.keys import (
     WEB,
     caller_of,
 )
-from agiletoolbox.adapters.http.live_sessions import view_with_rooms
+from agiletoolbox.adapters.http.live_sessions import rooms_of, view_with_rooms
 from agiletoolbox.adapters.http.rooms import read_body
 from agiletoolbox.adapters.http.wire import (
     BodyError,
@@ -40,6 +42,7 @@ from agiletoolbox.domain.config import RoomConfig
 from agiletoolbox.domain.errors import InvalidValue, NotPermitted
 from agiletoolbox.domain.ids import IssueKey, IssueTypeId, ProjectKey, SessionId
 from agiletoolbox.domain.session import RefinementSession, SessionMode
+from agiletoolbox.domain.session_summary import CSV_COLUMNS, session_summary, summary_rows
 from agiletoolbox.domain.session_view import session_list
 from agiletoolbox.services.sessions import SessionService
 
@@ -207,6 +210,29 @@ STEPS: tuple[tuple[str, type[Any] | None, Step, str], ...] = (
 """The owner's steps: path suffix, body, use case, summary (all `POST`)."""
 
 
+async def summary(request: web.Request) -> web.Response:
+    """The session's record: per issue key the estimate, votes, agreement and rounds, and
+    the totals; as CSV (`Accept: text/csv`, or `?format=csv`) keys and numbers only."""
+    caller, service, session_id = await _checked(request)
+    session = await service.get(caller.tenant, session_id)
+    record = session_summary(session, await rooms_of(request.app[ROOMS], session))
+    wants_csv = request.query.get("format") == "csv" or request.headers.get(
+        hdrs.ACCEPT, ""
+    ).startswith("text/csv")
+    if not wants_csv:
+        return web.json_response(unstructure(record))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(summary_rows(record))
+    name = f"{session.project.value}-session-{session.created_at:%Y-%m-%d}.csv"
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        headers={hdrs.CONTENT_DISPOSITION: f'attachment; filename="{name}"'},
+    )
+
+
 async def ticket(request: web.Request) -> web.Response:
     """A one-minute ticket that opens the session's live socket."""
     caller, _service, session_id = await _checked(request)
@@ -240,6 +266,7 @@ def add_session_routes(app: web.Application) -> None:
     app.router.add_delete(SESSION_PATH, remove_session)
     app.router.add_delete(SESSION_PATH + "/issues/{issue_key}", remove_issue)
     app.router.add_post(SESSION_PATH + "/ticket", ticket)
+    app.router.add_get(SESSION_PATH + "/summary", summary)
     app.router.add_get(SESSION_PATH + "/live", live)
     for suffix, body, run, _summary in STEPS:
         app.router.add_post(SESSION_PATH + suffix, _step(body, run))

@@ -31,6 +31,7 @@ from agiletoolbox.domain.ids import (
     TenantKey,
 )
 from agiletoolbox.domain.room import RoundTimer
+from agiletoolbox.domain.session_summary import IssueRecord, SessionSummary
 from agiletoolbox.domain.session_view import (
     SessionConfigView,
     SessionIssueView,
@@ -354,6 +355,8 @@ VIEW_TYPES = (
     SessionView,
     SessionLine,
     SessionList,
+    IssueRecord,
+    SessionSummary,
 )
 """Every class a view is made of, each sent as an object with its fields renamed (parts
 before the wholes: a class's hook is made with the hooks of its parts)."""

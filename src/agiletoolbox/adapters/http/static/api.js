@@ -67,6 +67,10 @@ export function sessionApi(host) {
     async ticket(id) {
       return (await call(`${base(id)}/ticket`, { method: "POST", body: {} })).ticket;
     },
+    /** The session's record: keys and numbers per issue, and the totals. */
+    summary(id) {
+      return call(`${base(id)}/summary`);
+    },
   };
 }
 

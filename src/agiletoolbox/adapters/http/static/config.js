@@ -14,6 +14,24 @@ const SPECIALS = new Set(["?", "☕", "∞", "Pass"]);
 const SHIRT_POINTS = { XS: 1, S: 2, M: 3, L: 5, XL: 8, XXL: 13 };
 const MAX_CARDS = 40;
 
+/** A configuration (a view's, or a saved default) as the body a new room or session takes. */
+export function settingsOf(config) {
+  const values = formValues(config);
+  const settings = {
+    questionCard: values.questionCard,
+    offlineVoting: values.offlineVoting,
+    autoReveal: values.autoReveal,
+    revealOnTimer: values.revealOnTimer,
+    allowTakeControl: values.allowTakeControl,
+    persistent: values.persistent,
+    suggestion: values.suggestion,
+    valueMap: values.valueMap,
+    deck: values.deck === "custom" ? { name: "custom", cards: parseCustomCards(values.customCards).cards } : values.deck,
+  };
+  if (values.fieldId) settings.fieldId = values.fieldId;
+  return settings;
+}
+
 /** The built-in settings of a new room (as the server's defaults). */
 export const NEW_ROOM = {
   deck: "fibonacci",

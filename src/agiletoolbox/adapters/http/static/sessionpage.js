@@ -3,6 +3,7 @@
 // every change comes back over the socket, the owner's own included, so the page shows
 // what the server holds.
 
+import { settingsOf } from "./config.js";
 import { mountRoom } from "./roomview.js";
 import { adfText } from "./projectjira.js";
 import { announce, confirmDialog, failureText, h } from "./ui.js";
@@ -169,6 +170,10 @@ function renderSession(state) {
     { class: "page-head" },
     h("h1", { class: "section-title" }, `Refinement session · ${estimated} of ${view.issues.length} estimated`),
     h("span", { class: "lozenge", dataset: { testid: "session-connection" } }, state.status === "live" ? "Live" : "Connecting…"),
+    h("button", { type: "button", class: "button", "aria-pressed": String(Boolean(state.showSummary)), dataset: { key: "summary" }, onclick: () => {
+      state.showSummary = !state.showSummary;
+      renderSession(state);
+    } }, "Summary"),
     h("button", { type: "button", class: "button subtle", onclick: () => page.showList() }, "All sessions"),
   );
   const open = view.issues.filter((i) => OPEN.has(i.state) && i.issueKey !== view.current).length;
@@ -193,7 +198,15 @@ function renderSession(state) {
   const finished = view.state === "finished" ? h("p", { class: "message info" }, "This session is finished. It stays here to read until retention removes it.") : null;
   const columns = h("div", { class: "session-columns" }, h("div", { class: "queue-column" }, queue, adder), currentBox);
   state.shell.replaceChildren(...[head, finished, drive, error, columns].filter(Boolean));
-  renderCurrent(state, currentBox, keep);
+  if (state.showSummary || view.state === "finished") {
+    state.showSummary = true;
+    renderSummary(state, currentBox);
+    if (state.room) state.room.unmount();
+    state.room = null;
+    state.roomKey = null;
+  } else {
+    renderCurrent(state, currentBox, keep);
+  }
   if (focused) {
     const again = state.shell.querySelector(`[data-key="${CSS.escape(focused)}"]`);
     if (again && !again.disabled) again.focus();
@@ -260,6 +273,89 @@ function renderCurrent(state, box, keptSlot) {
       })
     : null;
   if (!roomId) slot.append(h("p", { class: "muted" }, "The room opens in a moment…"));
+}
+
+// -- the record ---------------------------------------------------------------------------------
+
+const CSV_HEAD = ["Issue", "Summary", "Estimate", "Votes", "Agreement", "Rounds", "State"];
+
+/** A CSV cell: quoted when it must be, never read as a formula by a spreadsheet. */
+function csvCell(value) {
+  let text = value === null || value === undefined ? "" : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function percent(share) {
+  return share === null || share === undefined ? "" : `${Math.round(share * 100)}%`;
+}
+
+/** The record as CSV, with the summaries this browser read from Jira (never the server's). */
+function csvOf(record) {
+  const rows = record.issues.map((r) => [r.issueKey, page.jira.label(r.issueKey), r.estimate, r.votes, percent(r.agreement), r.rounds, STATE_NAMES[r.state] || r.state]);
+  return `${[CSV_HEAD, ...rows].map((row) => row.map(csvCell).join(",")).join("\r\n")}\r\n`;
+}
+
+function download(name, text) {
+  const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(link.href);
+    link.remove();
+  }, 1000);
+}
+
+async function renderSummary(state, box) {
+  const view = state.view;
+  box.append(h("h2", { class: "current-title" }, "Summary"), h("p", { class: "muted", role: "status" }, "Reading the record…"));
+  let record;
+  try {
+    record = await page.api.summary(state.id);
+  } catch (error) {
+    box.replaceChildren(h("p", { class: "message error", role: "alert" }, failureText(error)));
+    return;
+  }
+  if (state.view !== view) return; // a newer view renders its own
+  const rows = record.issues.map((r) =>
+    h(
+      "tr",
+      { dataset: { testid: "record", key: r.issueKey } },
+      h("td", { class: "key" }, r.issueKey),
+      h("td", {}, page.jira.label(r.issueKey)),
+      h("td", {}, r.estimate ?? "–"),
+      h("td", {}, String(r.votes)),
+      h("td", {}, percent(r.agreement) || "–"),
+      h("td", {}, String(r.rounds)),
+      h("td", {}, h("span", { class: `lozenge state-${r.state}` }, STATE_NAMES[r.state] || r.state)),
+    ),
+  );
+  const points = Number.isInteger(record.points) ? record.points : Math.round(record.points * 100) / 100;
+  const leftovers = view.issues.filter((i) => i.state !== "estimated").map((i) => i.issueKey);
+  const again = mine(view) && leftovers.length
+    ? h("button", { type: "button", class: "button", dataset: { key: "run-again" }, onclick: async () => {
+        try {
+          const opened = await page.api.create({ projectKey: view.projectKey, issueKeys: leftovers, mode: view.mode, ...settingsOf(view.config) });
+          announce(`A new session of the ${leftovers.length} unestimated issues is open.`);
+          page.openSession(opened.id, opened);
+        } catch (error) {
+          announce(failureText(error));
+        }
+      } }, `Run again with the ${leftovers.length} unestimated ${leftovers.length === 1 ? "issue" : "issues"}`)
+    : null;
+  const date = new Date(view.createdAt).toISOString().slice(0, 10);
+  box.replaceChildren(
+    h("h2", { class: "current-title" }, "Summary"),
+    h("p", { dataset: { testid: "totals" } }, `${record.estimated} of ${record.issues.length} estimated · ${record.skipped} skipped · ${points} points added`),
+    h("table", { class: "hits record" }, h("thead", {}, h("tr", {}, ...CSV_HEAD.map((name) => h("th", {}, name)))), h("tbody", {}, rows)),
+    h(
+      "div",
+      { class: "drive" },
+      h("button", { type: "button", class: "button primary", dataset: { key: "download" }, onclick: () => download(`${view.projectKey}-session-${date}.csv`, csvOf(record)) }, "Download CSV"),
+      again,
+    ),
+  );
+  page.host.resize();
 }
 
 /** When the current issue's estimate is in Jira, the owner is offered the next issue. */
