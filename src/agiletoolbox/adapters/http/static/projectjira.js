@@ -5,6 +5,7 @@
 import { h } from "./ui.js";
 
 const PAGE_SIZE = 50;
+const ISSUE_KEY = /^[A-Z][A-Z0-9_]{0,9}-[1-9][0-9]*$/i;
 const PREFERRED = ["Story point estimate", "Story Points", "Story points"];
 
 /** A description (Atlassian Document Format) as plain text, one line per block. */
@@ -84,32 +85,38 @@ export class ProjectJira {
     const input = h("input", { id, type: "search", placeholder, autocomplete: "off" });
     const list = h("ul", { class: "suggestions", role: "listbox", "aria-label": "Matching issues" });
     let timer = null;
+    let asked = 0; // answers to an older question are dropped
+    const search = async () => {
+      const text = input.value.trim();
+      const question = ++asked;
+      if (!text) return list.replaceChildren();
+      try {
+        const scope = encodeURIComponent(`project = ${this.projectKey}`);
+        const found = await this.json(`/rest/api/3/issue/picker?query=${encodeURIComponent(text)}&currentJQL=${scope}`);
+        if (question !== asked) return;
+        const skip = held();
+        const seen = new Map();
+        for (const section of found.sections || []) for (const issue of section.issues || []) if (!skip.has(issue.key)) seen.set(issue.key, issue);
+        list.replaceChildren(
+          ...[...seen.values()].slice(0, 10).map((issue) =>
+            h("li", {}, h("button", { type: "button", class: "suggestion", role: "option", dataset: { key: `${keyPrefix}${issue.key}` }, onclick: () => {
+              this.issues.set(issue.key, { summary: issue.summaryText || "", type: "" });
+              list.replaceChildren();
+              input.value = "";
+              onPick(issue.key, issue.summaryText || "");
+            } }, `${issue.key} ${issue.summaryText || ""}`)),
+          ),
+        );
+        this.host.resize();
+      } catch {
+        if (question === asked) list.replaceChildren();
+      }
+    };
     input.addEventListener("input", () => {
       clearTimeout(timer);
-      timer = setTimeout(async () => {
-        const text = input.value.trim();
-        if (!text) return list.replaceChildren();
-        try {
-          const scope = encodeURIComponent(`project = ${this.projectKey}`);
-          const found = await this.json(`/rest/api/3/issue/picker?query=${encodeURIComponent(text)}&currentJQL=${scope}`);
-          const skip = held();
-          const seen = new Map();
-          for (const section of found.sections || []) for (const issue of section.issues || []) if (!skip.has(issue.key)) seen.set(issue.key, issue);
-          list.replaceChildren(
-            ...[...seen.values()].slice(0, 10).map((issue) =>
-              h("li", {}, h("button", { type: "button", class: "suggestion", role: "option", dataset: { key: `${keyPrefix}${issue.key}` }, onclick: () => {
-                this.issues.set(issue.key, { summary: issue.summaryText || "", type: "" });
-                list.replaceChildren();
-                input.value = "";
-                onPick(issue.key, issue.summaryText || "");
-              } }, `${issue.key} ${issue.summaryText || ""}`)),
-            ),
-          );
-          this.host.resize();
-        } catch {
-          list.replaceChildren();
-        }
-      }, 250);
+      // A whole issue key is looked up at once; words wait for a pause in the typing.
+      if (ISSUE_KEY.test(input.value.trim())) search();
+      else timer = setTimeout(search, 250);
     });
     return { input, list };
   }
