@@ -21,10 +21,8 @@ from agiletoolbox.domain.errors import (
     InvalidState,
     NotFound,
 )
-from agiletoolbox.domain.events import EstimateWritten, RoomEvent, RoundReset, VotesRevealed
 from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.session import IssueState, SessionChanged
 from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.ports import (
     Clock,
@@ -34,6 +32,7 @@ from agiletoolbox.ports import (
     UnitOfWorkFactory,
     UserToken,
 )
+from agiletoolbox.services.following import follow, progress_of
 from agiletoolbox.services.retry import retrying
 from agiletoolbox.services.tenancy import require_access, require_served, require_tenant
 
@@ -122,41 +121,11 @@ class RoomChanges:
                 await uow.rooms.delete(tenant, room_id)
             else:
                 await uow.rooms.save(room)
-            followed = [] if progress is None else await _follow(uow, room, progress, now)
+            followed = [] if progress is None else await follow(uow, room, progress, now)
             await uow.commit()
             events = room.drain_events() if delete else uow.rooms.collect_events()
         await self._events.publish([*events, *followed])
         return room
-
-
-_PROGRESS: dict[type[RoomEvent], IssueState] = {
-    VotesRevealed: IssueState.REVEALED,
-    RoundReset: IssueState.VOTING,
-    EstimateWritten: IssueState.ESTIMATED,
-}
-
-
-def progress_of(events: Sequence[RoomEvent]) -> IssueState | None:
-    """Where a change moved the room's issue, as a session's queue counts it: revealed, a
-    new round, an estimate written (the last of them); None for any other change (a vote)."""
-    state = None
-    for event in events:
-        state = _PROGRESS.get(type(event), state)
-    return state
-
-
-async def _follow(
-    uow: UnitOfWork, room: Room, state: IssueState, now: datetime
-) -> list[SessionChanged]:
-    """The sessions that hold the room follow its progress, in the room change's own
-    transaction (a session changed meanwhile makes the whole change try again)."""
-    changes: list[SessionChanged] = []
-    for session_id in await uow.sessions.following(room.tenant, room.id):
-        session = await uow.sessions.get(room.tenant, session_id)
-        session.issue_progressed(room.issue_key, state, now)
-        await uow.sessions.save(session)
-        changes.extend(session.drain_events())
-    return changes
 
 
 @frozen

@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from agiletoolbox.simulator import issueview, people, privacy, projectpage, rest
+from agiletoolbox.simulator import bridge, issueview, people, privacy, projectpage, rest
 from agiletoolbox.simulator.cloud import CLOUD, SESSION_COOKIE, Cloud, PersonalDataApi
 from agiletoolbox.simulator.faults import Faults
 from agiletoolbox.simulator.forge import ForgePlatform
@@ -285,6 +285,7 @@ class JiraSimulator:
         rest.add_routes(app, site_prefix)
         issueview.add_routes(app, site_prefix)
         projectpage.add_routes(app, site_prefix)
+        bridge.add_routes(app, site_prefix)
         people.add_routes(app, site_prefix)
         privacy.add_routes(app, self.forge)
         self.forge.add_routes(app)

@@ -12,9 +12,7 @@
   `resize`, `sizeToParent`, `user.getCurrentUser`, `dialog.create/close`,
   `flag.create`), talking to the host page by `postMessage` as Atlassian's all.js does.
 - `GET /jira-host/<file>` - the host page's half of the bridge and its styles.
-- `POST /sites/<site>/bridge/token` and `/bridge/iframe` - what the host page asks Jira's
-  front end for: a context token for the signed-in person on the issue, and a freshly
-  signed iframe URL of one of the app's modules.
+- What the host page asks Jira's front end for is in `bridge.py`.
 
 `AP.request` runs in the host page with the person's session: the app's server never
 sees it, and the recorder marks it as a browser call.
@@ -24,14 +22,13 @@ from __future__ import annotations
 
 import html
 import json
-import re
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
-from agiletoolbox.simulator.cloud import CLOUD, SESSION_HEADER, Cloud
-from agiletoolbox.simulator.pages import context_token, iframe_url
+from agiletoolbox.simulator.cloud import CLOUD, Cloud
 from agiletoolbox.simulator.people import avatar_urls
 from agiletoolbox.simulator.sample import DESCRIPTIONS, OFF_SCREEN_FIELD
 from agiletoolbox.simulator.site import Installation, Issue, Site, User
@@ -70,7 +67,7 @@ async def all_js(_request: web.Request) -> web.Response:
     )
 
 
-def _site(request: web.Request) -> tuple[Cloud, Site]:
+def site_of(request: web.Request) -> tuple[Cloud, Site]:
     cloud = request.app[CLOUD]
     site = cloud.sites.get(request.match_info["site"])
     if site is None:
@@ -224,9 +221,27 @@ def _details(site: Site, issue: Issue) -> str:
 </section>"""
 
 
+def page_start(title: str, theme: str, config: Mapping[str, object]) -> str:
+    """A Jira page's start, to its `<head>`'s end: its title, its colour mode, and the
+    configuration the host half of the bridge (`host.js`) reads."""
+    data = json.dumps(config).replace("</", "<\\/")
+    return f"""<!doctype html>
+<html lang="en" data-color-mode="{_e(theme)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="strict-origin-when-cross-origin">
+<title>{_e(title)}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{ASSETS_PREFIX}/issue.css">
+<script type="application/json" id="jira-config">{data}</script>
+<script type="module" src="{ASSETS_PREFIX}/host.js"></script>
+</head>"""
+
+
 def page_html(cloud: Cloud, site: Site, issue: Issue, user: User, theme: str = "light") -> str:
     """The issue view of `issue` for `user`, in the colour mode `theme` (light or dark)."""
-    config = json.dumps(_config(cloud, site, issue, user, theme)).replace("</", "<\\/")
+    config = _config(cloud, site, issue, user, theme)
     installation = _app(site)
     app_name = installation.name if installation else ""
     glance = (
@@ -249,18 +264,7 @@ def page_html(cloud: Cloud, site: Site, issue: Issue, user: User, theme: str = "
         else ""
     )
     description = DESCRIPTIONS.get(issue.key, "No description yet.")
-    return f"""<!doctype html>
-<html lang="en" data-color-mode="{_e(theme)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="strict-origin-when-cross-origin">
-<title>[{_e(issue.key)}] {_e(issue.summary)} - Jira</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{ASSETS_PREFIX}/issue.css">
-<script type="application/json" id="jira-config">{config}</script>
-<script type="module" src="{ASSETS_PREFIX}/host.js"></script>
-</head>
+    return f"""{page_start(f"[{issue.key}] {issue.summary} - Jira", theme, config)}
 <body>
 {top_bar(site, user, f"{site.base_path}/browse/{issue.key}?user={user.account_id}")}
 <div class="frame">
@@ -298,7 +302,7 @@ def page_html(cloud: Cloud, site: Site, issue: Issue, user: User, theme: str = "
 
 async def issue_page(request: web.Request) -> web.Response:
     """`GET /sites/{site}/browse/{issue}?user=`."""
-    cloud, site = _site(request)
+    cloud, site = site_of(request)
     issue = site.issue(request.match_info["issue"])
     if issue is None:
         raise web.HTTPNotFound(text="Issue does not exist or you do not have permission to see it.")
@@ -319,138 +323,16 @@ async def issue_page(request: web.Request) -> web.Response:
 
 async def site_home(request: web.Request) -> web.Response:
     """`GET /sites/{site}/`: the first issue."""
-    _cloud, site = _site(request)
+    _cloud, site = site_of(request)
     first = next(iter(site.issues.values()), None)
     if first is None:
         raise web.HTTPNotFound(text="The site has no issues")
     raise web.HTTPFound(f"{site.base_path}/browse/{first.key}")
 
 
-async def _signed_in(request: web.Request) -> tuple[Cloud, Site, User, dict[str, Any]]:
-    cloud, site = _site(request)
-    user = cloud.session_user(site, request.headers.get(SESSION_HEADER))
-    if user is None:
-        raise web.HTTPUnauthorized(text="Sign in first")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="JSON body expected") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="JSON object expected")
-    return cloud, site, user, body
-
-
-def _issue_of(site: Site, body: dict[str, Any]) -> Issue | None:
-    key = body.get("issue")
-    if key is None:
-        return None
-    issue = site.issue(str(key))
-    if issue is None:
-        raise web.HTTPNotFound(text="No such issue")
-    return issue
-
-
-def _installation(site: Site, body: dict[str, Any]) -> Installation:
-    app_key = body.get("app")
-    try:
-        installation = site.installation(app_key if isinstance(app_key, str) else None)
-    except LookupError:
-        raise web.HTTPNotFound(text="The app is not installed") from None
-    if not installation.active:
-        raise web.HTTPNotFound(text="The app is not enabled")
-    return installation
-
-
-def _project_of(site: Site, body: dict[str, Any]) -> tuple[str, str] | None:
-    key = body.get("project")
-    if key is None:
-        return None
-    for issue in site.issues.values():
-        if issue.project_key == key:
-            return issue.project_id, issue.project_key
-    raise web.HTTPNotFound(text="No such project")
-
-
-def _extra_of(body: dict[str, Any]) -> dict[str, str]:
-    """The page's `ac.*` parameters the host passes on (names and values as Jira takes)."""
-    ac = body.get("ac") or {}
-    if not isinstance(ac, dict):
-        raise web.HTTPBadRequest(text="ac is an object")
-    return {
-        name: value
-        for name, value in ac.items()
-        if isinstance(value, str) and _AC.fullmatch(name) and _AC_VALUE.fullmatch(value)
-    }
-
-
-_AC = re.compile(r"[a-z][a-z0-9_-]{0,30}")
-_AC_VALUE = re.compile(r"[A-Za-z0-9_.:-]{0,100}")
-
-
-async def bridge_token(request: web.Request) -> web.Response:
-    """`POST /sites/{site}/bridge/token`: a context token for the page's person and issue
-    (or project, on a project page)."""
-    cloud, site, user, body = await _signed_in(request)
-    token = context_token(
-        site,
-        _installation(site, body),
-        user=user,
-        issue=_issue_of(site, body),
-        now=cloud.clock(),
-        project=_project_of(site, body),
-    )
-    return web.json_response({"token": token}, headers={"Cache-Control": "no-store"})
-
-
-async def bridge_iframe(request: web.Request) -> web.Response:
-    """`POST /sites/{site}/bridge/iframe`: a freshly signed URL of one of the app's modules."""
-    cloud, site, user, body = await _signed_in(request)
-    module = body.get("module")
-    if not isinstance(module, str):
-        raise web.HTTPBadRequest(text="Name the module")
-    try:
-        url = iframe_url(
-            site,
-            _installation(site, body),
-            module,
-            user=user,
-            issue=_issue_of(site, body),
-            now=cloud.clock(),
-            project=_project_of(site, body),
-            extra=_extra_of(body),
-        )
-    except LookupError as missing:
-        raise web.HTTPNotFound(text=str(missing)) from None
-    return web.json_response({"url": url}, headers={"Cache-Control": "no-store"})
-
-
-_TYPE_COLOURS = {"story": "#63ba3c", "bug": "#e5493a", "task": "#4bade8", "epic": "#904ee2"}
-
-
-async def issue_type_icon(request: web.Request) -> web.Response:
-    """`GET /sites/{site}/images/icons/issuetypes/{name}.svg`: the icon an issue type's
-    `iconUrl` names (a coloured square with the type's initial, as Jira's are drawn)."""
-    name = request.match_info["name"]
-    colour = _TYPE_COLOURS.get(name)
-    if colour is None:
-        raise web.HTTPNotFound()
-    svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">'
-        f'<rect width="16" height="16" rx="2" fill="{colour}"/>'
-        '<text x="8" y="12" font-size="10" font-family="sans-serif" text-anchor="middle" '
-        f'fill="#fff">{name[0].upper()}</text></svg>'
-    )
-    return web.Response(
-        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"}
-    )
-
-
 def add_routes(app: web.Application, prefix: str) -> None:
-    """Mount the issue view and the bridge under each site's base path (`/sites/{site}`)."""
-    app.router.add_get(prefix + "/images/icons/issuetypes/{name}.svg", issue_type_icon)
+    """Mount the issue view under each site's base path (`/sites/{site}`)."""
     app.router.add_get(ASSETS_PREFIX + "/{name}", serve_asset)
     app.router.add_get(prefix + "/atlassian-connect/all.js", all_js)
     app.router.add_get(prefix + "/browse/{issue}", issue_page)
     app.router.add_get(prefix + "/", site_home)
-    app.router.add_post(prefix + "/bridge/token", bridge_token)
-    app.router.add_post(prefix + "/bridge/iframe", bridge_iframe)

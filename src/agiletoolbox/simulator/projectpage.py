@@ -13,22 +13,19 @@ context token names the project and no issue.
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
+from agiletoolbox.simulator.bridge import additional_context, project_of
 from agiletoolbox.simulator.cloud import Cloud
 from agiletoolbox.simulator.issueview import (
-    ASSETS_PREFIX,
     THEMES,
     _app,
     _e,
-    _extra_of,
     _people,
-    _project_of,
-    _site,
+    page_start,
     project_page_path,
     sidebar,
+    site_of,
     top_bar,
 )
 from agiletoolbox.simulator.site import Installation, Site, User
@@ -58,20 +55,8 @@ def _page(
         "app": {"key": installation.app_key, "baseUrl": installation.app_base_url},
         "fields": [],
     }
-    data = json.dumps(config).replace("</", "<\\/")
     home = project_page_path(site, installation, user)
-    return f"""<!doctype html>
-<html lang="en" data-color-mode="{_e(theme)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="strict-origin-when-cross-origin">
-<title>{_e(installation.name)} - Demo project - Jira</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{ASSETS_PREFIX}/issue.css">
-<script type="application/json" id="jira-config">{data}</script>
-<script type="module" src="{ASSETS_PREFIX}/host.js"></script>
-</head>
+    return f"""{page_start(f"{installation.name} - Demo project - Jira", theme, config)}
 <body>
 {top_bar(site, user, home)}
 <div class="frame">
@@ -92,11 +77,11 @@ def _page(
 
 async def project_page(request: web.Request) -> web.Response:
     """`GET /sites/{site}/plugins/servlet/ac/{app}/{module}`."""
-    cloud, site = _site(request)
+    cloud, site = site_of(request)
     installation = _app(site)
     if installation is None or installation.app_key != request.match_info["app"]:
         raise web.HTTPNotFound(text="The app is not installed on this site.")
-    project = _project_of(site, {"project": request.query.get("project.key", "")})
+    project = project_of(site, {"project": request.query.get("project.key", "")})
     if project is None:
         raise web.HTTPNotFound(text="Name the project (project.key)")
     people = _people(site)
@@ -107,7 +92,8 @@ async def project_page(request: web.Request) -> web.Response:
     theme = request.query.get("theme", "light")
     if theme not in THEMES:
         raise web.HTTPBadRequest(text="theme is light or dark")
-    ac = _extra_of({"ac": {k[3:]: v for k, v in request.query.items() if k.startswith("ac.")}})
+    named = {k[3:]: v for k, v in request.query.items() if k.startswith("ac.")}
+    ac = additional_context({"ac": named})
     page = _page(cloud, site, installation, request.match_info["module"], project, user, theme, ac)
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
