@@ -182,12 +182,20 @@ class LiveSessions:
             except Exception as error:  # noqa: BLE001 - the next signal tries again
                 log.warning("could not refresh a live session: %s", type(error).__name__)
                 continue
-            for watcher in list(group):
-                if watcher.version < session.version:
-                    await self._show(watcher, session)
+            behind = [w for w in group if w.version < session.version]
+            if behind:
+                rooms = await rooms_of(self._rooms, session)  # one read for every socket
+                for watcher in behind:
+                    self._show_with(watcher, session, rooms)
 
     async def _show(self, watcher: _Watcher, session: RefinementSession) -> None:
-        view = await view_with_rooms(self._rooms, session, watcher.caller.account)
+        self._show_with(watcher, session, await rooms_of(self._rooms, session))
+
+    @staticmethod
+    def _show_with(
+        watcher: _Watcher, session: RefinementSession, rooms: dict[RoomId, Room]
+    ) -> None:
+        view = session_view(session, rooms, watcher.caller.account)
         message = {"type": "session", "session": unstructure(evolve(view, room=None))}
         watcher.show(orjson.dumps(message), session.version)
 
