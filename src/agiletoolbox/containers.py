@@ -234,7 +234,9 @@ class Container(containers.DeclarativeContainer):
         defaults=settings.provided.limit_defaults_per_site,
     )
     rooms = providers.Singleton(RoomService, unit_of_work, bus, clock, jira, site_bounds)
-    sessions = providers.Singleton(SessionService, unit_of_work, bus, clock, jira, site_bounds)
+    sessions = providers.Singleton(
+        SessionService, unit_of_work, bus, clock, jira, site_bounds, rooms
+    )
     tenants = providers.Singleton(
         TenantService,
         unit_of_work,

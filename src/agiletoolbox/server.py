@@ -24,6 +24,7 @@ from agiletoolbox.ports import JobLock
 from agiletoolbox.services.errors import ErrorReportService, job_failed
 from agiletoolbox.services.personal_data import PersonalDataService
 from agiletoolbox.services.privacy import PrivacyService
+from agiletoolbox.services.sessions import SessionService
 from agiletoolbox.settings import Settings
 
 log = logging.getLogger("agiletoolbox.server")
@@ -96,6 +97,26 @@ async def purge_daily(
         await asyncio.sleep(every)
 
 
+async def review_deadlines(
+    sessions: SessionService,
+    lock: JobLock,
+    *,
+    every: float,
+    errors: ErrorReportService | None = None,
+) -> None:
+    """Review the async sessions whose deadline came, every `every` seconds; with several
+    processes, one at a time (and each session once: the review refuses a second)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            reviewed = await sessions.review_due(lock)
+        except Exception as error:  # noqa: BLE001 - stored; the next pass tries again
+            await job_failed(errors, "the session deadlines", error)
+        else:
+            if reviewed:
+                log.info("deadline reached: %d async session(s) moved to review", reviewed)
+
+
 async def serve(
     settings: Settings,
     *,
@@ -137,9 +158,15 @@ async def serve(
         lock: JobLock = await container.job_lock()  # type: ignore[misc]
         reporting: PersonalDataService = await container.reporting()  # type: ignore[misc]
         errors: ErrorReportService = await container.error_reports()  # type: ignore[misc]
+        sessions: SessionService = await container.sessions()  # type: ignore[misc]
         jobs = [
             asyncio.create_task(purge_daily(privacy, lock, errors=errors)),
             asyncio.create_task(report_hourly(reporting, lock, errors=errors)),
+            asyncio.create_task(
+                review_deadlines(
+                    sessions, lock, every=settings.deadline_check_seconds, errors=errors
+                )
+            ),
         ]
         await stop.wait()
         for job in jobs:

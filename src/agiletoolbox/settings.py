@@ -69,6 +69,8 @@ class Settings:
     limit_requests_per_minute_site: int = 12_000
     limit_rooms_per_site: int = 100_000
     limit_defaults_per_site: int = 20_000
+    deadline_check_seconds: int = 30
+    """How often a process looks for async sessions whose deadline came."""
 
     @property
     def production(self) -> bool:
@@ -126,6 +128,7 @@ class Settings:
             limit_defaults_per_site=reader.integer(
                 "LIMIT_DEFAULTS_PER_SITE", 20_000, 1, 10_000_000
             ),
+            deadline_check_seconds=reader.integer("DEADLINE_CHECK_SECONDS", 30, 1, 3_600),
         )
         if production:
             if not settings.secret_key:

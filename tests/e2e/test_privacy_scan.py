@@ -91,3 +91,75 @@ async def test_a_session_leaves_ids_only(
         assert signal["t"] == site.client_key
         assert signal["r"] == room["id"]
         assert isinstance(signal["v"], int)
+
+
+async def test_an_async_session_leaves_keys_and_counts_only(
+    jira: JiraSimulator, deployment: Deployment, database_url: str
+) -> None:
+    """An async session, its votes, review and accepted estimates: the database holds no
+    name or summary, its new columns hold times and counts, and its signals ids only."""
+    heard: list[str] = []
+    listener = await asyncpg.connect(database_url)
+    await listener.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
+    try:
+        await jira.install("acme", deployment.url)
+        tokens = {who: jira.context_token("acme", user=who, project="DEMO") for who in (ALICE, BOB)}
+        async with aiohttp.ClientSession() as session:
+            body = {
+                "projectKey": "DEMO",
+                "issueKeys": ["DEMO-1", "DEMO-2"],
+                "mode": "async",
+                "deadline": "2099-01-01T00:00:00Z",
+                "fieldId": STORY_POINTS_FIELD,
+            }
+            refused = await session.post(
+                f"{deployment.url}/api/sessions",
+                json=body,
+                headers={"Authorization": f"JWT {tokens[ALICE]}"},
+            )
+            assert refused.status == 422, "a deadline past 90 days"
+            del body["deadline"]
+            opened = await call(
+                session, "POST", f"{deployment.url}/api/sessions", tokens[ALICE], json=body
+            )
+            for entry, cards in zip(opened["issues"], (("5", "5"), ("3", "8")), strict=True):
+                room = f"{deployment.url}/api/rooms/{entry['roomId']}"
+                await call(session, "POST", f"{room}/join", tokens[BOB], json={})
+                for who, card in zip((ALICE, BOB), cards, strict=True):
+                    await call(session, "PUT", f"{room}/vote", tokens[who], json={"card": card})
+            base = f"{deployment.url}/api/sessions/{opened['id']}"
+            await call(session, "POST", f"{base}/review", tokens[ALICE])
+            done = await call(session, "POST", f"{base}/accept-unanimous", tokens[ALICE])
+            assert done["accepted"] == ["DEMO-1"]
+        await asyncio.sleep(0.2)
+    finally:
+        await listener.close()
+
+    rows = "\n".join(await every_row_as_text(database_url))
+    assert opened["id"] in rows
+    site = jira.site("acme")
+    for user in sample_users():
+        assert user.display_name not in rows
+    for issue in site.issues.values():
+        assert issue.summary not in rows
+    connection = await asyncpg.connect(database_url)
+    try:
+        marks = await connection.fetch(
+            "SELECT issue_key, review_votes, review_agreement FROM session_issues "
+            "WHERE session_id = $1 ORDER BY position",
+            opened["id"],
+        )
+        times = await connection.fetchrow(
+            "SELECT deadline, reviewed_at FROM sessions WHERE session_id = $1", opened["id"]
+        )
+    finally:
+        await connection.close()
+    assert [tuple(m) for m in marks][1] == ("DEMO-1", 2, 1.0), "counts, never cards"
+    assert times is not None
+    assert times["deadline"] is None
+    assert times["reviewed_at"] is not None
+    sessions_heard = [json.loads(p) for p in heard if '"s"' in p]
+    assert sessions_heard, "no session signal was heard"
+    for signal in sessions_heard:
+        assert set(signal) == {"t", "s", "v"}, signal
+        assert signal["s"] == opened["id"]

@@ -55,6 +55,12 @@ def state_of(session: dict[str, Any], key: str) -> str:
     return next(str(i["state"]) for i in session["issues"] if i["issueKey"] == key)
 
 
+def shared(view: dict[str, Any]) -> dict[str, Any]:
+    """What every page of a session is shown alike (not whose page, nor their own cards)."""
+    issues = [{k: v for k, v in i.items() if k != "yourCard"} for i in view["issues"]]
+    return {**{k: v for k, v in view.items() if k != "you"}, "issues": issues}
+
+
 async def test_every_page_follows_the_owner_and_the_rooms(client: TestClient) -> None:
     session_id = (await open_session(client))["id"]
     ben = await follow(client, session_id, BEN_PAGE)
@@ -88,11 +94,13 @@ async def test_every_page_follows_the_owner_and_the_rooms(client: TestClient) ->
     assert (await client.post(base + "/move", json=move, headers=ANA_PAGE)).status == 200
     reordered = await session_where(ben, lambda s: s["issues"][0]["issueKey"] == "DEMO-3")
     ana = await follow(client, session_id, ANA_PAGE)
-    assert await session_where(ana, lambda s: True) == {**reordered, "you": ANA.value}
+    assert shared(await session_where(ana, lambda s: True)) == shared(reordered)
 
     # `sync` sends the whole view again; anything else is refused, and the socket stays.
     await ben.send_json({"op": "vote", "card": "5", "id": 1})
     refused = await received(ben)
+    while refused["type"] == "session":  # the rooms' counts, sent again after their change
+        refused = await received(ben)
     assert (refused["type"], refused["id"], refused["error"]["status"]) == ("error", 1, 422)
     await ben.send_json({"op": "sync"})
     assert await session_where(ben, lambda s: True) == reordered
@@ -199,3 +207,68 @@ async def test_the_record_comes_as_json_or_csv_with_keys_and_numbers(client: Tes
     assert lines[2] == "DEMO-2,skipped,,,no,0,,0"
     same = await client.get(base + "/summary", params={"format": "csv"}, headers=BEN_PAGE)
     assert await same.text() == await answer.text()
+
+
+async def test_an_async_session_counts_progress_live_and_reviews_by_agreement(
+    client: TestClient,
+) -> None:
+    """Everyone votes at once, pages see counts (never cards) move as votes come, the
+    reveal waits for the review, and "accept all unanimous" writes what agreed."""
+    opened = await open_session(client, mode="async", fieldId=STORY_POINTS.value)
+    assert (opened["state"], opened["mode"]) == ("running", "async")
+    assert all(i["state"] == "voting" and i["roomId"] for i in opened["issues"])
+    session_id, base = opened["id"], f"/api/sessions/{opened['id']}"
+    rooms = [f"/api/rooms/{i['roomId']}" for i in opened["issues"]]
+    ben = await follow(client, session_id, BEN_PAGE)
+    await session_where(ben, lambda s: True)
+
+    cards = {ANA_PAGE["Authorization"]: ["3", "5", "8"], BEN_PAGE["Authorization"]: ["3", "13"]}
+    for headers in (ANA_PAGE, BEN_PAGE):
+        for room, card in zip(rooms, cards[headers["Authorization"]], strict=False):
+            assert (await client.post(room + "/join", json={}, headers=headers)).status == 200
+            voted = await client.put(room + "/vote", json={"card": card}, headers=headers)
+            assert voted.status == 200, await voted.text()
+    seen = await session_where(ben, lambda s: {p["done"] for p in s["progress"]} == {2, 3})
+    assert {p["accountId"]: p["done"] for p in seen["progress"]} == {
+        ANA.value: 3,
+        BEN.value: 2,
+    }
+    assert [i["yourCard"] for i in seen["issues"]] == ["3", "13", None], "Ben's own only"
+    assert [i["voted"] for i in seen["issues"]] == [2, 2, 1]
+    hidden = await client.post(rooms[0] + "/reveal", json={}, headers=ANA_PAGE)
+    assert hidden.status == 409, await hidden.text()
+    assert (await client.post(base + "/next", headers=ANA_PAGE)).status == 409
+    assert (await client.post(base + "/review", headers=BEN_PAGE)).status == 403
+
+    reviewed = await (await client.post(base + "/review", headers=ANA_PAGE)).json()
+    assert [i["issueKey"] for i in reviewed["issues"]] == ["DEMO-2", "DEMO-1", "DEMO-3"]
+    assert [i["unanimous"] for i in reviewed["issues"]] == [False, True, False]
+    assert [i["reviewVotes"] for i in reviewed["issues"]] == [2, 2, 1]
+    assert (reviewed["mode"], reviewed["current"]) == ("live", "DEMO-2")
+    assert reviewed["reviewedAt"] is not None
+    assert (await client.post(base + "/review", headers=ANA_PAGE)).status == 409
+
+    accepted = await client.post(base + "/accept-unanimous", headers=ANA_PAGE)
+    assert accepted.status == 200, await accepted.text()
+    done = await accepted.json()
+    assert (done["accepted"], done["failed"]) == (["DEMO-1"], [])
+    assert [i["state"] for i in done["session"]["issues"]] == ["voting", "estimated", "voting"]
+    assert (await client.post(base + "/accept-unanimous", headers=BEN_PAGE)).status == 403
+
+
+async def test_a_deadline_is_a_time_with_its_offset_within_ninety_days(client: TestClient) -> None:
+    for deadline, status in (
+        ("2026-12-07T09:00:00", 422),  # no offset: whose 9 o'clock?
+        ("2099-01-01T00:00:00Z", 422),  # too far ahead
+        ("not a time", 422),
+    ):
+        body = {"projectKey": "DEMO", "issueKeys": KEYS, "mode": "async", "deadline": deadline}
+        answer = await client.post("/api/sessions", json=body, headers=ANA_PAGE)
+        assert answer.status == status, (deadline, await answer.text())
+    body = {
+        "projectKey": "DEMO",
+        "issueKeys": KEYS,
+        "mode": "live",
+        "deadline": "2099-01-01T00:00:00Z",
+    }
+    assert (await client.post("/api/sessions", json=body, headers=ANA_PAGE)).status == 422

@@ -3,9 +3,15 @@
 The session holds the project, its owner, one configuration for every issue (as a room's),
 a mode (`live`: everyone follows the owner from issue to issue; `async`: everyone walks
 the queue at their own pace, then the owner reviews it live), the ordered queue of issue
-keys with a state each, and the current issue. Voting happens in each issue's room: the
-session records which room it opened for an issue and follows the room's state
-(`issue_progressed`), but never holds a card.
+keys with a state each, and the current issue.
+
+An async session runs from the start: every issue's room takes votes at once, with no
+reveal, until the owner (or the deadline, through a scheduled job) reviews it. The review
+records per issue how many voted and how far they agreed (`ReviewMark`, counts only),
+puts the least agreed issues first, and turns the session live from the top of the queue.
+
+Voting happens in each issue's room: the session records which room it opened for an
+issue and follows the room's state (`issue_progressed`), but never holds a card.
 
 Nothing typed by people is kept: a session has no name or description, and its queue is
 issue keys (the browser runs the JQL and reads summaries). Only the owner drives.
@@ -13,20 +19,28 @@ issue keys (the browser runs the JQL and reads summaries). Only the owner drives
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from enum import Enum
 
 from attrs import define as mutable
 from attrs import evolve, field, frozen
 
 from agiletoolbox.domain.config import RoomConfig
+from agiletoolbox.domain.consensus import SuggestionRule, consensus
+from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotFound, NotPermitted
 from agiletoolbox.domain.ids import AccountId, IssueKey, ProjectKey, RoomId, SessionId, TenantKey
 from agiletoolbox.domain.timing import require_aware
 
 MAX_QUEUE = 200
 """The most issues a session's queue holds."""
+
+MAX_DEADLINE = timedelta(days=90)
+"""How far ahead an async session's deadline may be."""
+
+UNANIMOUS_VOTES = 2
+"""The fewest votes that can be unanimous (one vote agrees with nobody)."""
 
 
 class SessionMode(Enum):
@@ -59,6 +73,39 @@ OPEN_STATES = frozenset({IssueState.PENDING, IssueState.VOTING, IssueState.REVEA
 
 
 @frozen
+class ReviewMark:
+    """How the async phase ended for one issue: how many voted and how far they agreed
+    (`consensus`'s agreement of the hidden votes; None when no vote counted). Counts only:
+    which cards were played stays in the issue's room."""
+
+    votes: int
+    agreement: float | None
+
+    @property
+    def unanimous(self) -> bool:
+        """Whether at least two people voted and every counted vote was the same card."""
+        return self.votes >= UNANIMOUS_VOTES and self.agreement == 1.0
+
+    @classmethod
+    def of(cls, cards: Deck, votes: Mapping[AccountId, str], rule: SuggestionRule) -> ReviewMark:
+        """The mark of a room's open round: its votes counted, their agreement measured."""
+        if not votes:
+            return cls(0, None)
+        result = consensus(cards, votes, rule)
+        return cls(len(votes), result.agreement if result.count else None)
+
+
+def agreed_card(cards: Deck, votes: Mapping[AccountId, str]) -> str | None:
+    """The card every vote holds, when at least two people voted and it is an estimate
+    card (not `?` or a break); None otherwise."""
+    labels = set(votes.values())
+    if len(votes) < UNANIMOUS_VOTES or len(labels) != 1:
+        return None
+    (label,) = labels
+    return None if cards.card(label).special else label
+
+
+@frozen
 class QueuedIssue:
     """One issue of the queue: its key, its state, and its room: one the session opened
     (`opened_room`: removing the session removes it) or the issue's own, which the session
@@ -68,6 +115,8 @@ class QueuedIssue:
     state: IssueState = IssueState.PENDING
     room_id: RoomId | None = None
     opened_room: bool = False
+    review: ReviewMark | None = None
+    """How the async phase ended for it (set by the review)."""
 
 
 @frozen
@@ -97,6 +146,10 @@ class RefinementSession:
     state: SessionState = SessionState.PLANNING
     version: int = 1
     removed: bool = False
+    deadline: datetime | None = None
+    """When an async session goes to review by itself."""
+    reviewed_at: datetime | None = None
+    """When the async phase ended (the session is live from then on)."""
     pending_events: list[SessionChanged] = field(factory=list, eq=False, repr=False)
 
     @classmethod
@@ -110,11 +163,24 @@ class RefinementSession:
         mode: SessionMode,
         issue_keys: Iterable[IssueKey],
         now: datetime,
+        deadline: datetime | None = None,
     ) -> RefinementSession:
-        """A new session of `project` owned by the person who opens it, with its queue."""
+        """A new session of `project` owned by the person who opens it, with its queue; an
+        async one runs at once (everyone may vote), until `deadline` if it has one."""
         require_aware(now)
         session = cls(tenant, session_id, project, owner, config, mode, now, now)
         session.queue = session._checked_additions(list(issue_keys))
+        if deadline is not None:
+            require_aware(deadline)
+            if mode is not SessionMode.ASYNC:
+                raise InvalidValue("only an async session has a deadline")
+            if not now < deadline <= now + MAX_DEADLINE:
+                raise InvalidValue(
+                    f"a deadline is in the future, at most {MAX_DEADLINE.days} days ahead"
+                )
+            session.deadline = deadline
+        if mode is SessionMode.ASYNC:
+            session.state = SessionState.RUNNING
         session.pending_events.append(SessionChanged(tenant, session_id, session.version, now))
         return session
 
@@ -135,6 +201,23 @@ class RefinementSession:
     def estimated(self) -> int:
         """How many issues got an estimate."""
         return sum(entry.state is IssueState.ESTIMATED for entry in self.queue)
+
+    @property
+    def estimating(self) -> bool:
+        """Whether everyone is still estimating at their own pace (async, not reviewed):
+        every issue takes votes, and none is revealed."""
+        return self.mode is SessionMode.ASYNC and self.state is SessionState.RUNNING
+
+    def due_for_review(self, now: datetime) -> bool:
+        """Whether the deadline of an async session has come."""
+        return self.estimating and self.deadline is not None and self.deadline <= now
+
+    def room_config(self) -> RoomConfig:
+        """The configuration the session opens its issues' rooms with: an async session's
+        rooms never reveal by themselves (the review decides) and count offline votes."""
+        if self.mode is not SessionMode.ASYNC:
+            return self.config
+        return evolve(self.config, auto_reveal=False, reveal_on_timer=False, offline_voting=True)
 
     def mentions(self, account: AccountId) -> bool:
         """Whether the session keeps the account id (only as its owner)."""
@@ -185,7 +268,7 @@ class RefinementSession:
 
     def start_issue(self, actor: AccountId, issue_key: IssueKey, now: datetime) -> None:
         """Make `issue_key` the current issue: voting starts on it (again, if skipped)."""
-        self._driving(actor, now, "pick the current issue")
+        self._steering(actor, now, "pick the current issue")
         entry = self.item(issue_key)
         if self.current == issue_key:
             return
@@ -198,7 +281,7 @@ class RefinementSession:
     def next(self, actor: AccountId, now: datetime) -> IssueKey | None:
         """Move to the next issue still to be estimated after the current one (from the
         top when there is none after it); None, and no current issue, when all are done."""
-        self._driving(actor, now, "move to the next issue")
+        self._steering(actor, now, "move to the next issue")
         following = self._next_open()
         if following is None:
             if self.current is not None:
@@ -210,7 +293,7 @@ class RefinementSession:
 
     def skip(self, actor: AccountId, now: datetime) -> IssueKey | None:
         """Mark the current issue skipped and move to the next one."""
-        self._driving(actor, now, "skip an issue")
+        self._steering(actor, now, "skip an issue")
         if self.current is None:
             raise InvalidState("no issue is current")
         entry = self.item(self.current)
@@ -218,6 +301,37 @@ class RefinementSession:
             self._replace(evolve(entry, state=IssueState.SKIPPED))
             self._changed(now)
         return self.next(actor, now)
+
+    def review(
+        self, actor: AccountId | None, marks: Mapping[IssueKey, ReviewMark], now: datetime
+    ) -> None:
+        """End the async phase (the owner, or the deadline when `actor` is None): record
+        how each issue ended (`marks`, from its room's hidden votes), put the issues still
+        open that got votes first, the least agreed at the top, then the open ones nobody
+        voted on, then the closed ones; the session turns live on the first of them."""
+        self._live(now)
+        if actor is not None:
+            self._require_owner(actor, "review the session")
+        if self.state is SessionState.FINISHED:
+            raise InvalidState("the session is finished")
+        if not self.estimating:
+            raise InvalidState("only an async session still being estimated can be reviewed")
+        marked = [evolve(e, review=marks.get(e.issue_key, ReviewMark(0, None))) for e in self.queue]
+
+        def rank(entry: QueuedIssue) -> tuple[int, float]:
+            mark = entry.review
+            if entry.state not in OPEN_STATES:
+                return (2, 0.0)
+            if mark is None or mark.votes == 0:
+                return (1, 0.0)
+            return (0, -1.0 if mark.agreement is None else mark.agreement)
+
+        self.queue = sorted(marked, key=rank)
+        self.mode = SessionMode.LIVE
+        self.reviewed_at = now
+        first = next((e for e in self.queue if e.state in OPEN_STATES), None)
+        self.current = None if first is None else first.issue_key
+        self._changed(now)
 
     def finish(self, actor: AccountId, now: datetime) -> None:
         """End the session: nothing changes in it afterwards (it stays readable)."""
@@ -246,9 +360,12 @@ class RefinementSession:
         had already."""
         self._live(now)
         entry = self.item(issue_key)
-        if entry.room_id == room_id and entry.opened_room is opened:
+        state = entry.state
+        if self.estimating and state is IssueState.PENDING:
+            state = IssueState.VOTING  # every issue of an async session takes votes at once
+        if entry.room_id == room_id and entry.opened_room is opened and entry.state is state:
             return
-        self._replace(evolve(entry, room_id=room_id, opened_room=opened))
+        self._replace(evolve(entry, room_id=room_id, opened_room=opened, state=state))
         self._changed(now)
 
     def rooms_opened(self) -> list[RoomId]:
@@ -318,6 +435,13 @@ class RefinementSession:
         self._require_owner(actor, what)
         if self.state is SessionState.FINISHED:
             raise InvalidState("the session is finished")
+
+    def _steering(self, actor: AccountId, now: datetime, what: str) -> None:
+        self._driving(actor, now, what)
+        if self.estimating:
+            raise InvalidState(
+                "everyone estimates this async session at their own pace; review it first"
+            )
 
     def _require_owner(self, actor: AccountId, what: str) -> None:
         if actor != self.owner:

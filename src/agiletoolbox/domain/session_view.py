@@ -1,9 +1,11 @@
 """What a refinement session looks like from outside: its view, and its line in a list.
 
-A session holds no card, so its view is the same for everyone; the current issue's room
-comes along as the viewer's own masked view of it (`domain/view.py`), and per issue only
-counts and the written estimate: how many vote, how many voted, how many rounds, how far
-the team agreed when it revealed.
+A session holds no card, so its view is the same for everyone but the viewer's own cards;
+the current issue's room comes along as the viewer's own masked view of it
+(`domain/view.py`), and per issue only counts and the written estimate: how many vote, how
+many voted, how many rounds, how far the team agreed when it revealed (or, once an async
+session was reviewed, when its async phase ended), and the viewer's own card. `progress`
+counts, per person, the issues they hold a vote on: never which card.
 """
 
 from __future__ import annotations
@@ -55,6 +57,22 @@ class SessionIssueView:
     estimate: str | None
     rounds: int
     agreement: float | None
+    review_votes: int | None
+    """How many voted in the async phase (once the session was reviewed)."""
+    review_agreement: float | None
+    """How far they agreed then (once reviewed; None when no vote counted)."""
+    unanimous: bool
+    """Whether the async phase ended unanimous (at least two votes, all the same card)."""
+    your_card: str | None
+    """The viewer's own card in the issue's open round (nobody else's)."""
+
+
+@frozen
+class PersonProgress:
+    """How many of the queue's issues one person holds a vote on (never which card)."""
+
+    account_id: AccountId
+    done: int
 
 
 @frozen
@@ -75,6 +93,29 @@ class SessionView:
     """The current issue's room as the viewer sees it (no card before reveal)."""
     you: AccountId
     """The viewer (so a page knows whether it drives the session)."""
+    deadline: datetime | None
+    """When an async session goes to review by itself."""
+    reviewed_at: datetime | None
+    """When an async session's async phase ended."""
+    progress: tuple[PersonProgress, ...]
+    """Per voter of the queue's rooms, how many issues they voted on, most first."""
+
+
+@frozen
+class AcceptanceFailure:
+    """An issue "accept all unanimous" could not estimate, and why."""
+
+    issue_key: IssueKey
+    message: str
+
+
+@frozen
+class AcceptanceView:
+    """What "accept all unanimous" did, and the session after it."""
+
+    accepted: tuple[IssueKey, ...]
+    failed: tuple[AcceptanceFailure, ...]
+    session: SessionView
 
 
 @frozen
@@ -127,9 +168,16 @@ def session_view(
     the viewer's view of the current issue's room."""
     issues = []
     current_room: RoomView | None = None
+    done: dict[AccountId, int] = {}
     for entry in session.queue:
         room = rooms.get(entry.room_id) if entry.room_id is not None else None
         estimate = room.estimate if room is not None else None
+        if room is not None:
+            for voter in room.voters():
+                done.setdefault(voter.account_id, 0)
+            for account in room.votes:
+                done[account] = done.get(account, 0) + 1
+        mark = entry.review
         issues.append(
             SessionIssueView(
                 issue_key=entry.issue_key,
@@ -140,6 +188,10 @@ def session_view(
                 estimate=estimate.value.label if estimate is not None else None,
                 rounds=room.round if room is not None else 0,
                 agreement=_agreement(room) if room is not None else None,
+                review_votes=None if mark is None else mark.votes,
+                review_agreement=None if mark is None else mark.agreement,
+                unanimous=mark is not None and mark.unanimous,
+                your_card=room.votes.get(viewer) if room is not None else None,
             )
         )
         if room is not None and entry.issue_key == session.current:
@@ -157,6 +209,12 @@ def session_view(
         issues=tuple(issues),
         room=current_room,
         you=viewer,
+        deadline=session.deadline,
+        reviewed_at=session.reviewed_at,
+        progress=tuple(
+            PersonProgress(account, n)
+            for account, n in sorted(done.items(), key=lambda pair: (-pair[1], pair[0].value))
+        ),
     )
 
 

@@ -222,6 +222,10 @@ class SessionRepository(Protocol):
         """Sessions not persistent whose last change was before `cutoff`."""
         ...
 
+    async def due_for_review(self, now: datetime) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Async sessions still estimated whose deadline is at or before `now`."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction over every repository."""

@@ -2,6 +2,10 @@
 or writes the estimate moves the issue's state in every session whose queue holds the
 room, in the room change's own unit of work (`RoomChanges` calls this). Votes and every
 other change leave the sessions alone, so the vote path never reads a session.
+
+While an async session is being estimated its rooms only take votes: a reveal or a new
+round there (by hand, by auto-reveal or by a timer) is refused, and the whole room change
+with it, until the owner reviews the session.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from agiletoolbox.domain.errors import InvalidState
 from agiletoolbox.domain.events import EstimateWritten, RoomEvent, RoundReset, VotesRevealed
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.session import IssueState, SessionChanged
@@ -38,6 +43,8 @@ async def follow(
     changes: list[SessionChanged] = []
     for session_id in await uow.sessions.following(room.tenant, room.id):
         session = await uow.sessions.get(room.tenant, session_id)
+        if session.estimating and not session.removed:
+            raise InvalidState("the votes stay hidden until the owner reviews the async session")
         session.issue_progressed(room.issue_key, state, now)
         await uow.sessions.save(session)
         changes.extend(session.drain_events())

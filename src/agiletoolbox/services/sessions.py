@@ -9,17 +9,27 @@ room (with the session's configuration and owner) or, when the issue has a room 
 already, takes that room over as it is. Removing the session removes the rooms it opened
 and leaves the ones it took over. Every change is read, applied, saved against the version
 read and committed, again on fresh state after a lost race (`retrying`).
+
+An async session gives every issue its room at once (rooms taken over stop revealing by
+themselves while it runs). Its review, by the owner or by the deadline job (`review_due`,
+under the job lock; the review itself happens once, whoever gets there first), reads the
+rooms' hidden votes for counts and agreement only. "Accept all unanimous" reveals each
+issue whose open round is unanimous and writes that card to Jira, as the owner would one
+by one (`RoomService.accept_estimate`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from attrs import evolve, frozen
+
 from agiletoolbox.domain.config import RoomConfig
 from agiletoolbox.domain.defaults import DefaultsKey
-from agiletoolbox.domain.errors import InvalidState, NotFound
+from agiletoolbox.domain.errors import DomainError, InvalidState, NotFound, NotPermitted
 from agiletoolbox.domain.ids import (
     AccountId,
     IssueKey,
@@ -30,17 +40,48 @@ from agiletoolbox.domain.ids import (
     TenantKey,
 )
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.session import RefinementSession, SessionMode
-from agiletoolbox.ports import Clock, RoomEventBus, UnitOfWorkFactory
+from agiletoolbox.domain.session import (
+    OPEN_STATES,
+    IssueState,
+    RefinementSession,
+    ReviewMark,
+    SessionMode,
+    agreed_card,
+)
+from agiletoolbox.domain.tenant import Tenant
+from agiletoolbox.ports import (
+    Clock,
+    JobLock,
+    RoomEventBus,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserToken,
+)
 from agiletoolbox.ports.jira import JiraClient
 from agiletoolbox.services.retry import retrying
-from agiletoolbox.services.rooms import RoomChanges, SiteBounds, save_defaults
+from agiletoolbox.services.rooms import RoomChanges, RoomService, SiteBounds, save_defaults
 from agiletoolbox.services.tenancy import require_access, require_tenant
 
 T = TypeVar("T")
 
 MAX_SESSIONS_PER_PROJECT = 1_000
 """The most sessions a project keeps (finished ones count until retention removes them)."""
+
+JIRA_AT_ONCE = 8
+"""How many issues are looked up in Jira at once when an async session opens its rooms."""
+
+DEADLINE_JOB = "session-deadlines"
+"""The job that reviews async sessions whose deadline has come (one process at a time)."""
+
+
+@frozen
+class Acceptance:
+    """What "accept all unanimous" did: the issues whose estimate was written, and those
+    that failed, each with what went wrong (Jira's refusal, a lost owner)."""
+
+    session: RefinementSession
+    accepted: tuple[IssueKey, ...]
+    failed: tuple[tuple[IssueKey, str], ...]
 
 
 class SessionService:
@@ -53,6 +94,7 @@ class SessionService:
         clock: Clock,
         jira: JiraClient,
         bounds: SiteBounds | None = None,
+        rooms: RoomService | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._events = events
@@ -60,6 +102,7 @@ class SessionService:
         self._jira = jira
         self._bounds = bounds or SiteBounds()
         self._rooms = RoomChanges(unit_of_work, events, clock)
+        self._room_service = rooms or RoomService(unit_of_work, events, clock, jira, bounds)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -88,14 +131,26 @@ class SessionService:
         mode: SessionMode,
         config: RoomConfig,
         save_default_for: IssueTypeId | None = None,
+        deadline: datetime | None = None,
     ) -> RefinementSession:
         """A new session of the project's issues, owned by the caller; with
         `save_default_for`, its settings become the caller's default for the project and
-        that issue type (as a room's do)."""
+        that issue type (as a room's do). An async session's issues get their rooms at
+        once (each checked in Jira first, unless it has a room already)."""
         now = self._clock.now()
         session = RefinementSession.open(
-            tenant, SessionId.generate(), project, owner, config, mode, issue_keys, now
+            tenant,
+            SessionId.generate(),
+            project,
+            owner,
+            config,
+            mode,
+            issue_keys,
+            now,
+            deadline=deadline,
         )
+        if session.estimating:
+            await self._require_issues(tenant, [e.issue_key for e in session.queue])
         async with self._uow() as uow:
             await require_access(uow, tenant)
             if await uow.sessions.count_for_project(tenant, project) >= MAX_SESSIONS_PER_PROJECT:
@@ -109,6 +164,8 @@ class SessionService:
                 await save_defaults(uow, self._bounds, key, config, now)
             await uow.commit()
         await self._events.publish(session.drain_events())
+        if session.estimating:
+            return await self._with_rooms(session, [e.issue_key for e in session.queue])
         return session
 
     # -- changing --------------------------------------------------------------------------
@@ -143,12 +200,18 @@ class SessionService:
         issue_keys: Sequence[IssueKey],
         position: int | None = None,
     ) -> RefinementSession:
-        """Add issues to the queue (at `position`, else at the end)."""
-        return await self.change(
+        """Add issues to the queue (at `position`, else at the end); while an async
+        session is estimated, each gets its room at once."""
+        if (await self.get(tenant, session_id)).estimating:
+            await self._require_issues(tenant, issue_keys)
+        session = await self.change(
             tenant,
             session_id,
             lambda s, now: s.add_issues(actor, issue_keys, now, position=position),
         )
+        if session.estimating:
+            return await self._with_rooms(session, issue_keys)
+        return session
 
     async def remove_issue(
         self, tenant: TenantKey, actor: AccountId, session_id: SessionId, issue_key: IssueKey
@@ -194,6 +257,94 @@ class SessionService:
         session = await self.change(tenant, session_id, lambda s, now: s.skip(actor, now))
         return await self._with_room(session)
 
+    async def review(
+        self, tenant: TenantKey, actor: AccountId | None, session_id: SessionId
+    ) -> RefinementSession:
+        """End an async session's async phase (`actor` None: its deadline came): each
+        issue's hidden votes give it a mark, the least agreed come first, and the session
+        turns live on the first of them."""
+
+        async def attempt() -> RefinementSession:
+            async with self._uow() as uow:
+                await require_access(uow, tenant)
+                session = await uow.sessions.get(tenant, session_id)
+                rooms = await _rooms_of(uow, session)
+                marks = {
+                    entry.issue_key: ReviewMark.of(
+                        room.config.cards, room.votes, room.config.suggestion
+                    )
+                    for entry in session.queue
+                    if entry.room_id is not None
+                    and (room := rooms.get(entry.room_id)) is not None
+                    and not room.revealed
+                }
+                session.review(actor, marks, self._clock.now())
+                await uow.sessions.save(session)
+                await uow.commit()
+            await self._events.publish(session.drain_events())
+            return session
+
+        return await self._with_room(await retrying(attempt))
+
+    async def review_due(self, lock: JobLock) -> int | None:
+        """Review every async session whose deadline has come; None when another process
+        holds the job. A session reviewed meanwhile (by its owner, or by another process
+        that got past the lock) is left as it is: the review happens once."""
+        async with lock.exclusive(DEADLINE_JOB) as mine:
+            if not mine:
+                return None
+            async with self._uow() as uow:
+                due = await uow.sessions.due_for_review(self._clock.now())
+            reviewed = 0
+            for tenant, session_id in due:
+                try:
+                    await self.review(tenant, None, session_id)
+                except DomainError:
+                    continue  # reviewed, finished or removed meanwhile; or the site left
+                reviewed += 1
+            return reviewed
+
+    async def accept_unanimous(
+        self,
+        tenant: TenantKey,
+        actor: AccountId,
+        session_id: SessionId,
+        user_token: UserToken | None = None,
+    ) -> Acceptance:
+        """Reveal each open issue whose open round is unanimous (two votes or more, the same
+        estimate card) and write that card to its Jira field, one issue after another as
+        the owner would; an issue that fails is reported and the others go on."""
+        session = await self.get(tenant, session_id)
+        if actor != session.owner:
+            raise NotPermitted("only the session's owner may accept estimates")
+        if session.estimating:
+            raise InvalidState("review the async session before accepting its estimates")
+        accepted: list[IssueKey] = []
+        failed: list[tuple[IssueKey, str]] = []
+        async with self._uow() as uow:
+            rooms = await _rooms_of(uow, session)
+        for entry in session.queue:
+            room = None if entry.room_id is None else rooms.get(entry.room_id)
+            if (
+                entry.state not in OPEN_STATES
+                or room is None
+                or _progress_of(room) is IssueState.ESTIMATED
+            ):
+                continue
+            card = agreed_card(room.config.cards, room.votes)
+            if card is None:
+                continue
+            try:
+                await self._room_service.reveal(tenant, actor, room.id, round_=room.round)
+                await self._room_service.accept_estimate(
+                    tenant, actor, room.id, card, user_token=user_token
+                )
+            except DomainError as error:
+                failed.append((entry.issue_key, str(error)))
+            else:
+                accepted.append(entry.issue_key)
+        return Acceptance(await self.get(tenant, session_id), tuple(accepted), tuple(failed))
+
     async def finish(
         self, tenant: TenantKey, actor: AccountId, session_id: SessionId
     ) -> RefinementSession:
@@ -228,6 +379,28 @@ class SessionService:
 
     # -- rooms -----------------------------------------------------------------------------
 
+    async def _require_issues(self, tenant: TenantKey, issue_keys: Sequence[IssueKey]) -> None:
+        """Jira shows the app each issue that has no room yet (a few asked at once)."""
+        async with self._uow() as uow:
+            site = await require_tenant(uow, tenant)
+            missing = [
+                key for key in issue_keys if await uow.rooms.find_by_issue(tenant, key) is None
+            ]
+        gate = asyncio.Semaphore(JIRA_AT_ONCE)
+
+        async def check(site: Tenant, key: IssueKey) -> None:
+            async with gate:
+                await self._jira.require_issue(site, key)
+
+        await asyncio.gather(*(check(site, key) for key in missing))
+
+    async def _with_rooms(
+        self, session: RefinementSession, issue_keys: Sequence[IssueKey]
+    ) -> RefinementSession:
+        """The session, each of the issues given a room if it has none yet (Jira was asked
+        about them already)."""
+        return await retrying(lambda: self._attach_rooms(session, issue_keys))
+
     async def _with_room(self, session: RefinementSession) -> RefinementSession:
         """The session, its current issue given a room if it has none yet."""
         if session.current is None or session.item(session.current).room_id is not None:
@@ -238,25 +411,38 @@ class SessionService:
             existing = await uow.rooms.find_by_issue(session.tenant, issue_key)
         if existing is None:
             await self._jira.require_issue(site, issue_key)
-        return await retrying(lambda: self._attach_room(session, issue_key))
+        return await self._with_rooms(session, [issue_key])
 
-    async def _attach_room(self, read: RefinementSession, issue_key: IssueKey) -> RefinementSession:
+    async def _attach_rooms(
+        self, read: RefinementSession, issue_keys: Sequence[IssueKey]
+    ) -> RefinementSession:
         async with self._uow() as uow:
             session = await uow.sessions.get(read.tenant, read.id)
-            if not session.holds(issue_key) or session.item(issue_key).room_id is not None:
-                return session
             now = self._clock.now()
-            room = await uow.rooms.find_by_issue(session.tenant, issue_key)
-            opened = room is None
-            if room is None:
-                owner = session.owner
-                if owner is None:
-                    raise InvalidState("the session has no owner to open the issue's room")
-                room = Room.open(
-                    session.tenant, RoomId.generate(), issue_key, owner, session.config, now
-                )
-                await uow.rooms.add(room)
-            session.room_opened(issue_key, room.id, now, opened=opened)
+            for issue_key in issue_keys:
+                if not session.holds(issue_key) or session.item(issue_key).room_id is not None:
+                    continue
+                room = await uow.rooms.find_by_issue(session.tenant, issue_key)
+                opened = room is None
+                if room is None:
+                    owner = session.owner
+                    if owner is None:
+                        raise InvalidState("the session has no owner to open the issue's room")
+                    room = Room.open(
+                        session.tenant,
+                        RoomId.generate(),
+                        issue_key,
+                        owner,
+                        session.room_config(),
+                        now,
+                    )
+                    await uow.rooms.add(room)
+                elif session.estimating:
+                    await _hold_back(uow, room, now)
+                session.room_opened(issue_key, room.id, now, opened=opened)
+                progress = _progress_of(room)
+                if progress is not None:
+                    session.issue_progressed(issue_key, progress, now)
             await uow.sessions.save(session)
             await uow.commit()
             events = uow.rooms.collect_events()
@@ -268,3 +454,28 @@ class SessionService:
             await self._rooms.apply(tenant, room_id, lambda r, now: r.close(now), delete=True)
         except NotFound:
             return  # removed on its own already
+
+
+async def _rooms_of(uow: UnitOfWork, session: RefinementSession) -> dict[RoomId, Room]:
+    """The rooms of the session's queue that exist, by id."""
+    keys = [(session.tenant, e.room_id) for e in session.queue if e.room_id is not None]
+    found = await uow.rooms.get_served_many(keys)
+    return {room_id: room for (_, room_id), (room, _standing) in found.items()}
+
+
+async def _hold_back(uow: UnitOfWork, room: Room, now: datetime) -> None:
+    """A room an async session takes over stops revealing by itself (by auto-reveal or a
+    timer) while the session runs, as the rooms it opens do; its owner decided so by
+    putting the issue in the session."""
+    if room.owner is None or not (room.config.auto_reveal or room.config.reveal_on_timer):
+        return
+    room.configure(room.owner, evolve(room.config, auto_reveal=False, reveal_on_timer=False), now)
+    await uow.rooms.save(room)
+
+
+def _progress_of(room: Room) -> IssueState | None:
+    """Where a room taken over stands, as the queue counts it (None: still voting)."""
+    if room.state == "voting":
+        return None
+    written = room.state == "estimated" and room.estimate is not None and room.estimate.written
+    return IssueState.ESTIMATED if written else IssueState.REVEALED

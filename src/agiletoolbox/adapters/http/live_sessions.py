@@ -7,6 +7,10 @@ shown, whichever process changed it (the owner's REST calls come back as signals
 other change). It takes one command, `sync` (send the whole view again). A reader that falls
 behind is only ever sent the newest view: older ones waiting for it are dropped.
 
+A vote never changes a session, but it changes the counts its view shows (who voted, an
+async session's progress): a change of a room in a watched session's queue sends that
+session's view again, once per `ROOM_COUNTS_SECONDS` at most however many votes came.
+
 The view is the session's with its rooms' counts and without the current room: that room's
 state, masked for each person, travels on its own socket.
 """
@@ -34,7 +38,7 @@ from agiletoolbox.domain.ids import AccountId, RoomId, SessionId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.session import RefinementSession
 from agiletoolbox.domain.session_view import SessionView, session_view
-from agiletoolbox.ports import ResyncAll, RoomEventBus, RoomSignal, SessionChange
+from agiletoolbox.ports import ResyncAll, RoomChange, RoomEventBus, RoomSignal, SessionChange
 from agiletoolbox.services.rooms import RoomService
 from agiletoolbox.services.sessions import SessionService
 
@@ -42,6 +46,8 @@ log = logging.getLogger("agiletoolbox.live")
 
 SessionKey = tuple[TenantKey, SessionId]
 SOCKET_RETRY_SECONDS = 5.0
+ROOM_COUNTS_SECONDS = 0.5
+"""How long room changes gather before a session's counts are sent again."""
 
 
 async def rooms_of(rooms: RoomService, session: RefinementSession) -> dict[RoomId, Room]:
@@ -118,6 +124,9 @@ class LiveSessions:
         self._report = report
         self._groups: dict[SessionKey, set[_Watcher]] = {}
         self._stale: set[SessionKey] = set()
+        self._recounted: set[SessionKey] = set()
+        self._room_sessions: dict[tuple[TenantKey, RoomId], set[SessionKey]] = {}
+        self._session_rooms: dict[SessionKey, frozenset[RoomId]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -156,6 +165,31 @@ class LiveSessions:
             group = self._groups.get(key)
             if group and any(w.version < signal.version for w in group):
                 self._refresh_soon(key)
+        elif isinstance(signal, RoomChange):
+            for key in self._room_sessions.get((signal.tenant, signal.room_id), ()):
+                if key not in self._recounted and key in self._groups:
+                    self._recounted.add(key)
+                    asyncio.get_running_loop().call_later(
+                        ROOM_COUNTS_SECONDS, self._refresh_soon, key
+                    )
+
+    def _watch_rooms(self, key: SessionKey, session: RefinementSession) -> None:
+        """Remember which rooms the session's queue holds (their changes move its counts)."""
+        rooms = frozenset(e.room_id for e in session.queue if e.room_id is not None)
+        if self._session_rooms.get(key) == rooms:
+            return
+        self._forget_rooms(key)
+        self._session_rooms[key] = rooms
+        for room_id in rooms:
+            self._room_sessions.setdefault((key[0], room_id), set()).add(key)
+
+    def _forget_rooms(self, key: SessionKey) -> None:
+        for room_id in self._session_rooms.pop(key, ()):
+            held = self._room_sessions.get((key[0], room_id))
+            if held is not None:
+                held.discard(key)
+                if not held:
+                    del self._room_sessions[(key[0], room_id)]
 
     def _refresh_soon(self, key: SessionKey) -> None:
         self._stale.add(key)
@@ -166,6 +200,8 @@ class LiveSessions:
         """Read each stale session and show it, until none waits."""
         while self._stale:
             key = self._stale.pop()
+            recount = key in self._recounted
+            self._recounted.discard(key)
             group = self._groups.get(key)
             if not group:
                 continue
@@ -182,13 +218,15 @@ class LiveSessions:
             except Exception as error:  # noqa: BLE001 - the next signal tries again
                 log.warning("could not refresh a live session: %s", type(error).__name__)
                 continue
-            behind = [w for w in group if w.version < session.version]
+            self._watch_rooms(key, session)
+            behind = [w for w in group if recount or w.version < session.version]
             if behind:
                 rooms = await rooms_of(self._rooms, session)  # one read for every socket
                 for watcher in behind:
                     self._show_with(watcher, session, rooms)
 
     async def _show(self, watcher: _Watcher, session: RefinementSession) -> None:
+        self._watch_rooms((session.tenant, session.id), session)
         self._show_with(watcher, session, await rooms_of(self._rooms, session))
 
     @staticmethod
@@ -225,6 +263,7 @@ class LiveSessions:
             group.discard(watcher)
             if not group:
                 self._groups.pop(key, None)
+                self._forget_rooms(key)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await pump

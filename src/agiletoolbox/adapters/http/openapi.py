@@ -88,6 +88,9 @@ _ROUTES: tuple[Route, ...] = (
     (_SESSION_PATH + "/summary", "get", "The session's record: per issue key the estimate, "
      "votes, agreement and rounds, and the totals (keys and numbers only)",
      (200, "SessionSummary"), _ROOM, None),
+    (_SESSION_PATH + "/accept-unanimous", "post", "Reveal and estimate every open issue "
+     "whose votes are unanimous; the issues written and those that failed (owner only)",
+     (200, "Acceptance"), _CHANGE, None),
     (_SESSION_PATH + "/issues/{issue_key}", "delete",
      "Take an issue out of the queue (owner only)", (200, "Session"), _CHANGE, None),
     *(

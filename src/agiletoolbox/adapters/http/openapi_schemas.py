@@ -49,6 +49,9 @@ from agiletoolbox.domain.room import MAX_TIMER_SECONDS, RoundTimer
 from agiletoolbox.domain.session import MAX_QUEUE
 from agiletoolbox.domain.session_summary import IssueRecord, SessionSummary
 from agiletoolbox.domain.session_view import (
+    AcceptanceFailure,
+    AcceptanceView,
+    PersonProgress,
     SessionConfigView,
     SessionIssueView,
     SessionLine,
@@ -109,6 +112,9 @@ VIEWS: Mapping[type, str] = {
     SessionList: "SessionList",
     SessionSummary: "SessionSummary",
     IssueRecord: "SessionSummaryIssue",
+    PersonProgress: "SessionProgress",
+    AcceptanceView: "Acceptance",
+    AcceptanceFailure: "AcceptanceFailure",
 }
 """Every class a view is made of and the name of its schema in the document."""
 
@@ -125,6 +131,7 @@ _RULES: Mapping[tuple[type, str], Mapping[object, JsonSchema]] = {
     (CreateRoomBody, "issue_type_id"): {str: {"pattern": ISSUE_TYPE_ID_PATTERN}},
     (CreateSessionBody, "project_key"): {str: {"pattern": PROJECT_KEY_PATTERN, "maxLength": 255}},
     (CreateSessionBody, "issue_keys"): {list: {"maxItems": MAX_QUEUE}},
+    (CreateSessionBody, "deadline"): {str: {"format": "date-time"}},
     (SessionIssuesBody, "issue_keys"): {list: {"minItems": 1, "maxItems": MAX_QUEUE}},
     (SessionIssuesBody, "position"): {int: {"minimum": 0}},
     (MoveBody, "issue_key"): {str: {"pattern": ISSUE_KEY_PATTERN}},

@@ -51,7 +51,7 @@ _VIEWS = frozenset({"glance", "dialog"})
 MODULES = ("api", "config", "fields", "host", "live", "people", "render", "roomview", "ui")
 PRELOADS = "\n".join(f'<link rel="modulepreload" href="/static/{name}.js">' for name in MODULES)
 # And the sessions page's own modules, besides the room's (it mounts the room too).
-SESSION_MODULES = ("projectjira", "sessionform", "sessionpage", "sessions")
+SESSION_MODULES = ("projectjira", "sessionform", "sessionasync", "sessionpage", "sessions")
 SESSION_PRELOADS = "\n".join(
     f'<link rel="modulepreload" href="/static/{name}.js">' for name in SESSION_MODULES
 )

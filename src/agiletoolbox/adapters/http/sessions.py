@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -43,7 +44,7 @@ from agiletoolbox.domain.errors import InvalidValue, NotPermitted
 from agiletoolbox.domain.ids import IssueKey, IssueTypeId, ProjectKey, SessionId
 from agiletoolbox.domain.session import RefinementSession, SessionMode
 from agiletoolbox.domain.session_summary import CSV_COLUMNS, session_summary, summary_rows
-from agiletoolbox.domain.session_view import session_list
+from agiletoolbox.domain.session_view import AcceptanceFailure, AcceptanceView, session_list
 from agiletoolbox.services.sessions import SessionService
 
 SESSION_PATH = "/api/sessions/{session_id}"
@@ -78,6 +79,18 @@ def _issue_keys(texts: Sequence[str], where: str) -> list[IssueKey]:
         except InvalidValue:
             raise BodyError([f"a Jira issue key such as DEMO-1 @ {where}[{n}]"]) from None
     return keys
+
+
+def _deadline(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise BodyError(["a time with its offset, such as 2026-12-07T09:00:00Z @ body.deadline"])
+    return moment
 
 
 async def _answer(
@@ -128,6 +141,7 @@ async def create_session(request: web.Request) -> web.Response:
         SessionMode(body.mode),
         room_config(body, RoomConfig()),
         save_default_for=issue_type,
+        deadline=_deadline(body.deadline),
     )
     return await _answer(request, session, caller, status=201)
 
@@ -204,10 +218,28 @@ STEPS: tuple[tuple[str, type[Any] | None, Step, str], ...] = (
      "Move to the next issue still to estimate (owner only)"),
     ("/skip", None, lambda s, c, sid, _b: s.skip(c.tenant, c.account, sid),
      "Skip the current issue and move to the next (owner only)"),
+    ("/review", None, lambda s, c, sid, _b: s.review(c.tenant, c.account, sid),
+     "End an async session's async phase: the least agreed issues first, then live "
+     "(owner only)"),
     ("/finish", None, lambda s, c, sid, _b: s.finish(c.tenant, c.account, sid),
      "End the session; it stays readable (owner only)"),
 )  # fmt: skip
 """The owner's steps: path suffix, body, use case, summary (all `POST`)."""
+
+
+async def accept_unanimous(request: web.Request) -> web.Response:
+    """Reveal and estimate every open issue whose votes are unanimous (the owner only):
+    the issues written to Jira, those that failed and why, and the session after it."""
+    caller, service, session_id = await _checked(request)
+    done = await service.accept_unanimous(
+        caller.tenant, caller.account, session_id, user_token=caller.user_token
+    )
+    view = AcceptanceView(
+        accepted=done.accepted,
+        failed=tuple(AcceptanceFailure(key, message) for key, message in done.failed),
+        session=await view_with_rooms(request.app[ROOMS], done.session, caller.account),
+    )
+    return web.json_response(unstructure(view))
 
 
 async def summary(request: web.Request) -> web.Response:
@@ -266,6 +298,7 @@ def add_session_routes(app: web.Application) -> None:
     app.router.add_delete(SESSION_PATH, remove_session)
     app.router.add_delete(SESSION_PATH + "/issues/{issue_key}", remove_issue)
     app.router.add_post(SESSION_PATH + "/ticket", ticket)
+    app.router.add_post(SESSION_PATH + "/accept-unanimous", accept_unanimous)
     app.router.add_get(SESSION_PATH + "/summary", summary)
     app.router.add_get(SESSION_PATH + "/live", live)
     for suffix, body, run, _summary in STEPS:

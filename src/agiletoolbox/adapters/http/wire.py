@@ -33,6 +33,9 @@ from agiletoolbox.domain.ids import (
 from agiletoolbox.domain.room import RoundTimer
 from agiletoolbox.domain.session_summary import IssueRecord, SessionSummary
 from agiletoolbox.domain.session_view import (
+    AcceptanceFailure,
+    AcceptanceView,
+    PersonProgress,
     SessionConfigView,
     SessionIssueView,
     SessionLine,
@@ -112,6 +115,8 @@ class CreateSessionBody(ConfigBody):
     mode: Literal["live", "async"] = "live"
     issue_type_id: str | None = None
     save_as_default: bool = False
+    deadline: str | None = None
+    """An async session's deadline, ISO-8601 with its offset (`2026-12-07T09:00:00Z`)."""
 
 
 @define
@@ -352,7 +357,10 @@ VIEW_TYPES = (
     RoomView,
     SessionConfigView,
     SessionIssueView,
+    PersonProgress,
     SessionView,
+    AcceptanceFailure,
+    AcceptanceView,
     SessionLine,
     SessionList,
     IssueRecord,

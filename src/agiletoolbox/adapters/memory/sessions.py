@@ -105,6 +105,10 @@ class MemorySessionRepository:
             if not s.config.persistent and s.updated_at < cutoff
         )
 
+    async def due_for_review(self, now: datetime) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Async sessions still estimated whose deadline has come."""
+        return sorted(key for key, s in self._current().items() if s.due_for_review(now))
+
     def check(self) -> None:
         """Refuse the commit when a session changed since it was read here."""
         for key, session in self._staged.items():

@@ -23,13 +23,14 @@ from agiletoolbox.domain.session import (
     IssueState,
     QueuedIssue,
     RefinementSession,
+    ReviewMark,
     SessionMode,
     SessionState,
 )
 
 _COLUMNS = (
     "s.tenant_key, s.session_id, s.project_key, s.owner, s.mode, s.state, s.config, "
-    "s.current_issue, s.version, s.created_at, s.updated_at, "
+    "s.current_issue, s.version, s.created_at, s.updated_at, s.deadline, s.reviewed_at, "
     "coalesce(array(SELECT issue_key FROM session_issues q WHERE q.tenant_key = s.tenant_key "
     "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_keys, "
     "coalesce(array(SELECT state FROM session_issues q WHERE q.tenant_key = s.tenant_key "
@@ -37,16 +38,21 @@ _COLUMNS = (
     "coalesce(array(SELECT room_id FROM session_issues q WHERE q.tenant_key = s.tenant_key "
     "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_rooms, "
     "coalesce(array(SELECT opened_room FROM session_issues q WHERE q.tenant_key = s.tenant_key "
-    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_opened"
+    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_opened, "
+    "coalesce(array(SELECT review_votes FROM session_issues q WHERE q.tenant_key = s.tenant_key "
+    "AND q.session_id = s.session_id ORDER BY position), '{}') AS q_review_votes, "
+    "coalesce(array(SELECT review_agreement FROM session_issues q "
+    "WHERE q.tenant_key = s.tenant_key AND q.session_id = s.session_id ORDER BY position), "
+    "'{}') AS q_review_agreement"
 )
 _INSERT = """
 INSERT INTO sessions (tenant_key, session_id, project_key, owner, mode, state, config,
-                      current_issue, version, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                      current_issue, version, created_at, updated_at, deadline, reviewed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 """
 _UPDATE = """
 UPDATE sessions SET owner = $3, mode = $4, state = $5, config = $6, current_issue = $7,
-                    version = $8, updated_at = $9
+                    version = $8, updated_at = $9, deadline = $11, reviewed_at = $12
 WHERE tenant_key = $1 AND session_id = $2 AND version = $10
 RETURNING 1
 """
@@ -57,10 +63,13 @@ _NOTIFY = (
 _FORGET_QUEUE = "DELETE FROM session_issues WHERE tenant_key = $1 AND session_id = $2"
 _QUEUE = """
 INSERT INTO session_issues
-    (tenant_key, session_id, position, issue_key, state, room_id, opened_room)
-SELECT $1, $2, q.position - 1, q.issue_key, q.state, q.room_id, q.opened_room
-FROM unnest($3::text[], $4::text[], $5::text[], $6::boolean[]) WITH ORDINALITY
-     AS q(issue_key, state, room_id, opened_room, position)
+    (tenant_key, session_id, position, issue_key, state, room_id, opened_room, review_votes,
+     review_agreement)
+SELECT $1, $2, q.position - 1, q.issue_key, q.state, q.room_id, q.opened_room, q.votes,
+       q.agreement
+FROM unnest($3::text[], $4::text[], $5::text[], $6::boolean[], $7::integer[],
+            $8::double precision[]) WITH ORDINALITY
+     AS q(issue_key, state, room_id, opened_room, votes, agreement, position)
 """
 
 
@@ -69,10 +78,20 @@ def _session(row: asyncpg.Record) -> RefinementSession:
     current = row["current_issue"]
     queue = [
         QueuedIssue(
-            IssueKey(key), IssueState(state), None if room is None else RoomId(room), opened
+            IssueKey(key),
+            IssueState(state),
+            None if room is None else RoomId(room),
+            opened,
+            None if votes is None else ReviewMark(votes, agreement),
         )
-        for key, state, room, opened in zip(
-            row["q_keys"], row["q_states"], row["q_rooms"], row["q_opened"], strict=True
+        for key, state, room, opened, votes, agreement in zip(
+            row["q_keys"],
+            row["q_states"],
+            row["q_rooms"],
+            row["q_opened"],
+            row["q_review_votes"],
+            row["q_review_agreement"],
+            strict=True,
         )
     ]
     return RefinementSession(
@@ -88,6 +107,8 @@ def _session(row: asyncpg.Record) -> RefinementSession:
         current=None if current is None else IssueKey(current),
         state=SessionState(row["state"]),
         version=row["version"],
+        deadline=row["deadline"],
+        reviewed_at=row["reviewed_at"],
     )
 
 
@@ -127,6 +148,8 @@ class PostgresSessionRepository:
             session.version,
             session.created_at,
             session.updated_at,
+            session.deadline,
+            session.reviewed_at,
         )
         await self._write_queue(session)
         self._loaded[(session.tenant, session.id)] = session.version
@@ -151,6 +174,8 @@ class PostgresSessionRepository:
             session.version,
             session.updated_at,
             read,
+            session.deadline,
+            session.reviewed_at,
         )
         if not written:
             raise ConcurrentChange("the session changed meanwhile")
@@ -167,6 +192,8 @@ class PostgresSessionRepository:
             [entry.state.value for entry in session.queue],
             [None if entry.room_id is None else entry.room_id.value for entry in session.queue],
             [entry.opened_room for entry in session.queue],
+            [None if entry.review is None else entry.review.votes for entry in session.queue],
+            [None if entry.review is None else entry.review.agreement for entry in session.queue],
         )
         await self._notify(session.tenant, session.id, session.version)
 
@@ -197,6 +224,16 @@ class PostgresSessionRepository:
             "SELECT tenant_key, session_id FROM sessions "
             "WHERE updated_at < $1 AND persistent IS NOT TRUE ORDER BY tenant_key, session_id",
             cutoff,
+        )
+        return [(TenantKey(r["tenant_key"]), SessionId(r["session_id"])) for r in rows]
+
+    async def due_for_review(self, now: datetime) -> Sequence[tuple[TenantKey, SessionId]]:
+        """Async sessions still estimated whose deadline came (index `sessions_deadline`)."""
+        rows = await self._connection.fetch(
+            "SELECT tenant_key, session_id FROM sessions WHERE mode = 'async' "
+            "AND state = 'running' AND deadline IS NOT NULL AND deadline <= $1 "
+            "ORDER BY deadline, tenant_key, session_id",
+            now,
         )
         return [(TenantKey(r["tenant_key"]), SessionId(r["session_id"])) for r in rows]
 

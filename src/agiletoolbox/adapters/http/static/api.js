@@ -54,7 +54,8 @@ export function sessionApi(host) {
     get(id) {
       return call(base(id));
     },
-    /** An owner's step: `issues`, `move`, `current`, `next`, `skip`, `finish`. */
+    /** An owner's step: `issues`, `move`, `current`, `next`, `skip`, `review`, `finish`,
+     * `accept-unanimous` (which answers `{accepted, failed, session}`). */
     step(id, name, body) {
       return call(`${base(id)}/${name}`, { method: "POST", body: body === undefined ? {} : body });
     },

@@ -357,6 +357,10 @@ function controls(model, actions) {
   const { view, people } = model;
   const owner = view.owner === view.you;
   const me = participant(view, view.you);
+  if (model.hiddenVotes && view.state === "voting") {
+    // An async session's room: nobody reveals or restarts it before the review.
+    return h("section", { class: "controls" }, h("p", { class: "muted", dataset: { testid: "hidden-votes" } }, owner ? "The cards stay hidden until you review the session." : "The cards stay hidden until the owner reviews the session."));
+  }
   if (!owner) {
     const ownerName = view.owner ? people.name(view.owner, "the owner") : "nobody";
     const waiting =

@@ -22,7 +22,9 @@ const FROM_JIRA = new Set(["jira_error", "jira_unavailable", "jira_access_denied
  * Jira. `options`: `host` (host.js), `issueKey`, `issueTypeId`, `pageView` ("glance",
  * "dialog" or "session"), and optionally `api`, `people` (shared with the page), `first`
  * (`{room, ticket, now}`: the view the page came with), `embedded` (a session's room: no
- * set-up form, no removal), `onView(view)` (told of every view shown).
+ * set-up form, no removal), `hiddenVotes` (an async session's room before its review: no
+ * reveal or new round offered), `autoJoin` (a role to join in), `onView(view)` (told of
+ * every view shown).
  * Returns `{unmount()}`, which stops its socket and removes its listeners.
  */
 export function mountRoom(root, options) {
@@ -711,6 +713,7 @@ export function mountRoom(root, options) {
     model.canOpenDialog = page.pageView !== "dialog" && host.canOpenDialog && !options.embedded;
     model.people = people;
     model.embedded = Boolean(options.embedded);
+    model.hiddenVotes = Boolean(options.hiddenVotes);
     const loadingFields = estimateFields(host, page.issueKey).then((found) => {
       fields = found;
       model.fieldsById = new Map(found.fields.map((f) => [f.id, f]));

@@ -115,6 +115,30 @@ export async function showNew(page) {
     }
   });
 
+  // How the team goes through the queue: live behind the owner, or async with a deadline.
+  const modeName = "session-mode";
+  const radio = (value, label, hint, checked) =>
+    h("label", { class: "choice" }, h("input", { type: "radio", name: modeName, value, checked, dataset: { key: `mode-${value}` }, onchange: () => { deadlineRow.hidden = value !== "async"; page.host.resize(); } }), h("span", {}, h("strong", {}, label), h("span", { class: "muted" }, ` ${hint}`)));
+  const deadline = h("input", { type: "datetime-local", id: "deadline", dataset: { key: "deadline" }, "aria-describedby": "deadline-hint" });
+  const deadlineRow = h("div", { class: "deadline", hidden: true }, h("label", { for: "deadline" }, "Review starts by itself at (optional)"), deadline, h("p", { id: "deadline-hint", class: "muted" }, "Your local time. Without one, the review starts when you start it."));
+  const modes = h(
+    "fieldset",
+    { class: "modes choices" },
+    h("legend", { class: "form-title" }, "How the team estimates"),
+    radio("live", "Live", "everyone follows you from issue to issue.", true),
+    radio("async", "Async", "everyone estimates the queue at their own pace; then you review the results live, the least agreed first.", false),
+    deadlineRow,
+  );
+
+  function howChosen() {
+    const chosen = modes.querySelector(`input[name=${modeName}]:checked`);
+    if (!chosen || chosen.value !== "async") return { mode: "live" };
+    if (!deadline.value) return { mode: "async" };
+    const at = new Date(deadline.value);
+    if (Number.isNaN(at.getTime()) || at.getTime() <= Date.now()) throw new Error("Pick a deadline in the future, or none.");
+    return { mode: "async", deadline: at.toISOString() };
+  }
+
   function renderForm() {
     const guessed = fields.fields.some((f) => estimate && f.id === estimate.id) ? estimate.id : null;
     const form = configForm({
@@ -128,7 +152,7 @@ export async function showNew(page) {
         const first = hits.get(picked[0]);
         if (settings.saveAsDefault && first && first.typeId) settings.issueTypeId = first.typeId;
         else delete settings.saveAsDefault;
-        const opened = await page.api.create({ projectKey: page.project.key, issueKeys: [...picked], mode: "live", ...settings });
+        const opened = await page.api.create({ projectKey: page.project.key, issueKeys: [...picked], ...howChosen(), ...settings });
         announce(`The session of ${picked.length} issues is open.`);
         page.openSession(opened.id, opened);
       },
@@ -159,6 +183,7 @@ export async function showNew(page) {
         picker.list,
         count,
       ),
+      modes,
       formSlot,
     ),
   );

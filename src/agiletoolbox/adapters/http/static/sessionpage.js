@@ -6,6 +6,7 @@
 import { settingsOf } from "./config.js";
 import { mountRoom } from "./roomview.js";
 import { adfText } from "./projectjira.js";
+import { renderEstimating } from "./sessionasync.js";
 import { announce, confirmDialog, failureText, h } from "./ui.js";
 
 const RETRY_MS = [500, 1000, 2000, 5000, 10000];
@@ -124,7 +125,11 @@ function step(state, name, body, what) {
 function queueItem(state, entry, index, owner) {
   const view = state.view;
   const isCurrent = entry.issueKey === view.current;
-  const counts = entry.state === "estimated" && entry.estimate !== null ? `Estimate ${entry.estimate}` : entry.voters ? `${entry.voted} of ${entry.voters} voted` : "";
+  let counts = entry.state === "estimated" && entry.estimate !== null ? `Estimate ${entry.estimate}` : entry.voters ? `${entry.voted} of ${entry.voters} voted` : "";
+  if (entry.state !== "estimated" && entry.reviewVotes !== null && entry.reviewVotes !== undefined) {
+    // How the async phase ended: the review sorted the queue by it.
+    counts = entry.reviewVotes === 0 ? "No votes before the review" : `Agreement ${percent(entry.reviewAgreement) || "–"} · ${entry.reviewVotes} ${entry.reviewVotes === 1 ? "vote" : "votes"}`;
+  }
   const controls = owner && view.state !== "finished"
     ? h(
         "span",
@@ -141,7 +146,8 @@ function queueItem(state, entry, index, owner) {
     h("span", { class: "key" }, entry.issueKey),
     h("span", { class: "summary" }, page.jira.label(entry.issueKey)),
     h("span", { class: `lozenge state-${entry.state}`, dataset: { testid: "issue-state" } }, STATE_NAMES[entry.state] || entry.state),
-    counts ? h("span", { class: "counts muted" }, counts) : null,
+    counts ? h("span", { class: "counts muted", dataset: { testid: "issue-counts" } }, counts) : null,
+    entry.unanimous && entry.state !== "estimated" ? h("span", { class: "lozenge state-estimated", dataset: { testid: "unanimous" } }, "Unanimous") : null,
     controls,
   );
   if (owner) {
@@ -162,6 +168,7 @@ function renderSession(state) {
   const owner = mine(view);
   const estimated = view.issues.filter((i) => i.state === "estimated").length;
   const live = view.state !== "finished";
+  const estimating = view.mode === "async" && view.state === "running";
   // The box keeps what is typed in it across the session's views.
   if (owner && live && !state.adder) state.adder = addIssuesBox(state);
   const adder = owner && live ? state.adder : null;
@@ -170,30 +177,52 @@ function renderSession(state) {
     { class: "page-head" },
     h("h1", { class: "section-title" }, `Refinement session · ${estimated} of ${view.issues.length} estimated`),
     h("span", { class: "lozenge", dataset: { testid: "session-connection" } }, state.status === "live" ? "Live" : "Connecting…"),
-    h("button", { type: "button", class: "button", "aria-pressed": String(Boolean(state.showSummary)), dataset: { key: "summary" }, onclick: () => {
+    estimating ? null : h("button", { type: "button", class: "button", "aria-pressed": String(Boolean(state.showSummary)), dataset: { key: "summary" }, onclick: () => {
       state.showSummary = !state.showSummary;
       renderSession(state);
     } }, "Summary"),
     h("button", { type: "button", class: "button subtle", onclick: () => page.showList() }, "All sessions"),
   );
+  const error = h("p", { class: "message error", role: "alert", hidden: true, dataset: { testid: "session-error" } });
+  const focused = document.activeElement && state.shell.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  const ownerButtons = [
+    h("button", { type: "button", class: "button subtle", dataset: { key: "finish" }, onclick: () => step(state, "finish", undefined, "The session did not finish") }, "Finish session"),
+    h("button", { type: "button", class: "button danger", dataset: { key: "remove-session" }, onclick: () => removeSession(state) }, "Remove session…"),
+  ];
+  if (estimating) {
+    renderEstimating(state, {
+      page,
+      owner,
+      head,
+      error,
+      adder,
+      ownerButtons,
+      issueText: (key) => issueText(key),
+      step: (name, body, what) => step(state, name, body, what),
+      rerender: () => renderSession(state),
+    });
+    refocus(state, focused);
+    return;
+  }
   const open = view.issues.filter((i) => OPEN.has(i.state) && i.issueKey !== view.current).length;
   const started = view.current || view.issues.some((i) => i.state !== "pending");
+  const unanimous = view.issues.filter((i) => i.unanimous && OPEN.has(i.state)).length;
   const drive = owner && live
     ? h(
         "div",
         { class: "drive" },
+        unanimous
+          ? h("button", { type: "button", class: "button", dataset: { key: "accept-unanimous" }, onclick: () => acceptUnanimous(state) }, `Accept all unanimous: ${unanimous} ${unanimous === 1 ? "issue" : "issues"}`)
+          : null,
         open
           ? h("button", { type: "button", class: "button primary", dataset: { key: "next" }, onclick: () => step(state, "next", undefined, "Could not move on") }, started ? "Next issue" : "Start with the first issue")
           : h("p", { class: "muted", dataset: { testid: "all-done" } }, "Every issue is estimated or skipped. Pick one to estimate it again, or finish the session."),
         view.current ? h("button", { type: "button", class: "button", dataset: { key: "skip" }, onclick: () => step(state, "skip", undefined, "Could not skip") }, "Skip") : null,
-        h("button", { type: "button", class: "button subtle", dataset: { key: "finish" }, onclick: () => step(state, "finish", undefined, "The session did not finish") }, "Finish session"),
-        h("button", { type: "button", class: "button danger", dataset: { key: "remove-session" }, onclick: () => removeSession(state) }, "Remove session…"),
+        ...ownerButtons,
       )
     : null;
   const queue = h("ol", { class: "queue", "aria-label": "Issues of the session, in order" }, view.issues.map((entry, index) => queueItem(state, entry, index, owner)));
-  const error = h("p", { class: "message error", role: "alert", hidden: true, dataset: { testid: "session-error" } });
   const currentBox = h("section", { class: "current-issue", "aria-label": "Current issue", dataset: { testid: "current-issue" } });
-  const focused = document.activeElement && state.shell.contains(document.activeElement) ? document.activeElement.dataset.key : null;
   const keep = state.roomSlot;
   const finished = view.state === "finished" ? h("p", { class: "message info" }, "This session is finished. It stays here to read until retention removes it.") : null;
   const columns = h("div", { class: "session-columns" }, h("div", { class: "queue-column" }, queue, adder), currentBox);
@@ -207,11 +236,42 @@ function renderSession(state) {
   } else {
     renderCurrent(state, currentBox, keep);
   }
+  refocus(state, focused);
+}
+
+/** Focus goes back to the control that had it before a render (by its key), if any. */
+function refocus(state, focused) {
   if (focused) {
     const again = state.shell.querySelector(`[data-key="${CSS.escape(focused)}"]`);
     if (again && !again.disabled) again.focus();
   }
   page.host.resize();
+}
+
+/** Reveal and write every unanimous issue; say what was written and what failed. */
+async function acceptUnanimous(state) {
+  const box = state.shell.querySelector("[data-testid=session-error]");
+  try {
+    const done = await page.api.step(state.id, "accept-unanimous");
+    accept(state, done.session);
+    const written = done.accepted.length ? `Estimates written for ${done.accepted.join(", ")}.` : "No estimate was written.";
+    const failed = done.failed.map((f) => `${f.issueKey}: ${f.message}`);
+    announce([written, ...failed].join(" "));
+    const report = state.shell.querySelector("[data-testid=session-error]");
+    if (report && failed.length) {
+      report.hidden = false;
+      report.textContent = `Not written: ${failed.join(" · ")}`;
+    }
+    const told = h("p", { class: "message success", role: "status", dataset: { testid: "accepted" } }, written);
+    const drive = state.shell.querySelector(".drive");
+    if (drive) drive.after(told);
+  } catch (error) {
+    announce(`The estimates were not accepted: ${failureText(error)}`);
+    if (box) {
+      box.hidden = false;
+      box.textContent = `The estimates were not accepted: ${failureText(error)}`;
+    }
+  }
 }
 
 function addIssuesBox(state) {
@@ -225,6 +285,20 @@ function addIssuesBox(state) {
   return h("div", { class: "add-issues" }, h("label", { for: "add-issue" }, "Add an issue"), picker.input, picker.list);
 }
 
+/** The issue's summary and description, read from Jira by the browser. */
+function issueText(key) {
+  const details = h("div", { class: "issue-text" }, h("h2", { class: "current-title" }, h("span", { class: "key" }, key), " ", page.jira.label(key)), h("p", { class: "description muted", dataset: { testid: "description" } }, ""));
+  page.jira.json(`/rest/api/3/issue/${encodeURIComponent(key)}?fields=summary,description`)
+    .then((issue) => {
+      const fields = issue.fields || {};
+      page.jira.issues.set(key, { summary: fields.summary || "", type: (page.jira.issues.get(key) || {}).type || "" });
+      details.querySelector(".current-title").lastChild.textContent = ` ${fields.summary || ""}`;
+      details.querySelector(".description").textContent = adfText(fields.description).trim() || "No description.";
+    })
+    .catch(() => {});
+  return details;
+}
+
 function renderCurrent(state, box, keptSlot) {
   const view = state.view;
   const key = view.current;
@@ -235,16 +309,7 @@ function renderCurrent(state, box, keptSlot) {
     box.append(h("p", { class: "empty" }, view.state === "finished" ? "No issue is being estimated." : mine(view) ? "Pick an issue, or start with the first one." : "Waiting for the owner to start with an issue."));
     return;
   }
-  const details = h("div", { class: "issue-text" }, h("h2", { class: "current-title" }, h("span", { class: "key" }, key), " ", page.jira.label(key)), h("p", { class: "description muted", dataset: { testid: "description" } }, ""));
-  box.append(details);
-  page.jira.json(`/rest/api/3/issue/${encodeURIComponent(key)}?fields=summary,description`)
-    .then((issue) => {
-      const fields = issue.fields || {};
-      page.jira.issues.set(key, { summary: fields.summary || "", type: (page.jira.issues.get(key) || {}).type || "" });
-      details.querySelector(".current-title").lastChild.textContent = ` ${fields.summary || ""}`;
-      details.querySelector(".description").textContent = adfText(fields.description).trim() || "No description.";
-    })
-    .catch(() => {});
+  box.append(issueText(key));
   const entry = view.issues.find((i) => i.issueKey === key);
   const roomId = entry && entry.roomId;
   if (state.room && state.roomKey === `${key}:${roomId}` && keptSlot) {
