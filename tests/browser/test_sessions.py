@@ -275,4 +275,12 @@ async def test_the_sessions_pages_have_no_serious_accessibility_violation(stack:
     await app.get_by_role("button", name="All sessions").click()
     await visible(app.locator("[data-testid=session-line]"))
     found["list"] = await violations(alice)
+    await app.locator("[data-key=new-session]").click()
+    await see(app.locator("#search-status"), "issues found")
+    await app.locator("[data-key=mode-async]").check()
+    found["new async session"] = await violations(alice)
+    await app.locator("[data-key=config-submit]").click()
+    await visible(app.locator("[data-testid=session-room] .deck"))
+    await visible(app.locator("[data-testid=progress]"))
+    found["async session"] = await violations(alice)
     assert found == {key: [] for key in found}
