@@ -70,6 +70,8 @@ PLAY = (
     "POST /api/sessions/{session_id}/skip",
     "PATCH /api/sessions/{session_id}",
     "DELETE /api/sessions/{session_id}/issues/{issue_key}",
+    "POST /api/sessions/{session_id}/review",
+    "POST /api/sessions/{session_id}/accept-unanimous",
     "POST /api/sessions/{session_id}/finish",
     "GET /api/sessions/{session_id}/summary",
     "DELETE /api/sessions/{session_id}",
@@ -249,5 +251,10 @@ async def test_no_server_error_and_no_schema_violation(
     # The run reached the rooms, not only refusals: most operations succeeded somewhere,
     # and an estimate was written to Jira and read back.
     succeeded = {label for label, statuses in answered.items() if statuses[200] + statuses[201]}
-    assert len(succeeded) >= len(PLAY) - 3, {k: answered[k] for k in sorted(set(PLAY) - succeeded)}
+    # The fuzzed session is live: its review is refused (409) as it should be; the async
+    # path is played in tests/http/test_session_live.py and the browser tests.
+    played = set(PLAY) - {"POST /api/sessions/{session_id}/review"}
+    assert len(succeeded & played) >= len(played) - 3, {
+        k: answered[k] for k in sorted(played - succeeded)
+    }
     assert any(jira.field_value(site, "DEMO-1", STORY_POINTS_FIELD) for site in SITES)
