@@ -11,7 +11,8 @@ from agiletoolbox.adapters.memory.jobs import MemoryJobLock
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.errors import InvalidState, InvalidValue, JiraIssueNotFound, NotPermitted
 from agiletoolbox.domain.ids import IssueKey, RoomId
-from agiletoolbox.domain.session import IssueState, RefinementSession, ReviewMark, SessionMode
+from agiletoolbox.domain.session import IssueState, RefinementSession, SessionMode
+from agiletoolbox.domain.session_review import ReviewMark
 from agiletoolbox.domain.session_view import session_view
 from agiletoolbox.services.sessions import DEADLINE_JOB
 from tests.unit.roomkit import ANA, BEN, CAI, DEE, STORY_POINTS, T0, TENANT

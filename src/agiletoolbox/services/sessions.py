@@ -44,10 +44,9 @@ from agiletoolbox.domain.session import (
     OPEN_STATES,
     IssueState,
     RefinementSession,
-    ReviewMark,
     SessionMode,
-    agreed_card,
 )
+from agiletoolbox.domain.session_review import ReviewMark, agreed_card
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import (
     Clock,

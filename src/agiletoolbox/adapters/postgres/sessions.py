@@ -23,10 +23,10 @@ from agiletoolbox.domain.session import (
     IssueState,
     QueuedIssue,
     RefinementSession,
-    ReviewMark,
     SessionMode,
     SessionState,
 )
+from agiletoolbox.domain.session_review import ReviewMark
 
 _COLUMNS = (
     "s.tenant_key, s.session_id, s.project_key, s.owner, s.mode, s.state, s.config, "
