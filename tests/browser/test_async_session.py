@@ -59,6 +59,7 @@ async def test_three_people_estimate_at_their_own_pace_then_review(stack: Stack)
     await app.locator("[data-key=mode-async]").check()
     await visible(app.locator("#deadline"))
     await see(app.locator("#target-field option:checked"), "Story point estimate")
+    await app.locator("#commentOnEstimate").check()
     await app.locator("[data-key=config-submit]").click()
     session = app.locator("[data-testid=session]")
     await visible(session.locator("[data-testid=progress]"))
@@ -145,6 +146,27 @@ async def test_three_people_estimate_at_their_own_pace_then_review(stack: Stack)
     await room.locator("[data-key=write]").click()
     await see(room.locator("[data-testid=estimate-written]"), "Jira confirmed it")
     assert stack.jira.field_value(SITE, "DEMO-9", STORY_POINTS_FIELD) == 5
+    await see(room.locator("[data-testid=estimate-comment]"), "A comment with the estimate")
+
+    # Each estimate left one comment in Jira, in Atlassian Document Format, no names.
+    said = {
+        "DEMO-7": "Estimated 5 (Story point estimate) in a planning poker session: "
+        "3 votes, agreement 100%, 1 round.",
+        "DEMO-10": "Estimated 8 (Story point estimate) in a planning poker session: "
+        "2 votes, agreement 100%, 1 round.",
+        "DEMO-12": "Estimated 2 (Story point estimate) in a planning poker session: "
+        "2 votes, agreement 100%, 1 round.",
+        "DEMO-9": "Estimated 5 (Story point estimate) in a planning poker session: "
+        "2 votes, agreement 100%, 2 rounds.",
+    }
+    for key, sentence in said.items():
+        (comment,) = stack.jira.comments(SITE, key)
+        body = comment["body"]
+        assert (body["version"], body["type"]) == (1, "doc")
+        (paragraph,) = body["content"]
+        assert paragraph["type"] == "paragraph"
+        assert "".join(node["text"] for node in paragraph["content"]) == sentence
+        assert paragraph["content"][1]["marks"] == [{"type": "strong"}]
     await see(app.locator("[data-testid=session] .page-head h1"), "4 of 4 estimated")
 
     # The record, downloaded as CSV built in the browser.

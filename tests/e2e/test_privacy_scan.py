@@ -52,7 +52,11 @@ async def test_a_session_leaves_ids_only(
                 "POST",
                 f"{deployment.url}/api/rooms",
                 tokens[ALICE],
-                json={"issueKey": "DEMO-1", "fieldId": STORY_POINTS_FIELD},
+                json={
+                    "issueKey": "DEMO-1",
+                    "fieldId": STORY_POINTS_FIELD,
+                    "commentOnEstimate": True,
+                },
             )
             base = f"{deployment.url}/api/rooms/{room['id']}"
             await call(session, "POST", f"{base}/join", tokens[BOB], json={})
@@ -83,6 +87,13 @@ async def test_a_session_leaves_ids_only(
     assert "Europe/Copenhagen" not in rows  # nor a person's time zone
     for issue in site.issues.values():
         assert issue.summary not in rows
+    # The estimate's comment went to Jira with numbers only, and its state is all we keep.
+    (comment,) = jira.comments("acme", "DEMO-1")
+    said = json.dumps(comment["body"])
+    assert "Estimated" in said
+    for user in sample_users():
+        assert user.display_name not in said
+        assert user.account_id not in said
     assert heard, "no room signal was heard"
     for payload in heard:
         # {"t": tenant, "r": room id, "v": version} - ids and a number, nothing else.

@@ -16,6 +16,7 @@ from agiletoolbox.domain.errors import (
     JiraUnavailable,
 )
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec, FieldType
+from agiletoolbox.domain.estimate_comment import EstimateComment
 from agiletoolbox.domain.ids import FieldId, IssueKey
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.simulator import (
@@ -305,3 +306,68 @@ async def test_an_issue_is_checked_as_the_app_and_the_answer_kept_briefly(
     clock.advance(timedelta(minutes=1))
     await client.require_issue(tenant, DEMO_1)
     assert asked("DEMO-1") == 2
+
+
+# -- comments on written estimates ------------------------------------------------------------
+
+
+async def test_the_estimate_comment_is_adf_with_the_field_name_and_written_once(
+    client: ConnectJiraClient, tenant: Tenant, jira: JiraSimulator
+) -> None:
+    comment = EstimateComment(
+        marker="room-1/2/8",
+        value="8",
+        field_id=FieldId(STORY_POINTS_FIELD),
+        votes=5,
+        agreement=0.8,
+        rounds=2,
+    )
+    await client.comment_estimate(tenant, DEMO_1, comment)
+    await client.comment_estimate(tenant, DEMO_1, comment)  # a retry finds it: not twice
+    (held,) = jira.comments("acme", "DEMO-1")
+    assert held["body"] == {
+        "version": 1,
+        "type": "doc",
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "Estimated "},
+                    {"type": "text", "text": "8", "marks": [{"type": "strong"}]},
+                    {
+                        "type": "text",
+                        "text": " (Story point estimate) in a planning poker session: "
+                        "5 votes, agreement 80%, 2 rounds.",
+                    },
+                ],
+            }
+        ],
+    }
+    assert held["properties"] == [
+        {"key": "agile-toolbox-estimate", "value": {"marker": "room-1/2/8"}}
+    ]
+    other = evolve(comment, marker="room-1/3/5", value="5", votes=1, agreement=None, rounds=3)
+    await client.comment_estimate(tenant, DEMO_1, other)
+    texts = [c["body"]["content"][0]["content"][2]["text"] for c in jira.comments("acme", "DEMO-1")]
+    assert texts[1] == " (Story point estimate) in a planning poker session: 1 vote, 3 rounds."
+
+
+async def test_a_comment_jira_refuses_is_a_jira_error(
+    client: ConnectJiraClient, tenant: Tenant
+) -> None:
+    comment = EstimateComment("m", "8", FieldId(STORY_POINTS_FIELD), 2, 1.0, 1)
+    with pytest.raises(JiraIssueNotFound):
+        await client.comment_estimate(tenant, IssueKey("DEMO-999"), comment)
+
+
+async def test_jiras_refusal_of_a_comment_body_is_told_in_its_words(
+    client: ConnectJiraClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the app ever to send something that is not ADF, Jira's 400 reaches the owner."""
+    monkeypatch.setattr(
+        "agiletoolbox.adapters.jira.client.comment_body",
+        lambda comment, name: {"body": f"Estimated {comment.value} ({name})"},
+    )
+    comment = EstimateComment("m", "8", FieldId(STORY_POINTS_FIELD), 2, 1.0, 1)
+    with pytest.raises(JiraError, match="Atlassian Document"):
+        await client.comment_estimate(tenant, DEMO_1, comment)

@@ -45,6 +45,8 @@ class RoomConfig:
     """How a revealed round's suggested estimate is picked."""
     reveal_on_timer: bool = False
     """Reveal the votes when the round's timer runs out (with at least one vote)."""
+    comment_on_estimate: bool = False
+    """Add a Jira comment to the issue when its estimate is written (numbers, no names)."""
     cards: Deck = field(init=False, eq=False, repr=False)
     """The deck as played: with the `?` card when the room wants it (made once, here: every
     vote and every view asks for it)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from attrs import field, frozen
@@ -127,6 +127,20 @@ def resolve_estimate(
     return EstimateValue(value, number)
 
 
+class CommentState(Enum):
+    """Where the Jira comment on a written estimate stands (rooms that comment on their
+    estimates): a process took it on, Jira holds it, or it failed (the owner is told)."""
+
+    PENDING = "pending"
+    WRITTEN = "written"
+    FAILED = "failed"
+
+
+COMMENT_CLAIM = timedelta(minutes=2)
+"""How long a process that took a comment on keeps it before another may take it again
+(one that stopped between taking it and writing it leaves it pending)."""
+
+
 @frozen
 class Estimate:
     """The estimate accepted for a round, and whether Jira confirmed that it holds it."""
@@ -137,3 +151,16 @@ class Estimate:
     accepted_by: AccountId | None
     accepted_at: datetime
     written: bool = False
+    comment: CommentState | None = None
+    """Where its Jira comment stands (None: none asked for, or not yet)."""
+    comment_at: datetime | None = None
+    """When a process last took the comment on."""
+
+    def same_as(self, other: Estimate) -> bool:
+        """Whether both are the one acceptance (whatever Jira's confirmation and comment)."""
+        return (self.value, self.field_id, self.round, self.accepted_at) == (
+            other.value,
+            other.field_id,
+            other.round,
+            other.accepted_at,
+        )

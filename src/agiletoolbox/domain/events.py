@@ -122,6 +122,14 @@ class EstimateWritten(RoomEvent):
 
 
 @frozen
+class EstimateCommented(RoomEvent):
+    """The estimate's Jira comment was taken on by a process, written, or failed."""
+
+    round: int
+    state: str
+
+
+@frozen
 class RoomConfigured(RoomEvent):
     """The owner changed the room's configuration."""
 

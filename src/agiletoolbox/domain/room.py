@@ -14,11 +14,19 @@ from attrs import define, evolve, field, frozen
 from agiletoolbox.domain.config import Participant, Role, RoomConfig
 from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotFound, NotPermitted
-from agiletoolbox.domain.estimate import Estimate, EstimateValue, FieldSpec, resolve_estimate
+from agiletoolbox.domain.estimate import (
+    COMMENT_CLAIM,
+    CommentState,
+    Estimate,
+    EstimateValue,
+    FieldSpec,
+    resolve_estimate,
+)
 from agiletoolbox.domain.events import (
     AccountErased,
     ControlTaken,
     EstimateAccepted,
+    EstimateCommented,
     EstimateWritten,
     ParticipantJoined,
     ParticipantLeft,
@@ -389,7 +397,16 @@ class Room:
         if target.id != self.config.field_id:
             raise InvalidValue("the field does not match the room's field")
         resolved = resolve_estimate(value, self.config.cards, self.config.numbers, target)
-        self.estimate = Estimate(resolved, target.id, self.round, actor, now)
+        estimate = Estimate(resolved, target.id, self.round, actor, now)
+        earlier = self.estimate
+        if earlier is not None and (earlier.value, earlier.field_id, earlier.round) == (
+            resolved,
+            target.id,
+            self.round,
+        ):
+            # The same estimate again (a retry, another tab): its comment stays where it is.
+            estimate = evolve(estimate, comment=earlier.comment, comment_at=earlier.comment_at)
+        self.estimate = estimate
         self._changed(now, EstimateAccepted, round=self.round)
         return self.estimate
 
@@ -401,6 +418,35 @@ class Room:
             return
         self.estimate = evolve(current, written=True)
         self._changed(now, EstimateWritten, round=current.round)
+
+    def claim_comment(self, estimate: Estimate, now: datetime) -> bool:
+        """Take on the Jira comment of `estimate` (Jira holds it, and it is still the
+        room's): True when this call took it on; False when it is written, or another
+        process took it on less than `COMMENT_CLAIM` ago."""
+        self._live(now)
+        current = self.estimate
+        if current is None or not current.written or not current.same_as(estimate):
+            return False
+        if current.comment is CommentState.WRITTEN:
+            return False
+        claimed = current.comment_at if current.comment is CommentState.PENDING else None
+        if claimed is not None and now - claimed < COMMENT_CLAIM:
+            return False
+        self.estimate = evolve(current, comment=CommentState.PENDING, comment_at=now)
+        self._changed(now, EstimateCommented, round=current.round, state="pending")
+        return True
+
+    def comment_settled(self, estimate: Estimate, written: bool, now: datetime) -> None:
+        """The comment taken on for `estimate` is in Jira (`written`) or failed."""
+        self._live(now)
+        current = self.estimate
+        if current is None or not current.same_as(estimate):
+            return
+        if current.comment is not CommentState.PENDING:
+            return
+        state = CommentState.WRITTEN if written else CommentState.FAILED
+        self.estimate = evolve(current, comment=state)
+        self._changed(now, EstimateCommented, round=current.round, state=state.value)
 
     # -- removal and erasure ---------------------------------------------------------------
 

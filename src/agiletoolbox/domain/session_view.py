@@ -43,6 +43,7 @@ class SessionConfigView:
     value_map: tuple[tuple[str, float], ...]
     suggestion: SuggestionRule
     reveal_on_timer: bool
+    comment_on_estimate: bool
 
 
 @frozen
@@ -152,6 +153,7 @@ def config_view(config: RoomConfig) -> SessionConfigView:
         value_map=config.value_map,
         suggestion=config.suggestion,
         reveal_on_timer=config.reveal_on_timer,
+        comment_on_estimate=config.comment_on_estimate,
     )
 
 

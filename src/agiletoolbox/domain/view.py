@@ -10,6 +10,7 @@ The classes are shaped like what the API sends, so the edge only renames their f
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from attrs import evolve, frozen
 
@@ -62,6 +63,8 @@ class EstimateView:
     accepted_by: AccountId | None
     accepted_at: datetime
     written: bool
+    comment: Literal["pending", "written", "failed"] | None
+    """Where the app's Jira comment on it stands, when the room comments on estimates."""
 
 
 @frozen
@@ -85,6 +88,7 @@ class RoomView:
     value_map: tuple[tuple[str, float], ...]
     suggestion: SuggestionRule
     reveal_on_timer: bool
+    comment_on_estimate: bool
     round: int
     timer: RoundTimer | None
     """The open round's countdown (start and deadline on the server's clock), if any."""
@@ -116,6 +120,7 @@ def _estimate(estimate: Estimate | None) -> EstimateView | None:
         accepted_by=estimate.accepted_by,
         accepted_at=estimate.accepted_at,
         written=estimate.written,
+        comment=None if estimate.comment is None else estimate.comment.value,
     )
 
 
@@ -155,6 +160,7 @@ def public_view(room: Room) -> RoomView:
         value_map=config.value_map,
         suggestion=config.suggestion,
         reveal_on_timer=config.reveal_on_timer,
+        comment_on_estimate=config.comment_on_estimate,
         round=room.round,
         timer=room.timer,
         participants=tuple(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec
+from agiletoolbox.domain.estimate_comment import EstimateComment
 from agiletoolbox.domain.ids import FieldId, IssueKey
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports.forge import UserToken
@@ -39,6 +40,18 @@ class JiraClient(Protocol):
         self, tenant: Tenant, issue_key: IssueKey, target: FieldSpec, value: EstimateValue
     ) -> bool:
         """Whether the issue's field shows the estimate already (an earlier write landed)."""
+        ...
+
+    async def comment_estimate(
+        self,
+        tenant: Tenant,
+        issue_key: IssueKey,
+        comment: EstimateComment,
+        *,
+        user_token: UserToken | None = None,
+    ) -> None:
+        """Add the app's comment on a written estimate to the issue, unless it holds that
+        comment already (its marker); `JiraError` when Jira refuses it."""
         ...
 
 

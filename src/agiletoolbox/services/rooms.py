@@ -19,11 +19,15 @@ from agiletoolbox.domain.errors import (
     ConcurrentChange,
     DomainError,
     InvalidState,
+    JiraError,
     NotFound,
 )
+from agiletoolbox.domain.estimate import Estimate
+from agiletoolbox.domain.estimate_comment import comment_on
 from agiletoolbox.domain.ids import AccountId, IssueKey, IssueTypeId, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.standing import TenantStanding
+from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import (
     Clock,
     JiraClient,
@@ -428,8 +432,37 @@ class RoomService:
             await self._jira.write_estimate(
                 tenant_row, room.issue_key, target, accepted.value, user_token=user_token
             )
-        return await self._changes.apply(
+        written = await self._changes.apply(
             tenant, room_id, lambda r, now: r.mark_estimate_written(accepted, now)
+        )
+        if not written.config.comment_on_estimate:
+            return written
+        return await self._comment(tenant_row, written, accepted, user_token)
+
+    async def _comment(
+        self, site: Tenant, room: Room, accepted: Estimate, user_token: UserToken | None
+    ) -> Room:
+        """Add the Jira comment on the written estimate, once: the process that takes it
+        on (a room change, so one process wins) writes it, unless Jira holds it already.
+        A comment that fails never fails the estimate: the room records it, and the owner
+        sees it; accepting the estimate again tries the comment again."""
+        claimed = [False]
+
+        def claim(r: Room, now: datetime) -> None:
+            claimed[0] = r.claim_comment(accepted, now)
+
+        room = await self._changes.apply(room.tenant, room.id, claim)
+        if not claimed[0]:
+            return room
+        comment = comment_on(room, accepted)
+        try:
+            await self._jira.comment_estimate(site, room.issue_key, comment, user_token=user_token)
+        except JiraError:
+            done = False
+        else:
+            done = True
+        return await self._changes.apply(
+            room.tenant, room.id, lambda r, now: r.comment_settled(accepted, done, now)
         )
 
     async def remove(

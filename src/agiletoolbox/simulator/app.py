@@ -164,6 +164,10 @@ class JiraSimulator:
         the_site = self.site(site)
         return the_site.value_json(self.issue(site, issue_key), the_site.fields[field_id])
 
+    def comments(self, site: str, issue_key: str) -> list[dict[str, Any]]:
+        """The issue's comments as Jira keeps them, oldest first (ADF bodies, properties)."""
+        return list(self.issue(site, issue_key).comments)
+
     # -- lifecycle -------------------------------------------------------------------------
 
     async def install(

@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from agiletoolbox.simulator.cloud import Caller, endpoint
+from agiletoolbox.simulator.comments import add_comment, list_comments
 from agiletoolbox.simulator.jql import JqlError
 from agiletoolbox.simulator.jql import parse as jql_parse
 from agiletoolbox.simulator.qsh import query_pairs
@@ -488,3 +489,5 @@ def add_routes(
     app.router.add_post(f"{api}/search/jql", wrap(search_jql, browser=True))
     app.router.add_get(f"{api}/filter/search", wrap(search_filters, browser=True))
     app.router.add_get(f"{api}/filter/{{id}}", wrap(get_filter, browser=True))
+    app.router.add_get(f"{api}/issue/{{issue}}/comment", wrap(list_comments, browser=True))
+    app.router.add_post(f"{api}/issue/{{issue}}/comment", wrap(add_comment))

@@ -89,6 +89,8 @@ class Issue:
     created: str = "2026-11-02T09:00:00.000+0000"
     rank: int = 0
     """The issue's place in the backlog's order (JQL `ORDER BY Rank`)."""
+    comments: list[dict[str, Any]] = field(factory=list)
+    """Its comments, oldest first, as Jira keeps them (ADF bodies, properties)."""
 
 
 @frozen
@@ -152,6 +154,8 @@ class Site:
     """The sprints that are open now (JQL `openSprints()`)."""
     filters: dict[str, SavedFilter] = field(factory=dict)
     """Saved filters by id (`/rest/api/3/filter/...`)."""
+    comment_serial: int = 0
+    """The last comment id handed out (comment ids are site-wide)."""
 
     @name.validator
     def _check_name(self, _attribute: object, value: str) -> None:

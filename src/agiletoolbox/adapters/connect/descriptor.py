@@ -2,7 +2,7 @@
 
 What Jira reads to install the app (connect.md §1): JWT authentication; the API
 migrations `signed-install`, `context-qsh` and `gdpr`; the least scopes that do the job
-(READ for fields, issues and edit metadata, WRITE to set the estimate); the four
+(READ for fields, issues and edit metadata, WRITE to set the estimate and comment on it); the four
 lifecycle callbacks and the residency-migration hooks; the regional base URLs and the
 longest migration the app needs; and the modules that open a room for an issue - an
 issue glance, and a dialog opened by an item in the issue's tools menu - a project page

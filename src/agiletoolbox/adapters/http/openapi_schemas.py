@@ -297,6 +297,7 @@ def view_schemas() -> dict[str, JsonSchema]:
         "valueMap": _VALUE_MAP,
         "suggestion": {"type": "string", "enum": [rule.value for rule in SuggestionRule]},
         "revealOnTimer": _BOOL,
+        "commentOnEstimate": _BOOL,
     }
     return {
         **{name: view_schema(kind) for kind, name in VIEWS.items()},

@@ -203,6 +203,7 @@ def _config_json(config: RoomConfig) -> dict[str, Any]:
         "valueMap": dict(config.value_map),
         "suggestion": config.suggestion.value,
         "revealOnTimer": config.reveal_on_timer,
+        "commentOnEstimate": config.comment_on_estimate,
     }
 
 

@@ -89,6 +89,7 @@ class ConfigBody:
     question_card: bool | None = None
     offline_voting: bool | None = None
     auto_reveal: bool | None = None
+    comment_on_estimate: bool | None = None
     allow_take_control: bool | None = None
     persistent: bool | None = None
     value_map: dict[str, float] | None = None
@@ -444,6 +445,7 @@ def room_config(body: ConfigBody, base: RoomConfig) -> RoomConfig:
         question_card=_pick(body.question_card, base.question_card),
         offline_voting=_pick(body.offline_voting, base.offline_voting),
         auto_reveal=_pick(body.auto_reveal, base.auto_reveal),
+        comment_on_estimate=_pick(body.comment_on_estimate, base.comment_on_estimate),
         allow_take_control=_pick(body.allow_take_control, base.allow_take_control),
         persistent=_pick(body.persistent, base.persistent),
         value_map=value_map,

@@ -6,7 +6,9 @@ Calls (connect.md §6), each signed as the app with the tenant's shared secret:
   with their types and options: the source of `field_spec` and `list_fields`;
 - `PUT /rest/api/3/issue/{key}` with `{"fields": {id: value}}` - the write (204);
 - `GET /rest/api/3/issue/{key}?fields={id}` - the read-back: the estimate counts as
-  written only once Jira shows it in the field.
+  written only once Jira shows it in the field;
+- `GET|POST /rest/api/3/issue/{key}/comment` - the comment on a written estimate, looked
+  for by its property first (`comments.py`).
 
 Jira's answers become domain errors the UI can explain: 401/403 `JiraAccessDenied`,
 404 `JiraIssueNotFound`, the "not on the appropriate screen" 400 `FieldNotOnScreen`,
@@ -23,6 +25,12 @@ from typing import Any, Protocol
 from attrs import define, field, frozen
 
 from agiletoolbox.adapters.clock import SystemClock
+from agiletoolbox.adapters.jira.comments import (
+    COMMENTS_PATH,
+    NEWEST_COMMENTS,
+    comment_body,
+    holds_marker,
+)
 from agiletoolbox.adapters.jira.fields import (
     estimate_fields,
     holds,
@@ -44,6 +52,7 @@ from agiletoolbox.domain.errors import (
     JiraUnavailable,
 )
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec
+from agiletoolbox.domain.estimate_comment import EstimateComment
 from agiletoolbox.domain.ids import FieldId, IssueKey
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports.clock import Clock
@@ -268,3 +277,39 @@ class ConnectJiraClient:
         fields = issue.get("fields")
         actual = fields.get(target.id.value) if isinstance(fields, Mapping) else None
         return holds(target, value, actual)
+
+    async def comment_estimate(
+        self,
+        tenant: Tenant,
+        issue_key: IssueKey,
+        comment: EstimateComment,
+        *,
+        user_token: UserToken | None = None,
+    ) -> None:
+        """Add the comment on a written estimate unless the issue holds it already (found
+        by its marker among the newest comments); `JiraError` when Jira refuses it."""
+        path = COMMENTS_PATH.format(key=issue_key.value)
+        params = (
+            ("expand", "properties"),
+            ("orderBy", "-created"),
+            ("maxResults", str(NEWEST_COMMENTS)),
+        )
+        if holds_marker(await self._get(tenant, path, issue_key, params), comment.marker):
+            return
+        fields = await self._editable_fields(tenant, issue_key)
+        metadata = fields.get(comment.field_id.value)
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        field_name = name if isinstance(name, str) and name else comment.field_id.value
+        response = await self._send(
+            tenant,
+            "POST",
+            path,
+            json_body=comment_body(comment, field_name),
+            user_token=user_token,
+        )
+        if response.status == 400:
+            reason = jira_reason(response.body, FieldId("comment"))
+            raise JiraError(
+                f"Jira refused the comment on {issue_key}" + (f": {reason}" if reason else "")
+            )
+        check_status(response, issue_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,11 +10,13 @@ from attrs import define, field
 
 from agiletoolbox.domain.errors import (
     FieldNotOnScreen,
+    JiraError,
     JiraIssueNotFound,
     JiraUnavailable,
     NotFound,
 )
 from agiletoolbox.domain.estimate import EstimateValue, FieldSpec, FieldType
+from agiletoolbox.domain.estimate_comment import EstimateComment
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, TenantKey
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports.forge import UserToken
@@ -26,6 +29,7 @@ class MemoryIssue:
 
     fields: dict[FieldId, FieldSpec] = field(factory=dict)
     values: dict[FieldId, object] = field(factory=dict)
+    comments: list[EstimateComment] = field(factory=list)
 
 
 @define
@@ -38,6 +42,8 @@ class MemoryJira:
     writes: list[tuple[TenantKey, IssueKey, FieldId, object]] = field(factory=list)
     writers: list[UserToken | None] = field(factory=list)
     """The person's token each write came with (None: as the app)."""
+    fail_comments: int = 0
+    """How many of the next comments Jira refuses."""
     all_issues_exist: bool = False
     """Whether every issue key names an issue (with no fields on its edit screen) even
     when it was not added: for tests that have no use for Jira's issues."""
@@ -98,6 +104,30 @@ class MemoryJira:
         written = value.for_field(target.type)
         stored: object = {"value": written} if target.type is FieldType.OPTION else written
         return self._issue(tenant, issue_key).values.get(target.id) == stored
+
+    async def comment_estimate(
+        self,
+        tenant: Tenant,
+        issue_key: IssueKey,
+        comment: EstimateComment,
+        *,
+        user_token: UserToken | None = None,
+    ) -> None:
+        """Keep the comment unless one with its marker is there already. Looking and
+        writing are two calls to Jira: another caller may run in between, as it may there."""
+        issue = self._issue(tenant, issue_key)
+        if any(held.marker == comment.marker for held in issue.comments):
+            return
+        await asyncio.sleep(0)
+        if self.fail_comments > 0:
+            self.fail_comments -= 1
+            raise JiraError(f"Jira refused the comment on {issue_key}: no permission to comment")
+        issue.comments.append(comment)
+
+    def comments(self, tenant: TenantKey, issue_key: IssueKey) -> list[EstimateComment]:
+        """The app's comments on the issue, oldest first."""
+        issue = self.issues.get((tenant, issue_key))
+        return [] if issue is None else list(issue.comments)
 
     def value(self, tenant: TenantKey, issue_key: IssueKey, field_id: FieldId) -> object:
         """What the issue's field holds now."""

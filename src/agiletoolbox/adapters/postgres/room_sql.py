@@ -13,7 +13,8 @@ _ROOM_QUERY = f"""
 SELECT r.tenant_key, r.room_id, r.issue_key, r.owner, r.config::text AS config, r.round,
        r.round_started_at, r.revealed, r.estimate_label, r.estimate_number,
        r.estimate_field_id, r.estimate_round, r.estimate_accepted_by, r.estimate_accepted_at,
-       r.estimate_written, r.timer_round, r.timer_started_at, r.timer_ends_at, r.version,
+       r.estimate_written, r.estimate_comment, r.estimate_comment_at, r.timer_round,
+       r.timer_started_at, r.timer_ends_at, r.version,
        r.created_at, r.updated_at, p.*, v.*, h.*,
        t.state AS t_state, t.moving_to AS t_moving_to
 FROM rooms AS r
@@ -59,7 +60,8 @@ MANY = _ROOM_QUERY + f"WHERE (r.tenant_key, r.room_id) IN {_PAIRS}"
 ROOM_COLUMNS = (
     "tenant_key, room_id, issue_key, owner, config, round, round_started_at, revealed, "
     "estimate_label, estimate_number, estimate_field_id, estimate_round, "
-    "estimate_accepted_by, estimate_accepted_at, estimate_written, timer_round, "
+    "estimate_accepted_by, estimate_accepted_at, estimate_written, estimate_comment, "
+    "estimate_comment_at, timer_round, "
     "timer_started_at, timer_ends_at, version, created_at, updated_at"
 )
 N_ROOM = len(ROOM_COLUMNS.split(","))

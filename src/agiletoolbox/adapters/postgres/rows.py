@@ -19,7 +19,7 @@ from cattrs.preconf.json import make_converter
 
 from agiletoolbox.domain.config import Participant, Role, RoomConfig
 from agiletoolbox.domain.deck import Deck
-from agiletoolbox.domain.estimate import Estimate, EstimateValue
+from agiletoolbox.domain.estimate import CommentState, Estimate, EstimateValue
 from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room, RoundRecord, RoundTimer
 from agiletoolbox.domain.standing import Region, TenantStanding, TenantState
@@ -114,6 +114,8 @@ def _estimate(row: asyncpg.Record) -> Estimate | None:
         accepted_by=_account(row["estimate_accepted_by"]),
         accepted_at=row["estimate_accepted_at"],
         written=row["estimate_written"],
+        comment=None if row["estimate_comment"] is None else CommentState(row["estimate_comment"]),
+        comment_at=row["estimate_comment_at"],
     )
 
 
@@ -230,6 +232,8 @@ def room_columns(room: Room) -> list[object]:
         None if estimate is None or estimate.accepted_by is None else estimate.accepted_by.value,
         None if estimate is None else estimate.accepted_at,
         None if estimate is None else estimate.written,
+        None if estimate is None or estimate.comment is None else estimate.comment.value,
+        None if estimate is None else estimate.comment_at,
         None if room.timer is None else room.timer.round,
         None if room.timer is None else room.timer.started_at,
         None if room.timer is None else room.timer.ends_at,

@@ -22,6 +22,7 @@ export function settingsOf(config) {
     offlineVoting: values.offlineVoting,
     autoReveal: values.autoReveal,
     revealOnTimer: values.revealOnTimer,
+    commentOnEstimate: values.commentOnEstimate,
     allowTakeControl: values.allowTakeControl,
     persistent: values.persistent,
     suggestion: values.suggestion,
@@ -45,6 +46,7 @@ export const NEW_ROOM = {
   valueMap: {},
   suggestion: "auto",
   revealOnTimer: false,
+  commentOnEstimate: false,
 };
 
 /** How a revealed round's suggested estimate is picked (the room's rule). */
@@ -73,6 +75,7 @@ export function formValues(config) {
     valueMap: { ...(config.valueMap || {}) },
     suggestion: SUGGESTION_RULES.some((r) => r.value === config.suggestion) ? config.suggestion : "auto",
     revealOnTimer: Boolean(config.revealOnTimer),
+    commentOnEstimate: Boolean(config.commentOnEstimate),
   };
 }
 
@@ -252,6 +255,7 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       toggle("autoReveal", "Reveal automatically", values.autoReveal, "Cards turn over as soon as everyone online has voted."),
       toggle("revealOnTimer", "Reveal when the timer ends", values.revealOnTimer, "When the owner's countdown runs out, the cards turn over (if anyone voted)."),
       toggle("allowTakeControl", "Allow taking control", values.allowTakeControl, "When the owner is away, a participant can take over the room."),
+      toggle("commentOnEstimate", "Comment on each estimated issue", values.commentOnEstimate, "When the estimate is written, the app adds a comment to the issue: the estimate, how many voted, their agreement and the rounds. No names."),
       field("suggestion", "Suggested estimate", suggestionSelect, "What the estimate field is filled with after the reveal; you can always type another."),
     ),
     persistent,
@@ -282,6 +286,7 @@ export function configForm({ mode, issueKey, values, fields, defaultsLoaded, onS
       offlineVoting: elements.offlineVoting.checked,
       autoReveal: elements.autoReveal.checked,
       revealOnTimer: elements.revealOnTimer.checked,
+      commentOnEstimate: elements.commentOnEstimate.checked,
       allowTakeControl: elements.allowTakeControl.checked,
       persistent: elements.persistent.value === "yes",
       suggestion: suggestionSelect.value,

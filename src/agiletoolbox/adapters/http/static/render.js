@@ -507,6 +507,7 @@ function estimate(model, actions) {
           current.number !== null && String(current.number) !== current.value ? ` (${number(current.number)})` : "",
           ` is in ${name} of ${view.issueKey}. Jira confirmed it.`,
         ),
+        commentNote(current, view),
       )
     : null;
   if (!owner) {
@@ -538,7 +539,8 @@ function estimate(model, actions) {
     mapping = h("p", { class: "hint warning-text", id: "estimate-hint" }, `${name} is not on the edit screen of ${view.issueKey}, so Jira may refuse it.`);
   }
   const failure = model.estimateFailure;
-  const done = Boolean(current && current.written && current.value === draft.trim());
+  // A comment Jira refused is tried again by writing the same estimate again.
+  const done = Boolean(current && current.written && current.value === draft.trim() && current.comment !== "failed");
   const suggestion = view.results && view.results.suggestion;
   const suggested = suggestion
     ? h(
@@ -663,4 +665,14 @@ export function roomContent(model, actions) {
       h("div", { class: "side" }, team(model), history(model, actions)),
     ),
   );
+}
+
+/** Where the app's Jira comment on the written estimate stands (rooms that comment). */
+function commentNote(estimate, view) {
+  if (estimate.comment === "written") return h("p", { dataset: { testid: "estimate-comment" } }, `A comment with the estimate was added to ${view.issueKey}.`);
+  if (estimate.comment === "pending") return h("p", { class: "muted", dataset: { testid: "estimate-comment" } }, `Adding a comment to ${view.issueKey}…`);
+  if (estimate.comment === "failed") {
+    return h("p", { class: "message warning", role: "alert", dataset: { testid: "estimate-comment" } }, `Jira did not take the comment on ${view.issueKey}; the estimate is written all the same. Write the estimate again to try the comment again.`);
+  }
+  return null;
 }
