@@ -6,8 +6,8 @@ process's live session pages hear of it. A room's progress reaches its sessions 
 
 A session drives one room per issue: when an issue becomes current, the session opens its
 room (with the session's configuration and owner) or, when the issue has a room of its own
-already, takes that room over as it is. Removing the session removes the rooms it opened
-and leaves the ones it took over. Every change is read, applied, saved against the version
+already, takes that room over as it is (`session_rooms.py`). Removing the session removes
+the rooms it opened and leaves the ones it took over. Every change is read, applied, saved against the version
 read and committed, again on fresh state after a lost race (`retrying`).
 
 An async session gives every issue its room at once (rooms taken over stop revealing by
@@ -20,26 +20,23 @@ by one (`RoomService.accept_estimate`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from attrs import evolve, frozen
+from attrs import frozen
 
 from agiletoolbox.domain.config import RoomConfig
 from agiletoolbox.domain.defaults import DefaultsKey
-from agiletoolbox.domain.errors import DomainError, InvalidState, NotFound, NotPermitted
+from agiletoolbox.domain.errors import DomainError, InvalidState, NotPermitted
 from agiletoolbox.domain.ids import (
     AccountId,
     IssueKey,
     IssueTypeId,
     ProjectKey,
-    RoomId,
     SessionId,
     TenantKey,
 )
-from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.session import (
     OPEN_STATES,
     IssueState,
@@ -47,27 +44,23 @@ from agiletoolbox.domain.session import (
     SessionMode,
 )
 from agiletoolbox.domain.session_review import ReviewMark, agreed_card
-from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import (
     Clock,
     JobLock,
     RoomEventBus,
-    UnitOfWork,
     UnitOfWorkFactory,
     UserToken,
 )
 from agiletoolbox.ports.jira import JiraClient
 from agiletoolbox.services.retry import retrying
-from agiletoolbox.services.rooms import RoomChanges, RoomService, SiteBounds, save_defaults
-from agiletoolbox.services.tenancy import require_access, require_tenant
+from agiletoolbox.services.rooms import RoomService, SiteBounds, save_defaults
+from agiletoolbox.services.session_rooms import SessionRooms, progress_of_room, rooms_of
+from agiletoolbox.services.tenancy import require_access
 
 T = TypeVar("T")
 
 MAX_SESSIONS_PER_PROJECT = 1_000
 """The most sessions a project keeps (finished ones count until retention removes them)."""
-
-JIRA_AT_ONCE = 8
-"""How many issues are looked up in Jira at once when an async session opens its rooms."""
 
 DEADLINE_JOB = "session-deadlines"
 """The job that reviews async sessions whose deadline has come (one process at a time)."""
@@ -100,7 +93,7 @@ class SessionService:
         self._clock = clock
         self._jira = jira
         self._bounds = bounds or SiteBounds()
-        self._rooms = RoomChanges(unit_of_work, events, clock)
+        self._rooms = SessionRooms(unit_of_work, events, clock, jira)
         self._room_service = rooms or RoomService(unit_of_work, events, clock, jira, bounds)
 
     # -- reading -----------------------------------------------------------------------
@@ -149,7 +142,7 @@ class SessionService:
             deadline=deadline,
         )
         if session.estimating:
-            await self._require_issues(tenant, [e.issue_key for e in session.queue])
+            await self._rooms.require_issues(tenant, [e.issue_key for e in session.queue])
         async with self._uow() as uow:
             await require_access(uow, tenant)
             if await uow.sessions.count_for_project(tenant, project) >= MAX_SESSIONS_PER_PROJECT:
@@ -164,7 +157,7 @@ class SessionService:
             await uow.commit()
         await self._events.publish(session.drain_events())
         if session.estimating:
-            return await self._with_rooms(session, [e.issue_key for e in session.queue])
+            return await self._rooms.with_rooms(session, [e.issue_key for e in session.queue])
         return session
 
     # -- changing --------------------------------------------------------------------------
@@ -202,14 +195,14 @@ class SessionService:
         """Add issues to the queue (at `position`, else at the end); while an async
         session is estimated, each gets its room at once."""
         if (await self.get(tenant, session_id)).estimating:
-            await self._require_issues(tenant, issue_keys)
+            await self._rooms.require_issues(tenant, issue_keys)
         session = await self.change(
             tenant,
             session_id,
             lambda s, now: s.add_issues(actor, issue_keys, now, position=position),
         )
         if session.estimating:
-            return await self._with_rooms(session, issue_keys)
+            return await self._rooms.with_rooms(session, issue_keys)
         return session
 
     async def remove_issue(
@@ -240,21 +233,21 @@ class SessionService:
         session = await self.change(
             tenant, session_id, lambda s, now: s.start_issue(actor, issue_key, now)
         )
-        return await self._with_room(session)
+        return await self._rooms.with_room(session)
 
     async def next(
         self, tenant: TenantKey, actor: AccountId, session_id: SessionId
     ) -> RefinementSession:
         """Move to the next issue still to be estimated, and give it a room."""
         session = await self.change(tenant, session_id, lambda s, now: s.next(actor, now))
-        return await self._with_room(session)
+        return await self._rooms.with_room(session)
 
     async def skip(
         self, tenant: TenantKey, actor: AccountId, session_id: SessionId
     ) -> RefinementSession:
         """Skip the current issue and move to the next, giving it a room."""
         session = await self.change(tenant, session_id, lambda s, now: s.skip(actor, now))
-        return await self._with_room(session)
+        return await self._rooms.with_room(session)
 
     async def review(
         self, tenant: TenantKey, actor: AccountId | None, session_id: SessionId
@@ -267,7 +260,7 @@ class SessionService:
             async with self._uow() as uow:
                 await require_access(uow, tenant)
                 session = await uow.sessions.get(tenant, session_id)
-                rooms = await _rooms_of(uow, session)
+                rooms = await rooms_of(uow, session)
                 marks = {
                     entry.issue_key: ReviewMark.of(
                         room.config.cards, room.votes, room.config.suggestion
@@ -283,7 +276,7 @@ class SessionService:
             await self._events.publish(session.drain_events())
             return session
 
-        return await self._with_room(await retrying(attempt))
+        return await self._rooms.with_room(await retrying(attempt))
 
     async def review_due(self, lock: JobLock) -> int | None:
         """Review every async session whose deadline has come; None when another process
@@ -321,13 +314,13 @@ class SessionService:
         accepted: list[IssueKey] = []
         failed: list[tuple[IssueKey, str]] = []
         async with self._uow() as uow:
-            rooms = await _rooms_of(uow, session)
+            rooms = await rooms_of(uow, session)
         for entry in session.queue:
             room = None if entry.room_id is None else rooms.get(entry.room_id)
             if (
                 entry.state not in OPEN_STATES
                 or room is None
-                or _progress_of(room) is IssueState.ESTIMATED
+                or progress_of_room(room) is IssueState.ESTIMATED
             ):
                 continue
             card = agreed_card(room.config.cards, room.votes)
@@ -373,108 +366,5 @@ class SessionService:
 
         session = await retrying(attempt)
         for room_id in session.rooms_opened():
-            await self._close_room(tenant, room_id)
+            await self._rooms.close(tenant, room_id)
         return session
-
-    # -- rooms -----------------------------------------------------------------------------
-
-    async def _require_issues(self, tenant: TenantKey, issue_keys: Sequence[IssueKey]) -> None:
-        """Jira shows the app each issue that has no room yet (a few asked at once)."""
-        async with self._uow() as uow:
-            site = await require_tenant(uow, tenant)
-            missing = [
-                key for key in issue_keys if await uow.rooms.find_by_issue(tenant, key) is None
-            ]
-        gate = asyncio.Semaphore(JIRA_AT_ONCE)
-
-        async def check(site: Tenant, key: IssueKey) -> None:
-            async with gate:
-                await self._jira.require_issue(site, key)
-
-        await asyncio.gather(*(check(site, key) for key in missing))
-
-    async def _with_rooms(
-        self, session: RefinementSession, issue_keys: Sequence[IssueKey]
-    ) -> RefinementSession:
-        """The session, each of the issues given a room if it has none yet (Jira was asked
-        about them already)."""
-        return await retrying(lambda: self._attach_rooms(session, issue_keys))
-
-    async def _with_room(self, session: RefinementSession) -> RefinementSession:
-        """The session, its current issue given a room if it has none yet."""
-        if session.current is None or session.item(session.current).room_id is not None:
-            return session
-        issue_key = session.current
-        async with self._uow() as uow:
-            site = await require_tenant(uow, session.tenant)
-            existing = await uow.rooms.find_by_issue(session.tenant, issue_key)
-        if existing is None:
-            await self._jira.require_issue(site, issue_key)
-        return await self._with_rooms(session, [issue_key])
-
-    async def _attach_rooms(
-        self, read: RefinementSession, issue_keys: Sequence[IssueKey]
-    ) -> RefinementSession:
-        async with self._uow() as uow:
-            session = await uow.sessions.get(read.tenant, read.id)
-            now = self._clock.now()
-            for issue_key in issue_keys:
-                if not session.holds(issue_key) or session.item(issue_key).room_id is not None:
-                    continue
-                room = await uow.rooms.find_by_issue(session.tenant, issue_key)
-                opened = room is None
-                if room is None:
-                    owner = session.owner
-                    if owner is None:
-                        raise InvalidState("the session has no owner to open the issue's room")
-                    room = Room.open(
-                        session.tenant,
-                        RoomId.generate(),
-                        issue_key,
-                        owner,
-                        session.room_config(),
-                        now,
-                    )
-                    await uow.rooms.add(room)
-                elif session.estimating:
-                    await _hold_back(uow, room, now)
-                session.room_opened(issue_key, room.id, now, opened=opened)
-                progress = _progress_of(room)
-                if progress is not None:
-                    session.issue_progressed(issue_key, progress, now)
-            await uow.sessions.save(session)
-            await uow.commit()
-            events = uow.rooms.collect_events()
-        await self._events.publish([*events, *session.drain_events()])
-        return session
-
-    async def _close_room(self, tenant: TenantKey, room_id: RoomId) -> None:
-        try:
-            await self._rooms.apply(tenant, room_id, lambda r, now: r.close(now), delete=True)
-        except NotFound:
-            return  # removed on its own already
-
-
-async def _rooms_of(uow: UnitOfWork, session: RefinementSession) -> dict[RoomId, Room]:
-    """The rooms of the session's queue that exist, by id."""
-    keys = [(session.tenant, e.room_id) for e in session.queue if e.room_id is not None]
-    found = await uow.rooms.get_served_many(keys)
-    return {room_id: room for (_, room_id), (room, _standing) in found.items()}
-
-
-async def _hold_back(uow: UnitOfWork, room: Room, now: datetime) -> None:
-    """A room an async session takes over stops revealing by itself (by auto-reveal or a
-    timer) while the session runs, as the rooms it opens do; its owner decided so by
-    putting the issue in the session."""
-    if room.owner is None or not (room.config.auto_reveal or room.config.reveal_on_timer):
-        return
-    room.configure(room.owner, evolve(room.config, auto_reveal=False, reveal_on_timer=False), now)
-    await uow.rooms.save(room)
-
-
-def _progress_of(room: Room) -> IssueState | None:
-    """Where a room taken over stands, as the queue counts it (None: still voting)."""
-    if room.state == "voting":
-        return None
-    written = room.state == "estimated" and room.estimate is not None and room.estimate.written
-    return IssueState.ESTIMATED if written else IssueState.REVEALED
