@@ -116,7 +116,7 @@ async def test_three_people_estimate_at_their_own_pace_then_review(stack: Stack)
     await see(progress_of(alice, BOB), "4 of 4")
     await see(progress_of(alice, CHITRA), "1 of 4")
     await see(app.locator("[data-testid=finished-count]"), "2 of 3 finished")
-    await app.locator("[data-key=review]").click()
+    await app.locator("[data-key=review]").dblclick()  # a double click reviews once
 
     # The review: the least agreed first; the unanimous ones accepted in one step.
     await see(app.locator("[data-key=accept-unanimous]"), "Accept all unanimous: 3 issues")
@@ -124,8 +124,12 @@ async def test_three_people_estimate_at_their_own_pace_then_review(stack: Stack)
     await see(item(alice, "DEMO-9").locator("[data-testid=issue-counts]"), "2 votes")
     await see(item(alice, "DEMO-7").locator("[data-testid=unanimous]"), "Unanimous")
     await current(alice, "DEMO-9")
-    await app.locator("[data-key=accept-unanimous]").click()
+    await app.locator("[data-key=accept-unanimous]").dblclick()
     await see(app.locator("[data-testid=accepted]"), "DEMO-7, DEMO-10, DEMO-12")
+    sent = await stack.traffic.texts()
+    for step in ("review", "accept-unanimous"):
+        asked = [line for line in sent if line.endswith(f"/api/sessions/{session_id}/{step}")]
+        assert len(asked) == 1, (step, "a double click sends one request")
     for key, value in (("DEMO-7", 5), ("DEMO-10", 8), ("DEMO-12", 2)):
         assert stack.jira.field_value(SITE, key, STORY_POINTS_FIELD) == value
         await see(item(alice, key), "Estimate")

@@ -8,6 +8,16 @@
 import { mountRoom } from "./roomview.js";
 import { h } from "./ui.js";
 
+/** The button stays disabled while its request runs (a double click sends one). */
+export function busyWhile(button, promise) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  return Promise.resolve(promise).finally(() => {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  });
+}
+
 /** The issue to show first: the first one without your vote (else the first). */
 function firstUnvoted(view) {
   const open = view.issues.find((i) => i.yourCard === null);
@@ -53,7 +63,7 @@ export function renderEstimating(state, parts) {
     ? h(
         "div",
         { class: "drive" },
-        h("button", { type: "button", class: `button${everyone ? " primary offered" : ""}`, dataset: { key: "review" }, onclick: () => parts.step("review", undefined, "The review did not start") }, "Finish & review"),
+        h("button", { type: "button", class: `button${everyone ? " primary offered" : ""}`, dataset: { key: "review" }, onclick: (event) => busyWhile(event.currentTarget, parts.step("review", undefined, "The review did not start")) }, "Finish & review"),
         h("span", { class: "muted", dataset: { testid: "finished-count" } }, everyone ? "Everyone has finished." : `${finished.length} of ${view.progress.length} finished. You can review now, or wait.`),
         ...parts.ownerButtons,
       )

@@ -6,7 +6,7 @@
 import { settingsOf } from "./config.js";
 import { mountRoom } from "./roomview.js";
 import { adfText } from "./projectjira.js";
-import { renderEstimating } from "./sessionasync.js";
+import { busyWhile, renderEstimating } from "./sessionasync.js";
 import { announce, confirmDialog, failureText, h } from "./ui.js";
 
 const RETRY_MS = [500, 1000, 2000, 5000, 10000];
@@ -212,7 +212,7 @@ function renderSession(state) {
         "div",
         { class: "drive" },
         unanimous
-          ? h("button", { type: "button", class: "button", dataset: { key: "accept-unanimous" }, onclick: () => acceptUnanimous(state) }, `Accept all unanimous: ${unanimous} ${unanimous === 1 ? "issue" : "issues"}`)
+          ? h("button", { type: "button", class: "button", dataset: { key: "accept-unanimous" }, onclick: (event) => busyWhile(event.currentTarget, acceptUnanimous(state)) }, `Accept all unanimous: ${unanimous} ${unanimous === 1 ? "issue" : "issues"}`)
           : null,
         open
           ? h("button", { type: "button", class: "button primary", dataset: { key: "next" }, onclick: () => step(state, "next", undefined, "Could not move on") }, started ? "Next issue" : "Start with the first issue")
@@ -226,7 +226,8 @@ function renderSession(state) {
   const keep = state.roomSlot;
   const finished = view.state === "finished" ? h("p", { class: "message info" }, "This session is finished. It stays here to read until retention removes it.") : null;
   const columns = h("div", { class: "session-columns" }, h("div", { class: "queue-column" }, queue, adder), currentBox);
-  state.shell.replaceChildren(...[head, finished, drive, error, columns].filter(Boolean));
+  const notice = state.notice && owner ? acceptanceNotice(state.notice) : null;
+  state.shell.replaceChildren(...[head, finished, drive, notice, error, columns].filter(Boolean));
   if (state.showSummary || view.state === "finished") {
     state.showSummary = true;
     renderSummary(state, currentBox);
@@ -239,6 +240,16 @@ function renderSession(state) {
   refocus(state, focused);
 }
 
+/** What "accept all unanimous" did: the estimates written, and those Jira refused. */
+function acceptanceNotice(notice) {
+  return h(
+    "div",
+    { class: "notices" },
+    h("p", { class: "message success", role: "status", dataset: { testid: "accepted" } }, notice.written),
+    notice.failed.length ? h("p", { class: "message error", role: "alert", dataset: { testid: "not-accepted" } }, `Not written: ${notice.failed.join(" · ")}`) : null,
+  );
+}
+
 /** Focus goes back to the control that had it before a render (by its key), if any. */
 function refocus(state, focused) {
   if (focused) {
@@ -248,23 +259,18 @@ function refocus(state, focused) {
   page.host.resize();
 }
 
-/** Reveal and write every unanimous issue; say what was written and what failed. */
+/** Reveal and write every unanimous issue; say what was written and what failed (the
+ * note stays through the renders that follow, until the next time). */
 async function acceptUnanimous(state) {
   const box = state.shell.querySelector("[data-testid=session-error]");
   try {
     const done = await page.api.step(state.id, "accept-unanimous");
-    accept(state, done.session);
     const written = done.accepted.length ? `Estimates written for ${done.accepted.join(", ")}.` : "No estimate was written.";
     const failed = done.failed.map((f) => `${f.issueKey}: ${f.message}`);
+    state.notice = { written, failed };
     announce([written, ...failed].join(" "));
-    const report = state.shell.querySelector("[data-testid=session-error]");
-    if (report && failed.length) {
-      report.hidden = false;
-      report.textContent = `Not written: ${failed.join(" · ")}`;
-    }
-    const told = h("p", { class: "message success", role: "status", dataset: { testid: "accepted" } }, written);
-    const drive = state.shell.querySelector(".drive");
-    if (drive) drive.after(told);
+    accept(state, done.session);
+    renderSession(state);
   } catch (error) {
     announce(`The estimates were not accepted: ${failureText(error)}`);
     if (box) {
