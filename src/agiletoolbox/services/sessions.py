@@ -7,8 +7,9 @@ process's live session pages hear of it. A room's progress reaches its sessions 
 A session drives one room per issue: when an issue becomes current, the session opens its
 room (with the session's configuration and owner) or, when the issue has a room of its own
 already, takes that room over as it is (`session_rooms.py`). Removing the session removes
-the rooms it opened and leaves the ones it took over. Every change is read, applied, saved against the version
-read and committed, again on fresh state after a lost race (`retrying`).
+the rooms it opened and leaves the ones it took over. Every change is read, applied, saved
+against the version read and committed, again on fresh state after a lost race
+(`retrying`).
 
 An async session gives every issue its room at once (rooms taken over stop revealing by
 themselves while it runs). Its review, by the owner or by the deadline job (`review_due`,
