@@ -95,6 +95,12 @@ function removed(state, byMe) {
 /** A view from the server (an answer, or the socket): newer versions only. */
 function accept(state, view) {
   if (state.stopped || (state.view && view.version < state.view.version)) return;
+  // The same view again (counts sent after a room change that moved none of them, an
+  // answer the socket already brought): no render, which could move a control away from
+  // under a pointer in the middle of a click.
+  const text = JSON.stringify(view);
+  if (state.view && text === state.viewText) return;
+  state.viewText = text;
   const previous = state.view;
   state.view = view;
   const keys = view.issues.map((i) => i.issueKey);
