@@ -103,9 +103,21 @@ async def test_three_people_estimate_at_their_own_pace_then_review(stack: Stack)
     ]
     await bob.goto("about:blank")  # leaves: the page and its sockets close
 
-    # Chitra estimates one issue, skips one, and never comes back.
+    # Chitra estimates one issue, skips one, and never comes back. Her card goes out while
+    # the network to the app is down: the queue says "Your card" only once the server
+    # holds it.
     chitra = await stack.open(CHITRA, url=stack.sessions_url(CHITRA, session_id))
-    await walk(chitra, {"DEMO-7": "5", "DEMO-9": None})
+    await current(chitra, "DEMO-7")
+    chitras_room = frame(chitra).locator("[data-testid=session-room]")
+    await visible(chitras_room.locator(".deck"))
+    stack.network.cut()
+    await chitras_room.locator('.deck .card[data-card="5"]').click()
+    await see(chitras_room.locator(".deck-section .hint"), "goes out when the connection")
+    await see(item(chitra, "DEMO-7").locator("[data-testid=your-card]"), "No card yet")
+    stack.network.restore()
+    await see(item(chitra, "DEMO-7").locator("[data-testid=your-card]"), "Your card: 5")
+    await frame(chitra).locator("[data-key=walk-next]").click()
+    await walk(chitra, {"DEMO-9": None})
     await current(chitra, "DEMO-10")
     await see(item(chitra, "DEMO-9").locator("[data-testid=your-card]"), "No card yet")
     await chitra.goto("about:blank")  # leaves: the page and its sockets close
