@@ -6,8 +6,9 @@ The Jira calls happen outside any transaction; each step before and after is a r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from agiletoolbox.domain.errors import InvalidState, JiraError
 from agiletoolbox.domain.estimate import Estimate
@@ -18,8 +19,15 @@ from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import JiraClient, UnitOfWorkFactory, UserToken
 from agiletoolbox.services.tenancy import require_tenant
 
-if TYPE_CHECKING:
-    from agiletoolbox.services.rooms import RoomChanges
+
+class RoomChanges(Protocol):
+    """How a room is changed (`rooms.RoomChanges`): read, act, save, commit, publish."""
+
+    async def apply(
+        self, tenant: TenantKey, room_id: RoomId, action: Callable[[Room, datetime], object]
+    ) -> Room:
+        """The room after `action`, committed."""
+        ...
 
 
 class EstimateWriter:
