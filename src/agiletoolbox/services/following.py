@@ -43,7 +43,7 @@ async def follow(
     changes: list[SessionChanged] = []
     for session_id in await uow.sessions.following(room.tenant, room.id):
         session = await uow.sessions.get(room.tenant, session_id)
-        if session.estimating and not session.removed:
+        if session.estimating:
             raise InvalidState("the votes stay hidden until the owner reviews the async session")
         session.issue_progressed(room.issue_key, state, now)
         await uow.sessions.save(session)
