@@ -156,6 +156,15 @@ class Estimate:
     comment_at: datetime | None = None
     """When a process last took the comment on."""
 
+    def repeats(self, other: Estimate) -> bool:
+        """Whether `other` accepts the same value for the same field in the same round (a
+        retry, another tab): Jira may hold it already, and its comment is the same one."""
+        return (self.value, self.field_id, self.round) == (
+            other.value,
+            other.field_id,
+            other.round,
+        )
+
     def same_as(self, other: Estimate) -> bool:
         """Whether both are the one acceptance (whatever Jira's confirmation and comment)."""
         return (self.value, self.field_id, self.round, self.accepted_at) == (

@@ -399,11 +399,7 @@ class Room:
         resolved = resolve_estimate(value, self.config.cards, self.config.numbers, target)
         estimate = Estimate(resolved, target.id, self.round, actor, now)
         earlier = self.estimate
-        if earlier is not None and (earlier.value, earlier.field_id, earlier.round) == (
-            resolved,
-            target.id,
-            self.round,
-        ):
+        if earlier is not None and earlier.repeats(estimate):
             # The same estimate again (a retry, another tab): its comment stays where it is.
             estimate = evolve(estimate, comment=earlier.comment, comment_at=earlier.comment_at)
         self.estimate = estimate

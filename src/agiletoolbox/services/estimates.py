@@ -71,11 +71,7 @@ class EstimateWriter:
         ).estimate
         if accepted is None:  # pragma: no cover - accept_estimate always leaves one
             raise InvalidState("the estimate was not accepted")
-        retried = earlier is not None and (earlier.value, earlier.field_id, earlier.round) == (
-            accepted.value,
-            accepted.field_id,
-            accepted.round,
-        )
+        retried = earlier is not None and earlier.repeats(accepted)
         if not (
             retried
             and await self._jira.holds_estimate(tenant_row, room.issue_key, target, accepted.value)
