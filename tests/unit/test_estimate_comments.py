@@ -8,32 +8,18 @@ from datetime import timedelta
 
 from attrs import evolve
 
-from agiletoolbox.adapters.memory import ManualClock, MemoryEventBus, MemoryJira, MemoryStore
 from agiletoolbox.domain.config import Role, RoomConfig
-from agiletoolbox.domain.estimate import COMMENT_CLAIM, CommentState, FieldSpec, FieldType
-from agiletoolbox.domain.tenant import ProductType, Region, Tenant
+from agiletoolbox.domain.estimate import COMMENT_CLAIM, CommentState
 from agiletoolbox.domain.view import view_of
 from agiletoolbox.services.rooms import RoomService
 from tests.unit.roomkit import ANA, BEN, ISSUE, STORY_POINTS, T0, TENANT
+from tests.unit.test_session_service import World as SessionWorld
 
 COMMENTING = RoomConfig(field_id=STORY_POINTS, comment_on_estimate=True)
 
 
-class World:
-    def __init__(self) -> None:
-        self.store = MemoryStore()
-        self.store.tenants[TENANT] = Tenant.install(
-            key=TENANT,
-            base_url="https://acme.atlassian.net",
-            shared_secret="s" * 32,
-            product_type=ProductType.JIRA,
-            region=Region.US,
-            now=T0,
-        )
-        self.clock = ManualClock(T0)
-        self.jira = MemoryJira()
-        self.jira.add_issue(TENANT, ISSUE, FieldSpec(STORY_POINTS, FieldType.NUMBER))
-        self.bus = MemoryEventBus()
+class World(SessionWorld):
+    """A site with DEMO-1 to DEMO-4 (story points on their edit screens)."""
 
     def process(self) -> RoomService:
         """One process's room service (processes share the store and Jira)."""
