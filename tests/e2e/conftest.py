@@ -98,6 +98,40 @@ class ServeProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+@asynccontextmanager
+async def serve_processes(
+    jira: JiraSimulator, database_url: str, folder: Path, names: tuple[str, ...], **extra: str
+) -> AsyncIterator[tuple[ServeProcess, ...]]:
+    """One `serve` process per name on one database, with one secret key and one public
+    base URL (the first's: Jira knows one base URL for the app, and every process verifies
+    tokens against it), started on empty tables and up; stopped when the block ends.
+    `extra`: more settings, such as `deadline_check_seconds`."""
+    first = free_port()
+    settings = {
+        "env": "test",
+        "base_url": f"http://127.0.0.1:{first}",
+        "database_url": database_url,
+        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "install_keys_url": jira.install_keys_url,
+        "personal_data_url": jira.personal_data_url,
+        **extra,
+    }
+    # Start on empty tables (other tests' tenants are under other keys).
+    async with open_pool(database_url, min_size=1, max_size=1) as pool, pool.acquire() as c:
+        await clean(c)
+    ports = [first, *(free_port() for _ in names[1:])]
+    processes = tuple(
+        ServeProcess(name, port, settings, folder) for name, port in zip(names, ports, strict=True)
+    )
+    try:
+        await asyncio.gather(*(process.start() for process in processes))
+        async with aiohttp.ClientSession() as session:
+            await asyncio.gather(*(process.wait_until_up(session) for process in processes))
+        yield processes
+    finally:
+        await asyncio.gather(*(process.stop() for process in processes))
+
+
 class Deployment:
     """The app as `serve` runs it, on a port of its own."""
 

@@ -10,8 +10,6 @@ succeed.
 from __future__ import annotations
 
 import asyncio
-import base64
-import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agiletoolbox.adapters.postgres import open_pool
 from agiletoolbox.simulator import ALICE, BOB, CHITRA, JiraSimulator
-from tests.e2e.conftest import ServeProcess, free_port
-from tests.integration.database import clean
+from tests.e2e.conftest import ServeProcess, serve_processes
 from tests.livekit import next_of, reader
 
 pytestmark = pytest.mark.postgres
@@ -34,32 +30,10 @@ WAIT = 10.0
 @pytest.fixture
 async def three_processes(
     jira: JiraSimulator, database_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[ServeProcess, ServeProcess, ServeProcess]]:
+) -> AsyncIterator[tuple[ServeProcess, ...]]:
     """Processes A, B and C: one database, one secret key, one public base URL (A's)."""
-    port_a = free_port()
-    settings = {
-        "env": "test",
-        # Jira knows one base URL for the app; every process verifies tokens against it.
-        "base_url": f"http://127.0.0.1:{port_a}",
-        "database_url": database_url,
-        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "install_keys_url": jira.install_keys_url,
-        "personal_data_url": jira.personal_data_url,
-    }
-    # Start on empty tables (other tests' tenants are under other keys).
-    async with open_pool(database_url, min_size=1, max_size=1) as pool, pool.acquire() as c:
-        await clean(c)
-    a = ServeProcess("a", port_a, settings, tmp_path)
-    b = ServeProcess("b", free_port(), settings, tmp_path)
-    c = ServeProcess("c", free_port(), settings, tmp_path)
-    processes = (a, b, c)
-    try:
-        await asyncio.gather(*(process.start() for process in processes))
-        async with aiohttp.ClientSession() as session:
-            await asyncio.gather(*(process.wait_until_up(session) for process in processes))
+    async with serve_processes(jira, database_url, tmp_path, ("a", "b", "c")) as processes:
         yield processes
-    finally:
-        await asyncio.gather(*(process.stop() for process in processes))
 
 
 def jwt(token: str) -> dict[str, str]:
@@ -98,7 +72,7 @@ async def ack_of(ws: aiohttp.ClientWebSocketResponse, request_id: str) -> None:
 
 
 async def test_changes_through_one_process_reach_sockets_on_the_other(
-    jira: JiraSimulator, three_processes: tuple[ServeProcess, ServeProcess, ServeProcess]
+    jira: JiraSimulator, three_processes: tuple[ServeProcess, ...]
 ) -> None:
     a, b, _ = three_processes
     await jira.install("acme", a.url)
@@ -163,7 +137,7 @@ async def test_changes_through_one_process_reach_sockets_on_the_other(
 
 
 async def test_a_vote_through_any_process_reaches_sockets_on_the_other_two(
-    jira: JiraSimulator, three_processes: tuple[ServeProcess, ServeProcess, ServeProcess]
+    jira: JiraSimulator, three_processes: tuple[ServeProcess, ...]
 ) -> None:
     await jira.install("acme", three_processes[0].url)
     people = (ALICE, BOB, CHITRA)

@@ -4,8 +4,6 @@ processes on one database both looking for due sessions every second."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,10 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agiletoolbox.adapters.postgres import open_pool
 from agiletoolbox.simulator import ALICE, BOB, JiraSimulator
-from tests.e2e.conftest import ServeProcess, free_port
-from tests.integration.database import clean
+from tests.e2e.conftest import ServeProcess, serve_processes
 
 pytestmark = pytest.mark.postgres
 
@@ -28,34 +24,16 @@ REVIEWED = "moved to review"
 @pytest.fixture
 async def two_processes(
     jira: JiraSimulator, database_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
-    port_a = free_port()
-    settings = {
-        "env": "test",
-        "base_url": f"http://127.0.0.1:{port_a}",
-        "database_url": database_url,
-        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "install_keys_url": jira.install_keys_url,
-        "personal_data_url": jira.personal_data_url,
-        "deadline_check_seconds": "1",
-    }
-    async with open_pool(database_url, min_size=1, max_size=1) as pool, pool.acquire() as c:
-        await clean(c)
-    processes = (
-        ServeProcess("a", port_a, settings, tmp_path),
-        ServeProcess("b", free_port(), settings, tmp_path),
-    )
-    try:
-        await asyncio.gather(*(process.start() for process in processes))
-        async with aiohttp.ClientSession() as session:
-            await asyncio.gather(*(process.wait_until_up(session) for process in processes))
+) -> AsyncIterator[tuple[ServeProcess, ...]]:
+    """Processes A and B, each looking for due sessions every second."""
+    async with serve_processes(
+        jira, database_url, tmp_path, ("a", "b"), deadline_check_seconds="1"
+    ) as processes:
         yield processes
-    finally:
-        await asyncio.gather(*(process.stop() for process in processes))
 
 
 async def test_the_deadline_reviews_an_async_session_once_across_processes(
-    jira: JiraSimulator, two_processes: tuple[ServeProcess, ServeProcess]
+    jira: JiraSimulator, two_processes: tuple[ServeProcess, ...]
 ) -> None:
     a, b = two_processes
     await jira.install("acme", a.url)
