@@ -307,15 +307,16 @@ class SessionService:
         """Reveal each open issue whose open round is unanimous (two votes or more, the same
         estimate card) and write that card to its Jira field, one issue after another as
         the owner would; an issue that fails is reported and the others go on."""
-        session = await self.get(tenant, session_id)
+        async with self._uow() as uow:
+            await require_access(uow, tenant)
+            session = await uow.sessions.get(tenant, session_id)
+            rooms = await rooms_of(uow, session)
         if actor != session.owner:
             raise NotPermitted("only the session's owner may accept estimates")
         if session.estimating:
             raise InvalidState("review the async session before accepting its estimates")
         accepted: list[IssueKey] = []
         failed: list[tuple[IssueKey, str]] = []
-        async with self._uow() as uow:
-            rooms = await rooms_of(uow, session)
         for entry in session.queue:
             room = None if entry.room_id is None else rooms.get(entry.room_id)
             if (
