@@ -92,14 +92,15 @@ function removed(state, byMe) {
   page.showList(text);
 }
 
-/** A view from the server (an answer, or the socket): newer versions only. */
+/** A view from the server (an answer, or the socket): newer versions only. Whether it
+ * rendered. */
 function accept(state, view) {
-  if (state.stopped || (state.view && view.version < state.view.version)) return;
+  if (state.stopped || (state.view && view.version < state.view.version)) return false;
   // The same view again (counts sent after a room change that moved none of them, an
   // answer the socket already brought): no render, which could move a control away from
   // under a pointer in the middle of a click.
   const text = JSON.stringify(view);
-  if (state.view && text === state.viewText) return;
+  if (state.view && text === state.viewText) return false;
   state.viewText = text;
   const previous = state.view;
   state.view = view;
@@ -108,6 +109,7 @@ function accept(state, view) {
   renderSession(state);
   if (unknown.length) page.jira.learn(unknown).then(() => state.view === view && renderSession(state));
   if (previous && previous.current !== view.current && view.current) announce(`Now estimating ${view.current}. ${page.jira.label(view.current)}`);
+  return true;
 }
 
 function mine(view) {
@@ -275,8 +277,7 @@ async function acceptUnanimous(state) {
     const failed = done.failed.map((f) => `${f.issueKey}: ${f.message}`);
     state.notice = { written, failed };
     announce([written, ...failed].join(" "));
-    accept(state, done.session);
-    renderSession(state);
+    if (!accept(state, done.session)) renderSession(state); // the notice is new either way
   } catch (error) {
     announce(`The estimates were not accepted: ${failureText(error)}`);
     if (box) {
