@@ -32,14 +32,10 @@ class EstimateComment:
 
 def comment_on(room: Room, estimate: Estimate) -> EstimateComment:
     """The comment on `estimate`, accepted in `room` (its round's votes, revealed)."""
-    if estimate.round == room.round:
-        votes = dict(room.votes)
-    else:
-        record = next((r for r in room.history if r.number == estimate.round), None)
-        votes = {} if record is None else dict(record.votes)
+    deck, votes = room.revealed_round(estimate.round) or (room.config.cards, {})
     agreement = None
     if votes:
-        result = consensus(room.config.cards, votes, room.config.suggestion)
+        result = consensus(deck, votes, room.config.suggestion)
         agreement = result.agreement if result.count else None
     # The same estimate accepted again (a retry, another tab) is the same comment.
     marker = f"{room.id.value}/{estimate.round}/{estimate.value.label}"

@@ -174,6 +174,16 @@ class Room:
         """The participants who vote."""
         return [p for p in self.participants.values() if p.role is Role.VOTER]
 
+    def revealed_round(self, number: int | None = None) -> tuple[Deck, dict[AccountId, str]] | None:
+        """The deck and votes of revealed round `number` (None: the last revealed one),
+        open or finished; None when that round was not revealed."""
+        if self.revealed and number in (None, self.round):
+            return self.config.cards, dict(self.votes)
+        for record in reversed(self.history):
+            if record.revealed and number in (None, record.number):
+                return record.deck, dict(record.votes)
+        return None
+
     # -- membership and presence ---------------------------------------------------------
 
     def join(self, account: AccountId, role: Role, now: datetime) -> None:

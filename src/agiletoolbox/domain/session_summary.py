@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from attrs import frozen
 
 from agiletoolbox.domain.consensus import consensus
-from agiletoolbox.domain.deck import Deck
-from agiletoolbox.domain.ids import AccountId, IssueKey, RoomId, SessionId
+from agiletoolbox.domain.ids import IssueKey, RoomId, SessionId
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.session import IssueState, RefinementSession
 from agiletoolbox.domain.session_view import IssueStateName
@@ -53,15 +52,7 @@ class SessionSummary:
 def _round_figures(room: Room) -> tuple[int, float | None]:
     """(votes, agreement) of the round that counts: the estimated one, else the last
     revealed one; (0, None) when no round was revealed."""
-    chosen: tuple[Deck, Mapping[AccountId, str]] | None = None
-    wanted = room.estimate.round if room.estimate is not None else None
-    if room.revealed and (wanted is None or wanted == room.round):
-        chosen = (room.config.cards, room.votes)
-    else:
-        for record in reversed(room.history):
-            if record.revealed and (wanted is None or record.number == wanted):
-                chosen = (record.deck, dict(record.votes))
-                break
+    chosen = room.revealed_round(room.estimate.round if room.estimate is not None else None)
     if chosen is None or not chosen[1]:
         return 0, None
     deck, votes = chosen
