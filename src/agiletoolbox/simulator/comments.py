@@ -11,16 +11,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
+from agiletoolbox.simulator.answers import NO_ISSUE, UNREADABLE, errors, json_body
 from agiletoolbox.simulator.cloud import Caller
 from agiletoolbox.simulator.site import Site
 
-NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 NOT_ADF = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
 EMPTY = "Comment body can not be empty!"
 MAX_PAGE = 100
@@ -76,10 +75,6 @@ def _nodes_problem(nodes: list[Any], *, top: bool) -> str | None:
     return None
 
 
-def _errors(status: int, messages: list[str], fields: dict[str, str]) -> web.Response:
-    return web.json_response({"errorMessages": messages, "errors": fields}, status=status)
-
-
 def _shown(site: Site, key: str, comment: dict[str, Any], properties: bool) -> dict[str, Any]:
     shown = {k: v for k, v in comment.items() if k != "properties"}
     shown["self"] = f"{site.base_url}/rest/api/3/issue/{key}/comment/{comment['id']}"
@@ -92,21 +87,18 @@ async def add_comment(request: web.Request, site: Site, caller: Caller) -> web.R
     """`POST /rest/api/3/issue/{key}/comment`."""
     issue = site.issues.get(request.match_info["issue"])
     if issue is None:
-        return _errors(404, [NO_ISSUE], {})
-    try:
-        body = json.loads(await request.text())
-    except ValueError:
-        return _errors(400, ["Can not deserialize the request body."], {})
-    if not isinstance(body, Mapping):
-        return _errors(400, ["Can not deserialize the request body."], {})
+        return errors(404, [NO_ISSUE], {})
+    body = await json_body(request)
+    if body is None:
+        return errors(400, [UNREADABLE], {})
     problem = adf_problem(body.get("body"))
     if problem is not None:
-        return _errors(400, [], {"comment": problem})
+        return errors(400, [], {"comment": problem})
     properties = body.get("properties", [])
     if not isinstance(properties, list) or any(
         not isinstance(p, Mapping) or not isinstance(p.get("key"), str) for p in properties
     ):
-        return _errors(400, ["Can not deserialize the request body."], {})
+        return errors(400, [UNREADABLE], {})
     author = caller.user.account_id if caller.user is not None else f"app:{caller.kind}"
     site.comment_serial += 1
     comment = {
@@ -124,12 +116,12 @@ async def list_comments(request: web.Request, site: Site, _caller: Caller) -> we
     """`GET /rest/api/3/issue/{key}/comment`."""
     issue = site.issues.get(request.match_info["issue"])
     if issue is None:
-        return _errors(404, [NO_ISSUE], {})
+        return errors(404, [NO_ISSUE], {})
     try:
         start = max(0, int(request.query.get("startAt", "0")))
         size = min(MAX_PAGE, max(1, int(request.query.get("maxResults", "50"))))
     except ValueError:
-        return _errors(400, ["startAt and maxResults are numbers."], {})
+        return errors(400, ["startAt and maxResults are numbers."], {})
     newest_first = request.query.get("orderBy", "created") == "-created"
     ordered = list(reversed(issue.comments)) if newest_first else list(issue.comments)
     expand = "properties" in request.query.get("expand", "").split(",")

@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
+from agiletoolbox.simulator.answers import errors
 from agiletoolbox.simulator.cloud import CLOUD, NAMES_SERVED, Caller, endpoint
 from agiletoolbox.simulator.qsh import query_pairs
 from agiletoolbox.simulator.record import APP
-from agiletoolbox.simulator.rest import errors
 from agiletoolbox.simulator.site import Installation, Site, User
 
 AVATARS_PREFIX = "/avatars"

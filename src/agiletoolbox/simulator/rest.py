@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from agiletoolbox.simulator.answers import NO_ISSUE, UNREADABLE, errors, json_body
 from agiletoolbox.simulator.cloud import Caller, endpoint
 from agiletoolbox.simulator.comments import add_comment, list_comments
 from agiletoolbox.simulator.jql import JqlError
@@ -37,14 +37,8 @@ from agiletoolbox.simulator.qsh import query_pairs
 from agiletoolbox.simulator.sample import DESCRIPTIONS, description_adf
 from agiletoolbox.simulator.site import FieldDef, Issue, SavedFilter, Site
 
-NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 MAX_TEXT = 255
 _OVERRIDES = ("overrideScreenSecurity", "overrideEditableFlag")
-
-
-def errors(status: int, messages: list[str], field_errors: dict[str, str]) -> web.Response:
-    """Jira's `ErrorCollection` answer."""
-    return web.json_response({"errorMessages": messages, "errors": field_errors}, status=status)
 
 
 def _field_json(site: Site, field_def: FieldDef) -> dict[str, Any]:
@@ -197,7 +191,7 @@ def _changes(body: dict[str, Any]) -> tuple[dict[str, object], dict[str, str], l
     fields = body.get("fields", {})
     update = body.get("update", {})
     if not isinstance(fields, dict) or not isinstance(update, dict):
-        return {}, {}, ["Can not deserialize the request body."]
+        return {}, {}, [UNREADABLE]
     wanted.update(fields)
     for field_id, operations in update.items():
         if field_id in fields:
@@ -222,14 +216,6 @@ def _changes(body: dict[str, Any]) -> tuple[dict[str, object], dict[str, str], l
 def off_screen(field_id: str) -> str:
     """Jira's refusal of a field that is not on the edit screen (or does not exist)."""
     return f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
-
-
-async def _body(request: web.Request) -> dict[str, Any] | None:
-    try:
-        body = json.loads(await request.text())
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _apply(site: Site, issue: Issue, body: dict[str, Any]) -> web.Response:
@@ -262,9 +248,9 @@ async def edit_issue(request: web.Request, site: Site, _caller: Caller) -> web.R
     if any(n in _OVERRIDES and v.lower() == "true" for n, v in query_pairs(raw)):
         message = "Only Jira administrators can override screen security or the editable flag."
         return errors(403, [message], {})
-    body = await _body(request)
+    body = await json_body(request)
     if body is None:
-        return errors(400, ["Can not deserialize the request body."], {})
+        return errors(400, [UNREADABLE], {})
     return _apply(site, issue, body)
 
 
@@ -332,9 +318,9 @@ async def search_jql(request: web.Request, site: Site, _caller: Caller) -> web.R
     at a time (`nextPageToken`, absent on the last page, and `isLast`); `fields` defaults
     to `id` only."""
     if request.method == "POST":
-        body = await _body(request)
+        body = await json_body(request)
         if not isinstance(body, dict):
-            return errors(400, ["Can not deserialize the request body."], {})
+            return errors(400, [UNREADABLE], {})
         jql = str(body.get("jql") or "")
         token = body.get("nextPageToken")
         raw_fields = body.get("fields") or []
