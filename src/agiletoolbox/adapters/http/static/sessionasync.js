@@ -5,7 +5,6 @@
 // the server may also start at the deadline. Where a person is in the queue is theirs
 // alone: it lives in this page, and the server holds only the votes.
 
-import { mountRoom } from "./roomview.js";
 import { h } from "./ui.js";
 
 /** The button stays disabled while its request runs (a double click sends one). */
@@ -37,7 +36,8 @@ function nextUnvoted(view, index) {
 /**
  * Render the estimating phase into `state.shell`. `parts` comes from the session page:
  * `page`, `owner`, `head`, `error`, `adder`, `ownerButtons` (finish and remove),
- * `issueText(key)`, `step(name, body, what)` and `rerender()`.
+ * `issueText(key)`, `placeRoom(box, key, roomId, keptSlot)`, `step(name, body, what)` and
+ * `rerender()`.
  */
 export function renderEstimating(state, parts) {
   const { page, owner } = parts;
@@ -123,30 +123,5 @@ export function renderEstimating(state, parts) {
   const mineDone = view.issues.filter((i) => i.yourCard !== null).length;
   const done = mineDone === total ? h("p", { class: "message success", dataset: { testid: "you-finished" } }, owner ? "You have a card on every issue. Review when the team is ready." : "You have a card on every issue. Thank you! You can still change any of them until the review.") : null;
   box.append(parts.issueText(key), walk, ...[done].filter(Boolean));
-  const entry = view.issues[index];
-  const roomKey = `${key}:${entry.roomId}:hidden`;
-  if (state.room && state.roomKey === roomKey && keep) {
-    box.append(keep); // the same room stays mounted (its socket and state)
-    return;
-  }
-  if (state.room) state.room.unmount();
-  const slot = h("div", { class: "session-room", id: "room", dataset: { testid: "session-room" } });
-  state.roomSlot = slot;
-  state.roomKey = roomKey;
-  box.append(slot);
-  state.room = entry.roomId
-    ? mountRoom(slot, {
-        host: page.host,
-        issueKey: key,
-        pageView: "session",
-        embedded: true,
-        hiddenVotes: true,
-        autoJoin: state.role || "voter",
-        onView: (roomView) => {
-          const me = roomView.participants.find((p) => p.accountId === roomView.you);
-          if (me) state.role = me.role;
-        },
-      })
-    : null;
-  if (!entry.roomId) slot.append(h("p", { class: "muted" }, "The room opens in a moment…"));
+  parts.placeRoom(box, key, view.issues[index].roomId, keep);
 }

@@ -206,6 +206,7 @@ function renderSession(state) {
       adder,
       ownerButtons,
       issueText: (key) => issueText(key),
+      placeRoom: (box, key, roomId, keptSlot) => placeRoom(state, box, key, roomId, keptSlot, { hidden: true }),
       step: (name, body, what) => step(state, name, body, what),
       rerender: () => renderSession(state),
     });
@@ -324,33 +325,49 @@ function renderCurrent(state, box, keptSlot) {
   }
   box.append(issueText(key));
   const entry = view.issues.find((i) => i.issueKey === key);
-  const roomId = entry && entry.roomId;
-  if (state.room && state.roomKey === `${key}:${roomId}` && keptSlot) {
-    box.append(keptSlot); // the same room stays mounted (its socket and state)
-    placeOffer(state);
-    return;
+  const kept = placeRoom(state, box, key, entry && entry.roomId, keptSlot, {
+    onView: (roomView) => offerNext(state, roomView),
+  });
+  if (kept) placeOffer(state);
+  else state.offerFor = null;
+}
+
+/**
+ * The room of issue `key` in `box`, the same component as the issue panel's. The room
+ * mounted already stays (its socket and state) when it is the same room shown the same
+ * way; otherwise the new one is mounted. `hidden`: an async session's room before the
+ * review (no reveal offered; the person joins it as a voter unless they chose otherwise).
+ * The role someone takes in one issue's room is the one they join the next in. Whether
+ * the room was kept.
+ */
+function placeRoom(state, box, key, roomId, keptSlot, { hidden = false, onView = null } = {}) {
+  const roomKey = `${key}:${roomId}:${hidden ? "hidden" : "open"}`;
+  if (state.room && state.roomKey === roomKey && keptSlot) {
+    box.append(keptSlot);
+    return true;
   }
-  state.offerFor = null;
   if (state.room) state.room.unmount();
   const slot = h("div", { class: "session-room", id: "room", dataset: { testid: "session-room" } });
   state.roomSlot = slot;
+  state.roomKey = roomKey;
   box.append(slot);
-  state.roomKey = `${key}:${roomId}`;
   state.room = roomId
     ? mountRoom(slot, {
         host: page.host,
         issueKey: key,
         pageView: "session",
         embedded: true,
-        autoJoin: state.role,
+        hiddenVotes: hidden,
+        autoJoin: hidden ? state.role || "voter" : state.role,
         onView: (roomView) => {
           const me = roomView.participants.find((p) => p.accountId === roomView.you);
-          if (me) state.role = me.role; // the next issue's room is joined the same way
-          offerNext(state, roomView);
+          if (me) state.role = me.role;
+          if (onView) onView(roomView);
         },
       })
     : null;
   if (!roomId) slot.append(h("p", { class: "muted" }, "The room opens in a moment…"));
+  return false;
 }
 
 // -- the record ---------------------------------------------------------------------------------
