@@ -68,13 +68,8 @@ class SessionRooms:
         """The session, its current issue given a room if it has none yet."""
         if session.current is None or session.item(session.current).room_id is not None:
             return session
-        issue_key = session.current
-        async with self._uow() as uow:
-            site = await require_tenant(uow, session.tenant)
-            existing = await uow.rooms.find_by_issue(session.tenant, issue_key)
-        if existing is None:
-            await self._jira.require_issue(site, issue_key)
-        return await self.with_rooms(session, [issue_key])
+        await self.require_issues(session.tenant, [session.current])
+        return await self.with_rooms(session, [session.current])
 
     async def _attach(
         self, read: RefinementSession, issue_keys: Sequence[IssueKey]
