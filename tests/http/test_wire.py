@@ -15,12 +15,14 @@ from agiletoolbox.adapters.http.room_json import (
     changes,
     public_json,
     render,
+    shares,
     view_json,
     with_own,
 )
 from agiletoolbox.adapters.http.wire import unstructure
 from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.errors import DomainError
+from agiletoolbox.domain.ids import AccountId
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.view import own_cards, own_cards_of, view_of
 from tests.livekit import apply_changes
@@ -84,9 +86,9 @@ def test_views_and_their_changes_agree_with_the_domain(plays: list[tuple[str, in
             # What changed, applied to the older view, gives the newer one; as JSON too.
             patch = orjson.loads(orjson.dumps(changes(before[who], view)))
             assert apply_changes(copy.deepcopy(before[who]), patch) == view
-            # Someone with no hidden card of their own, before or after, may be sent the
-            # change of the public view that everyone else is sent.
-            if who not in holders and who not in now_holders:
+            # Someone whose own cards did not change (and are in no whole array sent) may
+            # be sent the change of the public view that everyone else is sent.
+            if shares(changed, holders.get(who), now_holders.get(who)):
                 shared = orjson.loads(orjson.dumps(changed))
                 assert apply_changes(before[who], shared) == view
             before[who] = view
@@ -101,6 +103,25 @@ def test_a_peers_vote_changes_one_field_of_one_participant() -> None:
     assert patch == {"version": room.version, "participants": {BEN.value: {"voted": True}}}
     mine = changes(view_json(room, BEN) | {"version": 0}, view_json(room, BEN))
     assert mine == {"version": room.version}
+
+
+def test_a_peers_vote_is_the_same_change_for_everyone_else() -> None:
+    room = new_room(None, BEN, CAI, DEE)
+    room.vote(CAI, "3", at(9))
+    rendered, _ = render(room)
+    holders = own_cards_of(room)
+    room.vote(BEN, "5", at(10))
+    rendered, changed = render(room, rendered)
+    now_holders = own_cards_of(room)
+    # Cai holds a hidden card, unchanged: the public change is his too; Ben's is his own.
+    assert shares(changed, holders.get(CAI), now_holders.get(CAI))
+    assert shares(changed, holders.get(DEE), now_holders.get(DEE))
+    assert not shares(changed, holders.get(BEN), now_holders.get(BEN))
+    # Someone joins: the participants go whole, and Cai's must carry his card.
+    room.join(AccountId("557058:eve"), Role.OBSERVER, at(11))
+    _, changed = render(room, rendered)
+    assert isinstance(changed["participants"], list)
+    assert not shares(changed, now_holders.get(CAI), own_cards_of(room).get(CAI))
 
 
 def test_the_own_card_reaches_its_voter_only() -> None:

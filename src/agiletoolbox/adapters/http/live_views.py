@@ -19,6 +19,7 @@ from agiletoolbox.adapters.http.room_json import (
     changes,
     public_json,
     render,
+    shares,
     with_own,
 )
 from agiletoolbox.domain.ids import AccountId
@@ -68,8 +69,8 @@ def queue(
         answered = answer is not None and socket is answer[0]
         if shown is not None and _follows(socket, shown):
             before = shown.own.get(account)
-            if not answered and before is None and mine is None:
-                # Nothing of this person's own: the change is the same for all of them.
+            if not answered and shares(changed, before, mine):
+                # Nothing of this person's own changed: the change is everyone's.
                 shared = shared or _patch(shown.version, changed)
                 socket.show(shared, room.version, whole=False)
                 continue

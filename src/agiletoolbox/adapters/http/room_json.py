@@ -100,6 +100,20 @@ def view_json(room: Room, viewer: AccountId) -> Json:
     return with_own(public_json(room), viewer, own_cards(room, viewer))
 
 
+def shares(patch: Json, before: OwnCards | None, after: OwnCards | None) -> bool:
+    """Whether `patch`, what changed in the public view, is also what changed in the view
+    of someone whose own cards were `before` and are `after`: they are the same, and the
+    patch carries no whole array that would hold them (those go to them with their cards
+    in). So a peer's vote is one frame for everyone but the voter."""
+    if before != after:
+        return False
+    if after is None:
+        return True
+    if after.current is not None and isinstance(patch.get("participants"), list):
+        return False
+    return not (after.rounds and "history" in patch)
+
+
 def changes(old: Json, new: Json) -> Json:
     """What to apply to the view `old` to get the view `new` (`version` always included)."""
     patch: Json = {key: value for key, value in new.items() if value != old.get(key)}
