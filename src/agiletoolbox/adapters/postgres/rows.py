@@ -248,16 +248,54 @@ def changes(room: Room, before: Snapshot) -> dict[str, list[list[Any]]]:
 
     Keys are the part names of `room_sql.PARTS`; a part with nothing to write is absent.
     """
+    parts: dict[str, list[list[Any]]] = {}
     # What a change leaves alone is the very object that was read: `is` settles most.
     people = [
         p
         for who, p in room.participants.items()
         if (was := before.participants.get(who)) is not p and was != p
     ]
-    votes = [(who, label) for who, label in room.votes.items() if before.votes.get(who) != label]
-    old_rounds = {record.number: record for record in before.history}
-    new_numbers = {record.number for record in room.history}
-    rounds = [r for r in room.history if (had := old_rounds.get(r.number)) is not r and had != r]
+    if gone := [who.value for who in before.participants if who not in room.participants]:
+        parts["gone_participants"] = [gone]
+    if people:
+        parts["put_participants"] = [
+            [p.account_id.value for p in people],
+            [p.role.value for p in people],
+            [p.online for p in people],
+            [p.joined_at for p in people],
+        ]
+    if gone := [who.value for who in before.votes if who not in room.votes]:
+        parts["gone_votes"] = [gone]
+    if votes := [
+        (w.value, label) for w, label in room.votes.items() if before.votes.get(w) != label
+    ]:
+        parts["put_votes"] = [[who for who, _ in votes], [label for _, label in votes]]
+    if room.history or before.history:
+        parts.update(_round_changes(room.history, before.history))
+    return parts
+
+
+def _round_changes(
+    history: Sequence[RoundRecord], before: Sequence[RoundRecord]
+) -> dict[str, list[list[Any]]]:
+    """The parts of `changes` that finished rounds and their votes need."""
+    parts: dict[str, list[list[Any]]] = {}
+    old_rounds = {record.number: record for record in before}
+    new_numbers = {record.number for record in history}
+    rounds = [r for r in history if (had := old_rounds.get(r.number)) is not r and had != r]
+    if gone := [number for number in old_rounds if number not in new_numbers]:
+        parts["gone_rounds"] = [gone]
+    if not rounds:
+        return parts
+    parts["put_rounds"] = [
+        [r.number for r in rounds],
+        [deck_text(r.deck) for r in rounds],
+        [r.revealed for r in rounds],
+        [r.started_at for r in rounds],
+        [r.ended_at for r in rounds],
+        [None if r.estimate is None else r.estimate.label for r in rounds],
+        [None if r.estimate is None else r.estimate.number for r in rounds],
+    ]
     gone_round_votes: list[tuple[int, str]] = []
     round_votes: list[tuple[int, str, str, int]] = []
     for record in rounds:
@@ -269,37 +307,16 @@ def changes(room: Room, before: Snapshot) -> dict[str, list[list[Any]]]:
             (record.number, who.value, label, position)
             for position, (who, label) in enumerate(record.votes)
         ]
-    parts: dict[str, list[list[Any]]] = {
-        "gone_participants": [
-            [who.value for who in before.participants if who not in room.participants]
-        ],
-        "put_participants": [
-            [p.account_id.value for p in people],
-            [p.role.value for p in people],
-            [p.online for p in people],
-            [p.joined_at for p in people],
-        ],
-        "gone_votes": [[who.value for who in before.votes if who not in room.votes]],
-        "put_votes": [[who.value for who, _ in votes], [label for _, label in votes]],
-        "gone_rounds": [[number for number in old_rounds if number not in new_numbers]],
-        "put_rounds": [
-            [r.number for r in rounds],
-            [deck_text(r.deck) for r in rounds],
-            [r.revealed for r in rounds],
-            [r.started_at for r in rounds],
-            [r.ended_at for r in rounds],
-            [None if r.estimate is None else r.estimate.label for r in rounds],
-            [None if r.estimate is None else r.estimate.number for r in rounds],
-        ],
-        "gone_round_votes": [
+    if gone_round_votes:
+        parts["gone_round_votes"] = [
             [number for number, _ in gone_round_votes],
             [who for _, who in gone_round_votes],
-        ],
-        "put_round_votes": [
+        ]
+    if round_votes:
+        parts["put_round_votes"] = [
             [number for number, _, _, _ in round_votes],
             [who for _, who, _, _ in round_votes],
             [label for _, _, label, _ in round_votes],
             [position for _, _, _, position in round_votes],
-        ],
-    }
-    return {name: arrays for name, arrays in parts.items() if arrays[0]}
+        ]
+    return parts
