@@ -37,6 +37,8 @@ MAX_DEPTH = 16
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
     """`ValueError` when `value` nests arrays and objects more than `limit` deep (checked
     without recursion, so no value can exhaust the stack)."""
+    if isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values()):
+        return  # a flat object, such as every socket command (checked once per command)
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -74,7 +74,14 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Poo
     """A new pool; the caller closes it (prefer `pool_resource` or `open_pool`)."""
     with storage_errors():
         pool: Pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_prepare, reset=_keep_session
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=_prepare,
+            reset=_keep_session,
+            # No idle timer: asyncpg arms one on every release and cancels it on every
+            # acquire. The pool is sized for its busiest moment anyway (see scaling.md).
+            max_inactive_connection_lifetime=0,
         )
     return pool
 

@@ -11,7 +11,6 @@ reconnect subscribers get `ResyncAll` and re-read the rooms and sessions they ho
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,6 +19,7 @@ from types import TracebackType
 from typing import Self
 
 import asyncpg
+import orjson
 
 from agiletoolbox.adapters.postgres.errors import StorageUnavailable
 from agiletoolbox.adapters.postgres.room_sql import CHANNEL
@@ -41,7 +41,7 @@ def parse_signal(payload: str) -> RoomChange | SessionChange | None:
     """The room or session change a notification announces (`r` names a room, `s` a
     session); None for a payload that is not one."""
     try:
-        message = json.loads(payload)
+        message = orjson.loads(payload)
         tenant, version = message["t"], message["v"]
         if not isinstance(version, int) or isinstance(version, bool):
             return None
