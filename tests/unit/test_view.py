@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from agiletoolbox.domain import consensus as consensus_module
+from agiletoolbox.domain import room as room_module
+from agiletoolbox.domain import view as view_module
 from agiletoolbox.domain.config import Role, RoomConfig
-from agiletoolbox.domain.view import view_of
+from agiletoolbox.domain.view import public_view, view_of
 from tests.unit.roomkit import ANA, BEN, CAI, at, new_room
 
 
@@ -65,3 +70,30 @@ def test_the_view_carries_the_configuration_and_version() -> None:
     assert view.owner == ANA
     assert view.owner_present
     assert view.viewer == ANA
+
+
+def test_a_finished_rounds_results_are_worked_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Working out results is exact arithmetic; a room with many finished rounds once did
+    # it for every round on every view, so each vote cost ten times what it should.
+    room = new_room(None, BEN, CAI)
+    for n in range(4):
+        room.vote(BEN, "3", at(10 * n + 1))
+        room.vote(CAI, "8", at(10 * n + 2))
+        room.reveal(ANA, at(10 * n + 3))
+        room.reset(ANA, at(10 * n + 4))
+    first = public_view(room)
+    calls: list[object] = []
+
+    def counted(*args: object) -> object:
+        calls.append(args)
+        return consensus_module.consensus(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(view_module, "consensus", counted)
+    monkeypatch.setattr(room_module, "consensus", counted)
+    room.vote(BEN, "5", at(100))
+    again = public_view(room)
+    assert calls == []
+    assert [r.results for r in again.history] == [r.results for r in first.history]
+    assert all(r.results is not None and r.results.mean == 5.5 for r in again.history)
+    # Reusing the views of the rounds an earlier view was made of changes nothing either.
+    assert public_view(room, (tuple(room.history), first)) == again

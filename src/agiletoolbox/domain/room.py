@@ -12,6 +12,7 @@ from typing import Any, Literal
 from attrs import define, evolve, field, frozen
 
 from agiletoolbox.domain.config import Participant, Role, RoomConfig
+from agiletoolbox.domain.consensus import Consensus, consensus
 from agiletoolbox.domain.deck import Deck
 from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotFound, NotPermitted
 from agiletoolbox.domain.estimate import (
@@ -76,6 +77,13 @@ class RoundRecord:
     started_at: datetime
     ended_at: datetime
     estimate: EstimateValue | None = None
+    results: Consensus | None = field(init=False, eq=False, repr=False)
+    """The round's results, when it was revealed. A record never changes, so they are
+    worked out once, not for every view of the room (exact arithmetic is not cheap)."""
+
+    @results.default
+    def _results(self) -> Consensus | None:
+        return consensus(self.deck, dict(self.votes)) if self.revealed else None
 
 
 @define

@@ -9,6 +9,7 @@ The classes are shaped like what the API sends, so the edge only renames their f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -132,13 +133,19 @@ def _round(record: RoundRecord) -> RoundView:
         votes=tuple(
             VoteView(who, label if record.revealed else None) for who, label in record.votes
         ),
-        results=consensus(record.deck, dict(record.votes)) if record.revealed else None,
+        results=record.results,
         estimate=record.estimate.label if record.estimate else None,
     )
 
 
-def public_view(room: Room) -> RoomView:
-    """The room as anyone may see it: no card of a round that is not revealed."""
+def public_view(
+    room: Room, before: tuple[Sequence[RoundRecord], RoomView] | None = None
+) -> RoomView:
+    """The room as anyone may see it: no card of a round that is not revealed.
+
+    `before` is an earlier history of the room and the public view made of it: the views
+    of the finished rounds it shares with this room (the very same records: a record never
+    changes) are reused."""
     config = room.config
     ordered = sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id.value))
     shown = room.votes if room.revealed else {}
@@ -175,7 +182,21 @@ def public_view(room: Room) -> RoomView:
         ),
         results=consensus(config.cards, room.votes, config.suggestion) if room.revealed else None,
         estimate=_estimate(room.estimate),
-        history=tuple(_round(record) for record in room.history),
+        history=_history(room.history, before),
+    )
+
+
+def _history(
+    records: list[RoundRecord], before: tuple[Sequence[RoundRecord], RoomView] | None
+) -> tuple[RoundView, ...]:
+    if before is None:
+        return tuple(_round(record) for record in records)
+    old, views = before[0], before[1].history
+    if len(old) == len(records) and all(a is b for a, b in zip(old, records, strict=True)):
+        return views
+    return tuple(
+        views[n] if n < len(old) and old[n] is record else _round(record)
+        for n, record in enumerate(records)
     )
 
 
@@ -196,10 +217,14 @@ def own_cards(room: Room, viewer: AccountId) -> OwnCards:
 
 def own_cards_of(room: Room) -> dict[AccountId, OwnCards]:
     """The own cards of everyone who holds any the public view does not show."""
+    hidden = [record for record in room.history if not record.revealed]
+    if not hidden:  # the usual case: only the open round's cards may be anyone's own
+        if room.revealed:
+            return {}
+        return {who: OwnCards(who, label, ()) for who, label in room.votes.items()}
     holders = set() if room.revealed else set(room.votes)
-    for record in room.history:
-        if not record.revealed:
-            holders.update(who for who, _ in record.votes)
+    for record in hidden:
+        holders.update(who for who, _ in record.votes)
     return {who: own_cards(room, who) for who in holders}
 
 

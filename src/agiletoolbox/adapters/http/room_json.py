@@ -18,8 +18,8 @@ from attrs import frozen
 
 from agiletoolbox.adapters.http.wire import unstructure, unstructure_as, wire_name
 from agiletoolbox.domain.ids import AccountId
-from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import OwnCards, RoomView, own_cards, public_view
+from agiletoolbox.domain.room import Room, RoundRecord
+from agiletoolbox.domain.view import OwnCards, ParticipantView, RoomView, own_cards, public_view
 
 Json = dict[str, Any]
 
@@ -32,32 +32,45 @@ _FIELDS = tuple(
 
 @frozen
 class Rendered:
-    """A public view and its JSON."""
+    """A public view, its JSON, and the finished rounds it was made of."""
 
     view: RoomView
     json: Json
+    rounds: tuple[RoundRecord, ...]
 
 
 def render(room: Room, before: Rendered | None = None) -> tuple[Rendered, Json]:
     """The room's public view rendered, and what changed since `before` (its `version`
     always; every field when there is nothing before). Fields that did not change keep the
     JSON they had."""
-    view = public_view(room)
     if before is None:
+        view = public_view(room)
         json: Json = unstructure(view)
-        return Rendered(view, json), json
+        return Rendered(view, json, tuple(room.history)), json
+    view = public_view(room, (before.rounds, before.view))
     json = dict(before.json)
     patch: Json = {}
     for name, key, kind in _FIELDS:
         new, old = getattr(view, name), getattr(before.view, name)
         if new is old or new == old:
             continue
-        json[key] = unstructure_as(new, kind)
-        patch[key] = json[key]
-    if "participants" in patch:
-        patch["participants"] = _people(before.json["participants"], json["participants"])
+        if name == "participants":
+            json[key] = _participants(new, old, before.json[key])
+            patch[key] = _people(before.json[key], json[key])
+        else:
+            json[key] = patch[key] = unstructure_as(new, kind)
     patch["version"] = view.version
-    return Rendered(view, json), patch
+    return Rendered(view, json, tuple(room.history)), patch
+
+
+def _participants(
+    new: tuple[ParticipantView, ...], old: tuple[ParticipantView, ...], old_json: list[Json]
+) -> list[Json]:
+    """The participants' JSON, keeping the JSON of each one whose view did not change (a
+    vote changes one of them)."""
+    if len(new) != len(old):
+        return [unstructure(p) for p in new]
+    return [was if p == o else unstructure(p) for p, o, was in zip(new, old, old_json, strict=True)]
 
 
 def public_json(room: Room) -> Json:
@@ -133,5 +146,5 @@ def _people(before: list[Json], after: list[Json]) -> list[Json] | dict[str, Jso
     return {
         q["accountId"]: {f: v for f, v in q.items() if p.get(f) != v}
         for p, q in zip(before, after, strict=True)
-        if p != q
+        if p is not q and p != q
     }
