@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from agiletoolbox.adapters.http.room_json import (
     changes,
+    changes_of,
     public_json,
     render,
     shares,
@@ -86,6 +87,14 @@ def test_views_and_their_changes_agree_with_the_domain(plays: list[tuple[str, in
             # What changed, applied to the older view, gives the newer one; as JSON too.
             patch = orjson.loads(orjson.dumps(changes(before[who], view)))
             assert apply_changes(copy.deepcopy(before[who]), patch) == view
+            # What changed in the public view, with one's own cards' changes put in, is
+            # what changed in one's view (made without comparing the whole views).
+            mine = changes_of(
+                changed, rendered.json, now.json, who, holders.get(who), now_holders.get(who)
+            )
+            assert (
+                apply_changes(copy.deepcopy(before[who]), orjson.loads(orjson.dumps(mine))) == view
+            )
             # Someone whose own cards did not change (and are in no whole array sent) may
             # be sent the change of the public view that everyone else is sent.
             if shares(changed, holders.get(who), now_holders.get(who)):

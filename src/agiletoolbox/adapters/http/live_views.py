@@ -16,10 +16,9 @@ from agiletoolbox.adapters.http.live_socket import CLOSE_REMOVED, LiveSocket
 from agiletoolbox.adapters.http.room_json import (
     Json,
     Rendered,
-    changes,
+    changes_of,
     public_json,
     render,
-    shares,
     with_own,
 )
 from agiletoolbox.domain.ids import AccountId
@@ -69,14 +68,13 @@ def queue(
         answered = answer is not None and socket is answer[0]
         if shown is not None and _follows(socket, shown):
             before = shown.own.get(account)
-            if not answered and shares(changed, before, mine):
+            patch = changes_of(changed, shown.public.json, public.json, account, before, mine)
+            if not answered and patch is changed:
                 # Nothing of this person's own changed: the change is everyone's.
                 shared = shared or _patch(shown.version, changed)
                 socket.show(shared, room.version, whole=False)
                 continue
-            old = with_own(shown.public.json, account, before)
-            new = with_own(public.json, account, mine)
-            message: Json = {"type": "patch", "from": shown.version, "room": changes(old, new)}
+            message: Json = {"type": "patch", "from": shown.version, "room": patch}
         else:
             message = {"type": "room", "room": with_own(public.json, account, mine)}
         if answered:

@@ -127,6 +127,31 @@ def shares(patch: Json, before: OwnCards | None, after: OwnCards | None) -> bool
     return not (after.rounds and "history" in patch)
 
 
+def changes_of(
+    patch: Json,
+    old: Json,
+    new: Json,
+    viewer: AccountId,
+    before: OwnCards | None,
+    after: OwnCards | None,
+) -> Json:
+    """What changed in `viewer`'s view, given `patch`, what changed between the public JSON
+    `old` and `new`, and the viewer's own cards `before` and `after`: the patch itself when
+    it `shares`; else the patch with the two arrays own cards go into (the only parts of a
+    view they touch) compared afresh."""
+    if shares(patch, before, after):
+        return patch
+    mine = dict(patch)
+    old_view, new_view = with_own(old, viewer, before), with_own(new, viewer, after)
+    for key in ("participants", "history"):
+        mine.pop(key, None)
+        if old_view[key] != new_view[key]:
+            mine[key] = new_view[key]
+    if "participants" in mine:
+        mine["participants"] = _people(old_view["participants"], new_view["participants"])
+    return mine
+
+
 def changes(old: Json, new: Json) -> Json:
     """What to apply to the view `old` to get the view `new` (`version` always included)."""
     patch: Json = {key: value for key, value in new.items() if value != old.get(key)}
