@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from attrs import evolve
 
 from agiletoolbox.domain import consensus as consensus_module
 from agiletoolbox.domain import room as room_module
@@ -95,5 +96,13 @@ def test_a_finished_rounds_results_are_worked_out_once(monkeypatch: pytest.Monke
     assert calls == []
     assert [r.results for r in again.history] == [r.results for r in first.history]
     assert all(r.results is not None and r.results.mean == 5.5 for r in again.history)
-    # Reusing the views of the rounds an earlier view was made of changes nothing either.
+    # Reusing the views of the rounds an earlier view was made of changes nothing either;
+    # a room read again holds equal records, whose views are reused just the same.
     assert public_view(room, (tuple(room.history), first)) == again
+    reread = room.copy()
+    reread.history = [evolve(record) for record in room.history]
+    assert public_view(reread, (tuple(room.history), first)) == again
+    assert calls == []
+    # Without an earlier view the new records' results are worked out, once each.
+    assert public_view(reread) == again
+    assert len(calls) == 4

@@ -7,6 +7,7 @@ adds one to `version` and records events; a call that changes nothing records no
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from attrs import define, evolve, field, frozen
@@ -77,12 +78,11 @@ class RoundRecord:
     started_at: datetime
     ended_at: datetime
     estimate: EstimateValue | None = None
-    results: Consensus | None = field(init=False, eq=False, repr=False)
-    """The round's results, when it was revealed. A record never changes, so they are
-    worked out once, not for every view of the room (exact arithmetic is not cheap)."""
 
-    @results.default
-    def _results(self) -> Consensus | None:
+    @cached_property
+    def results(self) -> Consensus | None:
+        """The round's results, when it was revealed. A record never changes, so they are
+        worked out once, when first asked for (exact arithmetic is not cheap)."""
         return consensus(self.deck, dict(self.votes)) if self.revealed else None
 
 

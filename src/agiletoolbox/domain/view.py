@@ -144,7 +144,7 @@ def public_view(
     """The room as anyone may see it: no card of a round that is not revealed.
 
     `before` is an earlier history of the room and the public view made of it: the views
-    of the finished rounds it shares with this room (the very same records: a record never
+    of the finished rounds it shares with this room (equal records: a record never
     changes) are reused."""
     config = room.config
     ordered = sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id.value))
@@ -194,8 +194,9 @@ def _history(
     old, views = before[0], before[1].history
     if len(old) == len(records) and all(a is b for a, b in zip(old, records, strict=True)):
         return views
+    # A room read again (in another process, say) holds equal records, not the same ones.
     return tuple(
-        views[n] if n < len(old) and old[n] is record else _round(record)
+        views[n] if n < len(old) and (old[n] is record or old[n] == record) else _round(record)
         for n, record in enumerate(records)
     )
 
