@@ -39,9 +39,16 @@ class LiveSocket:
         transport: asyncio.BaseTransport | None = None,
     ):
         self.ws = ws
-        self._transport = transport
+        # How many bytes the kernel has not taken yet (None: no transport to ask).
+        self._unsent = (
+            transport.get_write_buffer_size
+            if isinstance(transport, asyncio.WriteTransport)
+            else None
+        )
         self.caller = caller
         self.room_id = room_id
+        self.seat: Seat = (caller.tenant, room_id, caller.account)
+        """The person in the room this socket shows."""
         self.version = 0
         """The room's version the client has, or will have once what is queued is sent."""
         self._out: deque[tuple[bytes, bool]] = deque()  # (frame, whether it shows the room)
@@ -51,11 +58,6 @@ class LiveSocket:
         self._wake = asyncio.Event()
         self._closing: int | None = None
         self._sending = False
-
-    @property
-    def seat(self) -> Seat:
-        """The person in the room this socket shows."""
-        return (self.caller.tenant, self.room_id, self.caller.account)
 
     @property
     def backlog(self) -> int:
@@ -88,14 +90,8 @@ class LiveSocket:
     async def deliver(self) -> None:
         """Send what is queued, now, when the peer keeps up (nothing of ours waits in the
         kernel's buffer, so no send can block); otherwise leave it to the pump."""
-        transport = self._transport
-        if (
-            self._sending
-            or self._closing is not None
-            or transport is None
-            or not isinstance(transport, asyncio.WriteTransport)
-            or transport.get_write_buffer_size()
-        ):
+        unsent = self._unsent
+        if self._sending or self._closing is not None or unsent is None or unsent():
             self._wake.set()
             return
         self._sending = True
