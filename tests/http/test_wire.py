@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agiletoolbox.adapters.http.room_json import (
-    changes,
+    Json,
     changes_of,
     public_json,
     render,
@@ -84,17 +85,14 @@ def test_views_and_their_changes_agree_with_the_domain(plays: list[tuple[str, in
             assert with_own(now.json, who, now_holders.get(who)) == view
             own = own_cards(room, who)
             assert (who in now_holders) == (own.current is not None or bool(own.rounds))
-            # What changed, applied to the older view, gives the newer one; as JSON too.
-            patch = orjson.loads(orjson.dumps(changes(before[who], view)))
-            assert apply_changes(copy.deepcopy(before[who]), patch) == view
             # What changed in the public view, with one's own cards' changes put in, is
-            # what changed in one's view (made without comparing the whole views).
+            # what changed in one's view: applied to the older view, it gives the newer
+            # one; as JSON too.
             mine = changes_of(
                 changed, rendered.json, now.json, who, holders.get(who), now_holders.get(who)
             )
-            assert (
-                apply_changes(copy.deepcopy(before[who]), orjson.loads(orjson.dumps(mine))) == view
-            )
+            patch = orjson.loads(orjson.dumps(mine))
+            assert apply_changes(copy.deepcopy(before[who]), patch) == view
             # Someone whose own cards did not change (and are in no whole array sent) may
             # be sent the change of the public view that everyone else is sent.
             if shares(changed, holders.get(who), now_holders.get(who)):
@@ -104,14 +102,28 @@ def test_views_and_their_changes_agree_with_the_domain(plays: list[tuple[str, in
         rendered, holders = now, now_holders
 
 
+def patches(room: Room, move: Callable[[], object], *people: AccountId) -> dict[AccountId, Json]:
+    """What each of `people` is sent when `move` changes `room` (as the live rooms make it)."""
+    rendered, _ = render(room)
+    holders = own_cards_of(room)
+    move()
+    now, changed = render(room, rendered)
+    after = own_cards_of(room)
+    return {
+        who: changes_of(changed, rendered.json, now.json, who, holders.get(who), after.get(who))
+        for who in people
+    }
+
+
 def test_a_peers_vote_changes_one_field_of_one_participant() -> None:
     room = new_room(None, BEN, CAI)
-    old = view_json(room, CAI)
-    room.vote(BEN, "5", at(10))
-    patch = changes(old, view_json(room, CAI))
-    assert patch == {"version": room.version, "participants": {BEN.value: {"voted": True}}}
-    mine = changes(view_json(room, BEN) | {"version": 0}, view_json(room, BEN))
-    assert mine == {"version": room.version}
+    sent = patches(room, lambda: room.vote(BEN, "5", at(10)), BEN, CAI)
+    assert sent[CAI] == {"version": room.version, "participants": {BEN.value: {"voted": True}}}
+    # A change that leaves one's view as it was but its version sends the version alone,
+    # to those who hold a hidden card too.
+    public, own = public_json(room), own_cards(room, BEN)
+    only = {"version": room.version}
+    assert changes_of(only, public, public | only, BEN, own, own) == only
 
 
 def test_a_peers_vote_is_the_same_change_for_everyone_else() -> None:
@@ -135,17 +147,16 @@ def test_a_peers_vote_is_the_same_change_for_everyone_else() -> None:
 
 def test_the_own_card_reaches_its_voter_only() -> None:
     room = new_room(None, BEN, CAI)
-    olds = {who: view_json(room, who) for who in (BEN, CAI)}
-    room.vote(BEN, "8", at(10))
-    to_ben = changes(olds[BEN], view_json(room, BEN))
-    to_cai = changes(olds[CAI], view_json(room, CAI))
-    assert to_ben["participants"] == {BEN.value: {"voted": True, "card": "8"}}
-    assert b'"8"' not in orjson.dumps(to_cai)
+    sent = patches(room, lambda: room.vote(BEN, "8", at(10)), BEN, CAI)
+    assert sent[BEN]["participants"] == {BEN.value: {"voted": True, "card": "8"}}
+    assert b'"8"' not in orjson.dumps(sent[CAI])
 
 
 def test_joining_sends_the_participants_whole() -> None:
     room = new_room(None, BEN)
-    old = view_json(room, BEN)
-    room.join(CAI, Role.OBSERVER, at(10))
-    patch = changes(old, view_json(room, BEN))
-    assert [p["accountId"] for p in patch["participants"]] == [ANA.value, BEN.value, CAI.value]
+    room.vote(BEN, "3", at(9))
+    sent = patches(room, lambda: room.join(CAI, Role.OBSERVER, at(10)), BEN)
+    people = sent[BEN]["participants"]
+    assert [p["accountId"] for p in people] == [ANA.value, BEN.value, CAI.value]
+    # The whole array carries Ben's own card: it replaces the one his page holds.
+    assert people[1]["card"] == "3"

@@ -152,15 +152,6 @@ def changes_of(
     return mine
 
 
-def changes(old: Json, new: Json) -> Json:
-    """What to apply to the view `old` to get the view `new` (`version` always included)."""
-    patch: Json = {key: value for key, value in new.items() if value != old.get(key)}
-    if "participants" in patch:
-        patch["participants"] = _people(old["participants"], new["participants"])
-    patch["version"] = new["version"]
-    return patch
-
-
 def _people(before: list[Json], after: list[Json]) -> list[Json] | dict[str, Json]:
     """The participants' change: per account id, the fields that changed, while the same
     people stay in the same order; else the whole new array."""
