@@ -18,8 +18,8 @@ from agiletoolbox.domain.session import RefinementSession
 from agiletoolbox.domain.standing import TenantStanding
 from agiletoolbox.domain.subject import RoomTrace, trace_of
 from agiletoolbox.ports import Clock, JobLock, RoomEventBus, UnitOfWorkFactory
+from agiletoolbox.services.changes import RoomChanges
 from agiletoolbox.services.retry import retrying
-from agiletoolbox.services.rooms import RoomChanges
 
 T = TypeVar("T")
 

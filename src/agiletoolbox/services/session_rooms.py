@@ -18,8 +18,8 @@ from agiletoolbox.domain.session import IssueState, RefinementSession
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import Clock, RoomEventBus, UnitOfWork, UnitOfWorkFactory
 from agiletoolbox.ports.jira import JiraClient
+from agiletoolbox.services.changes import RoomChanges
 from agiletoolbox.services.retry import retrying
-from agiletoolbox.services.rooms import RoomChanges
 from agiletoolbox.services.tenancy import require_tenant
 
 JIRA_AT_ONCE = 8
