@@ -16,7 +16,7 @@ from attrs.validators import instance_of
 
 from agiletoolbox.domain.errors import InvalidValue
 from agiletoolbox.domain.ids import RoomId, TenantKey
-from agiletoolbox.domain.tenant import TenantState
+from agiletoolbox.domain.standing import TenantState
 from agiletoolbox.domain.timing import utc
 
 MAX_DAYS = 3650
