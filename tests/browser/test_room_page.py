@@ -97,6 +97,10 @@ async def test_three_teammates_estimate_an_issue(
     assert "5" not in await alice_row.locator(".mini-card").inner_text()
     await see(alice.locator(".team .count"), "2 of 3 voted")
     await see(bob.locator(".deck .card[aria-pressed=true]"), "5")
+    # Alice's card stays hers on her page: Bob's votes reach her in the frame that
+    # everyone whose own card did not change shares, which leaves hers alone.
+    await see(alice.locator(".deck .card[aria-pressed=true]"), "5")
+    await see(alice.locator(f'.member[data-account="{ALICE}"] .mini-card'), "5")
 
     # The network drops; Chitra votes while it is down, and her vote is not lost.
     stack.network.cut()
