@@ -73,6 +73,10 @@ async def test_serve_starts_answers_and_drains(tmp_path: Path, database_url: str
                 assert descriptor["baseUrl"] == url
             async with session.get(f"{url}/api/rooms?issueKey=DEMO-1&jwt=secret.token.here") as r:
                 assert r.status == 401
+            # The collector's pauses are measured from start-up on.
+            async with session.get(f"{url}/metrics") as response:
+                metrics = await response.text()
+            assert 'agiletoolbox_gc_pause_seconds_count{generation="2"}' in metrics
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import hmac
+import time
+from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, Histogram, generate_latest
 
 from agiletoolbox.adapters.http.caller import NotAuthenticated
 from agiletoolbox.adapters.http.keys import DRAINING, LIVE, READY, WEB
@@ -13,6 +16,34 @@ from agiletoolbox.adapters.http.keys import DRAINING, LIVE, READY, WEB
 routes = web.RouteTableDef()
 
 OPEN_SOCKETS = Gauge("agiletoolbox_open_sockets", "Live room sockets open in this process")
+COLLECTOR_PAUSES = Histogram(
+    "agiletoolbox_gc_pause_seconds",
+    "How long each pass of the garbage collector held this process (nothing else runs)",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+class _PauseMeter:
+    """Times each pass of the collector into `COLLECTOR_PAUSES` (a `gc.callbacks` entry)."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            pause = time.perf_counter() - self._started
+            COLLECTOR_PAUSES.labels(str(info["generation"])).observe(pause)
+
+
+def watch_collector() -> None:
+    """Report the collector's pauses in the metrics (once per process)."""
+    if not any(isinstance(callback, _PauseMeter) for callback in gc.callbacks):
+        for generation in range(3):  # each shows in the metrics before its first pass
+            COLLECTOR_PAUSES.labels(str(generation))
+        gc.callbacks.append(_PauseMeter())
 
 
 @routes.get("/healthz")
