@@ -58,6 +58,7 @@ class Window:
     view_bytes: int
     latencies: tuple[float, ...] = ()
     skipped: int = 0
+    long_pauses: int | None = None  # collector passes over 25 ms (ours, from the metrics)
     unfinished: int = 0
 
     def percentile(self, share: float) -> float:
@@ -70,9 +71,10 @@ class Window:
         server = 1000 * self.spent.per(self.votes)[0]
         if not self.latencies:
             return f"{self.votes / self.seconds:6.0f} votes/s, server {server:.2f} ms/vote"
+        pauses = "" if self.long_pauses is None else f", {self.long_pauses} GC passes > 25 ms"
         return (
             f"p50 {self.percentile(0.5):6.1f} ms, p99 {self.percentile(0.99):6.1f} ms, "
-            f"{self.skipped} skipped, server {server:.2f} ms/vote"
+            f"{self.skipped} skipped, server {server:.2f} ms/vote{pauses}"
         )
 
 
@@ -213,6 +215,7 @@ def report(
             row(samples, "  p99, ms", f"p99@{rate:g}", three, 1)
             row(samples, "  votes skipped (room still busy)", f"skipped@{rate:g}", three, 0)
             row(samples, "  servers' CPU per vote, ms", f"server ms/vote@{rate:g}", three, 2)
+            row(samples, "  collector passes over 25 ms", f"long pauses@{rate:g}", three, 0)
             if any(samples.of(f"unfinished@{rate:g}", who) != [0] * plan.rounds for who in three):
                 row(samples, "  votes never delivered", f"unfinished@{rate:g}", three, 0)
     print(

@@ -305,21 +305,33 @@ class Bench:
         # The servers holding the sockets: for ours across processes, both.
         holders = {BARE: (self.bare.pid,), OURS: (self.a.pid,), CROSS: (self.a.pid, self.b.pid)}
         meter = self.meter(*holders[who])
+        # Ours report their collector's pauses in their metrics; the bare server has none.
+        metrics = {BARE: (), OURS: (self.url_a,), CROSS: (self.url_a, self.url_b)}[who]
         for rate in plan.rates:
             await open_loop(tables, rate, plan.warm_seconds)
 
             async def measure(rate: float = rate) -> Window:
                 tables[0].tally.reset()
+                long_before = await long_collector_passes(session, metrics)
                 meter.start()
                 offered = await open_loop(tables, rate, plan.latency_seconds)
                 measured = window_of(
                     tables, meter.stop(), offered.sent, offered.seconds, latency=True
                 )
                 return dataclasses.replace(
-                    measured, skipped=offered.skipped, unfinished=offered.unfinished
+                    measured,
+                    skipped=offered.skipped,
+                    unfinished=offered.unfinished,
+                    long_pauses=(
+                        await long_collector_passes(session, metrics) - long_before
+                        if metrics
+                        else None
+                    ),
                 )
 
             measured = await self.window(f"r{n + 1} {who} {rate:g} votes/s", measure)
+            if measured.long_pauses is not None:
+                self.samples.add(f"long pauses@{rate:g}", who, measured.long_pauses)
             self.samples.add(f"p50@{rate:g}", who, measured.percentile(0.5))
             self.samples.add(f"p99@{rate:g}", who, measured.percentile(0.99))
             self.samples.add(f"skipped@{rate:g}", who, measured.skipped)
@@ -331,6 +343,22 @@ class Bench:
     async def stop(self) -> None:
         """Stop every server."""
         await asyncio.gather(self.bare.stop(), self.a.stop(), self.b.stop())
+
+
+async def long_collector_passes(session: aiohttp.ClientSession, urls: tuple[str, ...]) -> int:
+    """How many passes of the garbage collector, of any generation, took over 25 ms so far
+    in the servers at `urls` (from their metrics: `agiletoolbox_gc_pause_seconds`)."""
+    passes = 0
+    for url in urls:
+        async with session.get(f"{url}/metrics") as response:
+            text = await response.text()
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name.startswith("agiletoolbox_gc_pause_seconds_count{"):
+                passes += int(float(value))
+            elif name.startswith("agiletoolbox_gc_pause_seconds_bucket{") and 'le="0.025"' in name:
+                passes -= int(float(value))
+    return passes
 
 
 async def start_profiler(
