@@ -30,11 +30,13 @@ from agiletoolbox.settings import Settings
 
 log = logging.getLogger("agiletoolbox.server")
 
-COLLECTOR_THRESHOLDS = (50_000, 20, 100)
-"""When the garbage collector runs (`gc.set_threshold`): after 50,000 new objects rather
-than Python's 700. A vote's objects die young anyway; with the default, a busy process
-caught the rooms it shows alive at every young pass and promoted them, and every few
-seconds a full pass stopped it for 30-110 ms with 1,000 sockets open (docs/scaling.md)."""
+COLLECTOR_THRESHOLDS = (50_000, 10, 10)
+"""When the garbage collector runs (`gc.set_threshold`): a young pass after 50,000 new
+objects rather than Python's 700; the older generations keep Python's thresholds. A
+vote's objects die young anyway; with the default, a busy process caught the rooms it
+shows alive at every young pass and promoted them, and every few seconds a full pass
+stopped it for 30-110 ms with 1,000 sockets open (docs/scaling.md). Full passes still
+come, rarely, and free what closed sockets left in cycles."""
 
 
 def tune_collector() -> None:
