@@ -2,9 +2,9 @@
 
 The room's public view is rendered once per change, next to the one shown before
 (`room_json.render`), and each socket is sent what its view needs: what changed since the
-version it has (one frame shared by everyone who holds no hidden card of their own, one
-made for each who does), or its whole view when it has another version or is falling
-behind. A command's answer rides on the message its socket is sent.
+version it has (one frame shared by everyone whose own hidden cards did not change, one
+made for each whose did: `room_json.changes_of`), or its whole view when it has another
+version or is falling behind. A command's answer rides on the message its socket is sent.
 """
 
 from __future__ import annotations
