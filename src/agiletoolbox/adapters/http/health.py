@@ -16,11 +16,13 @@ from agiletoolbox.adapters.http.keys import DRAINING, LIVE, READY, WEB
 routes = web.RouteTableDef()
 
 OPEN_SOCKETS = Gauge("agiletoolbox_open_sockets", "Live room sockets open in this process")
+LONG_PAUSE_SECONDS = 0.025
+"""A collector pass longer than this shows in the live rooms' latency (a bucket bound)."""
 COLLECTOR_PAUSES = Histogram(
     "agiletoolbox_gc_pause_seconds",
     "How long each pass of the garbage collector held this process (nothing else runs)",
     ["generation"],
-    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    buckets=(0.001, 0.005, 0.01, LONG_PAUSE_SECONDS, 0.05, 0.1, 0.25, 1.0),
 )
 
 
