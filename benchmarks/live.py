@@ -243,8 +243,11 @@ class Bench:
         await settle(self.servers)
         await closed_loop(tables, plan.seconds / 5)  # warm-up: prepared statements, caches
         profiler = None
-        if who == OURS and n == 0:
-            profiler = await start_profiler(self.options.profile, server.pid, plan.seconds * 1.2)
+        if who in (OURS, BARE) and n == 0 and self.options.profile is not None:
+            output = self.options.profile
+            if who == BARE:
+                output = output.with_name(f"{output.stem}.bare{output.suffix}")
+            profiler = await start_profiler(output, server.pid, plan.seconds * 1.2)
         meter = self.meter(server.pid)
         if profiler is not None:
             meter.tools += (profiler.pid,)
@@ -418,7 +421,10 @@ async def main() -> None:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="write py-spy's raw stacks of server A in the first ours votes/s window here",
+        help=(
+            "write py-spy's raw stacks of server A in the first ours votes/s window here"
+            " (and of the bare server in its window to NAME.bare.SUFFIX)"
+        ),
     )
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     options = parser.parse_args()

@@ -106,3 +106,22 @@ def test_a_finished_rounds_results_are_worked_out_once(monkeypatch: pytest.Monke
     # Without an earlier view the new records' results are worked out, once each.
     assert public_view(reread) == again
     assert len(calls) == 4
+
+
+def test_a_vote_makes_only_the_voters_view_anew() -> None:
+    # Rendering a change compares the new public view with the one before; a participant
+    # whose view did not change keeps the very object it had, so that compare is cheap.
+    room = new_room(None, BEN, CAI)
+    first = public_view(room)
+    room.vote(BEN, "3", at(10))
+    again = public_view(room, (tuple(room.history), first))
+    assert again == public_view(room)
+    kept = [new is old for new, old in zip(again.participants, first.participants, strict=True)]
+    assert kept == [p.account_id != BEN for p in first.participants]
+    # Someone who left and joined again is placed by their new joining, never by the view
+    # they had before.
+    room.leave(ANA, at(20))
+    room.join(ANA, Role.VOTER, at(21))
+    last = public_view(room, (tuple(room.history), again))
+    assert last == public_view(room)
+    assert [p.account_id for p in last.participants] == [BEN, CAI, ANA]

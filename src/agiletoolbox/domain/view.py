@@ -9,7 +9,7 @@ The classes are shaped like what the API sends, so the edge only renames their f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -145,10 +145,9 @@ def public_view(
 
     `before` is an earlier history of the room and the public view made of it: the views
     of the finished rounds it shares with this room (equal records: a record never
-    changes) are reused."""
+    changes) are reused, and so are the views of participants that look the same (so a
+    vote makes one participant's view anew, and comparing the two views is cheap)."""
     config = room.config
-    ordered = sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id.value))
-    shown = room.votes if room.revealed else {}
     return RoomView(
         id=room.id,
         issue_key=room.issue_key,
@@ -170,20 +169,43 @@ def public_view(
         comment_on_estimate=config.comment_on_estimate,
         round=room.round,
         timer=room.timer,
-        participants=tuple(
-            ParticipantView(
-                account_id=p.account_id,
-                role=p.role,
-                online=p.online,
-                voted=p.account_id in room.votes,
-                card=shown.get(p.account_id),
-            )
-            for p in ordered
-        ),
+        participants=_participants(room, None if before is None else before[1].participants),
         results=consensus(config.cards, room.votes, config.suggestion) if room.revealed else None,
         estimate=_estimate(room.estimate),
         history=_history(room.history, before),
     )
+
+
+def _participants(
+    room: Room, before: tuple[ParticipantView, ...] | None
+) -> tuple[ParticipantView, ...]:
+    """The participants in the order they joined, each as anyone sees them; a view in
+    `before` that looks the same is taken as it is."""
+    ordered = sorted(room.participants.values(), key=lambda p: (p.joined_at, p.account_id.value))
+    votes = room.votes
+    shown = votes if room.revealed else {}
+    before = before or ()
+    earlier: dict[AccountId, ParticipantView] | None = None
+    views = []
+    for n, p in enumerate(ordered):
+        account = p.account_id
+        voted, card = account in votes, shown.get(account) if shown else None
+        # Mostly the same people in the same order: looked up by account only when not.
+        old = before[n] if n < len(before) else None
+        if old is not None and old.account_id is not account and old.account_id != account:
+            if earlier is None:
+                earlier = {v.account_id: v for v in before}
+            old = earlier.get(account)
+        if (
+            old is None
+            or old.role is not p.role
+            or old.online is not p.online
+            or old.voted is not voted
+            or old.card != card
+        ):
+            old = ParticipantView(account, p.role, p.online, voted, card)
+        views.append(old)
+    return tuple(views)
 
 
 def _history(
@@ -216,13 +238,25 @@ def own_cards(room: Room, viewer: AccountId) -> OwnCards:
     )
 
 
-def own_cards_of(room: Room) -> dict[AccountId, OwnCards]:
-    """The own cards of everyone who holds any the public view does not show."""
+def own_cards_of(
+    room: Room, before: Mapping[AccountId, OwnCards] | None = None
+) -> dict[AccountId, OwnCards]:
+    """The own cards of everyone who holds any the public view does not show; those equal
+    to their own cards in `before` (an earlier result) are taken from it as they are."""
     hidden = [record for record in room.history if not record.revealed]
     if not hidden:  # the usual case: only the open round's cards may be anyone's own
         if room.revealed:
             return {}
-        return {who: OwnCards(who, label, ()) for who, label in room.votes.items()}
+        before = before or {}
+        own = {}
+        for who, label in room.votes.items():
+            was = before.get(who)
+            own[who] = (
+                was
+                if was is not None and was.current == label and not was.rounds
+                else OwnCards(who, label, ())
+            )
+        return own
     holders = set() if room.revealed else set(room.votes)
     for record in hidden:
         holders.update(who for who, _ in record.votes)

@@ -57,22 +57,27 @@ def queue(
     if all(s.version >= room.version for s in group):
         return None, False  # a stale or duplicate signal, or a change that changed nothing
     public, changed = render(room, shown.public if shown is not None else None)
-    own = own_cards_of(room)
+    own = own_cards_of(room, shown.own if shown is not None else None)
     shared: bytes | None = None
     acked = False
+    version = room.version
+    base = None if shown is None else shown.version
+    answering = None if answer is None else answer[0]
     for socket in list(group):
-        if socket.version >= room.version:
+        if socket.version >= version:
             continue
         account = socket.caller.account
         mine = own.get(account)
-        answered = answer is not None and socket is answer[0]
-        if shown is not None and _follows(socket, shown):
+        answered = socket is answering
+        if shown is not None and socket.version == base and socket.backlog < PATCH_BACKLOG:
+            # The socket has what was shown before (or will, once its queue is sent) and
+            # keeps up: it is sent what changed since.
             before = shown.own.get(account)
             patch = changes_of(changed, shown.public.json, public.json, account, before, mine)
             if not answered and patch is changed:
                 # Nothing of this person's own changed: the change is everyone's.
                 shared = shared or _patch(shown.version, changed)
-                socket.show(shared, room.version, whole=False)
+                socket.show(shared, version, whole=False)
                 continue
             message: Json = {"type": "patch", "from": shown.version, "room": patch}
         else:
@@ -81,7 +86,7 @@ def queue(
             assert answer is not None  # noqa: S101 - `answered` says so
             message["ack"] = answer[1]
             acked = True
-        socket.show(orjson.dumps(message), room.version, whole=message["type"] == "room")
+        socket.show(orjson.dumps(message), version, whole=message["type"] == "room")
     newer = shown is None or room.version > shown.version
     return (Shown(room, public, own) if newer else None), acked
 
@@ -96,12 +101,6 @@ def whole_view(socket: LiveSocket, room: Room, ack: object = None) -> bytes:
     if ack is not None:
         message["ack"] = ack
     return orjson.dumps(message)
-
-
-def _follows(socket: LiveSocket, shown: Shown) -> bool:
-    """Whether what changed since what was last shown can be sent to the socket: it has
-    that version (or will, once its queue is sent) and is keeping up."""
-    return socket.version == shown.version and socket.backlog < PATCH_BACKLOG
 
 
 def removed(group: set[LiveSocket], answer: Answer | None) -> bool:

@@ -11,6 +11,7 @@ knows the change while doing so.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, get_type_hints
 
 import attrs
@@ -28,6 +29,8 @@ _FIELDS = tuple(
     (field.name, wire_name(RoomView, field.name), _HINTS[field.name])
     for field in attrs.fields(RoomView)
 )
+_VALUES = operator.attrgetter(*(name for name, _, _ in _FIELDS))
+"""A view's fields' values, in the order of `_FIELDS`."""
 
 
 @frozen
@@ -50,8 +53,9 @@ def render(room: Room, before: Rendered | None = None) -> tuple[Rendered, Json]:
     view = public_view(room, (before.rounds, before.view))
     json = dict(before.json)
     patch: Json = {}
-    for name, key, kind in _FIELDS:
-        new, old = getattr(view, name), getattr(before.view, name)
+    for (name, key, kind), new, old in zip(
+        _FIELDS, _VALUES(view), _VALUES(before.view), strict=True
+    ):
         if new is old or new == old:
             continue
         if name == "participants":
@@ -70,7 +74,10 @@ def _participants(
     vote changes one of them)."""
     if len(new) != len(old):
         return [unstructure(p) for p in new]
-    return [was if p == o else unstructure(p) for p, o, was in zip(new, old, old_json, strict=True)]
+    return [
+        was if p is o or p == o else unstructure(p)
+        for p, o, was in zip(new, old, old_json, strict=True)
+    ]
 
 
 def public_json(room: Room) -> Json:
@@ -118,7 +125,7 @@ def shares(patch: Json, before: OwnCards | None, after: OwnCards | None) -> bool
     of someone whose own cards were `before` and are `after`: they are the same, and the
     patch carries no whole array that would hold them (those go to them with their cards
     in). So a peer's vote is one frame for everyone but the voter."""
-    if before != after:
+    if before is not after and before != after:
         return False
     if after is None:
         return True
@@ -155,12 +162,15 @@ def changes_of(
 def _people(before: list[Json], after: list[Json]) -> list[Json] | dict[str, Json]:
     """The participants' change: per account id, the fields that changed, while the same
     people stay in the same order; else the whole new array."""
-    if len(before) != len(after) or any(
-        p["accountId"] != q["accountId"] for p, q in zip(before, after, strict=True)
-    ):
+    if len(before) != len(after):
         return after
-    return {
-        q["accountId"]: {f: v for f, v in q.items() if p.get(f) != v}
-        for p, q in zip(before, after, strict=True)
-        if p is not q and p != q
-    }
+    changed = {}
+    for p, q in zip(before, after, strict=True):
+        if p is q:  # an unchanged participant keeps the very JSON it had
+            continue
+        account = q["accountId"]
+        if p["accountId"] != account:
+            return after
+        if p != q:
+            changed[account] = {f: v for f, v in q.items() if p.get(f) != v}
+    return changed
