@@ -199,7 +199,7 @@ class LiveRooms:
         # Everything is queued before anything is sent: the order of each socket's
         # messages is settled even if a send lets other work run.
         for socket in list(group):
-            self._arrive_soon(socket.seat, room)
+            self._arrive_soon(socket, room)
             await socket.deliver()
         if answer is not None and answer[0] not in group:
             await answer[0].deliver()
@@ -220,15 +220,22 @@ class LiveRooms:
         self._leases.add(task)
         task.add_done_callback(self._leases.discard)
 
-    def _arrive_soon(self, seat: Seat, room: Room) -> asyncio.Task[None] | None:
+    def _arrive_soon(self, socket: LiveSocket, room: Room) -> asyncio.Task[None] | None:
         """A socket held here shows `room`: if its person is a participant not yet online
         with a lease here, lease and mark them online (once at a time per seat)."""
+        participant = room.participants.get(socket.caller.account)
+        if participant is not None and participant is socket.settled:
+            return None
+        seat = socket.seat
         task = self._arrivals.get(seat)
-        if task is None and self._seats.wanted(seat, room):
-            task = self._arrivals[seat] = asyncio.get_running_loop().create_task(
-                self._arrive(seat, room)
-            )
-            task.add_done_callback(lambda _: self._arrivals.pop(seat, None))
+        if task is None:
+            if self._seats.wanted(seat, room):
+                task = self._arrivals[seat] = asyncio.get_running_loop().create_task(
+                    self._arrive(seat, room)
+                )
+                task.add_done_callback(lambda _: self._arrivals.pop(seat, None))
+            else:
+                socket.settled = participant
         return task
 
     # -- changes made elsewhere ---------------------------------------------------------------
@@ -314,7 +321,7 @@ class LiveRooms:
             self._whole(socket, room)
             self._timers.watch(room, shown=True)
             await socket.deliver()
-            arrival = self._arrive_soon(socket.seat, room)
+            arrival = self._arrive_soon(socket, room)
             if arrival is not None:
                 await asyncio.shield(arrival)
             await self._read(request, socket)

@@ -19,6 +19,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from agiletoolbox.adapters.http.caller import Caller
+from agiletoolbox.domain.config import Participant
 from agiletoolbox.domain.ids import RoomId
 from agiletoolbox.ports.presence import Seat
 
@@ -51,27 +52,27 @@ class LiveSocket:
         """The person in the room this socket shows."""
         self.version = 0
         """The room's version the client has, or will have once what is queued is sent."""
+        self.settled: Participant | None = None
+        """The participant this socket's person was last found online as, with a lease of
+        this process (nothing to do for their presence while the room holds that very
+        object: participants are immutable, and are replaced when they change)."""
         self._out: deque[tuple[bytes, bool]] = deque()  # (frame, whether it shows the room)
         self._replies = 0
-        self._changes = 0
+        self.backlog = 0
+        """How many messages showing the room wait to be sent."""
         self._limit = limit
         self._wake = asyncio.Event()
         self._closing: int | None = None
         self._sending = False
 
-    @property
-    def backlog(self) -> int:
-        """How many messages showing the room wait to be sent."""
-        return self._changes
-
     def show(self, frame: bytes, version: int, *, whole: bool) -> None:
         """Queue a message that brings the client to `version`: its whole view (which
         makes the changes queued before it needless), or what changed since `version`."""
-        if whole and self._changes:
+        if whole and self.backlog:
             self._out = deque(item for item in self._out if not item[1])
-            self._changes = 0
+            self.backlog = 0
         self._out.append((frame, True))
-        self._changes += 1
+        self.backlog += 1
         self.version = version
 
     def reply(self, message: dict[str, Any]) -> None:
@@ -120,7 +121,7 @@ class LiveSocket:
         while self._out and not self.ws.closed:
             frame, change = self._out.popleft()
             if change:
-                self._changes -= 1
+                self.backlog -= 1
             else:
                 self._replies -= 1
             await self.ws.send_frame(frame, WSMsgType.TEXT)

@@ -19,6 +19,7 @@ from agiletoolbox.adapters.http.room_json import (
     changes_of,
     public_json,
     render,
+    shares,
     with_own,
 )
 from agiletoolbox.domain.ids import AccountId
@@ -73,12 +74,12 @@ def queue(
             # The socket has what was shown before (or will, once its queue is sent) and
             # keeps up: it is sent what changed since.
             before = shown.own.get(account)
-            patch = changes_of(changed, shown.public.json, public.json, account, before, mine)
-            if not answered and patch is changed:
+            if not answered and shares(changed, before, mine):
                 # Nothing of this person's own changed: the change is everyone's.
                 shared = shared or _patch(shown.version, changed)
                 socket.show(shared, version, whole=False)
                 continue
+            patch = changes_of(changed, shown.public.json, public.json, account, before, mine)
             message: Json = {"type": "patch", "from": shown.version, "room": patch}
         else:
             message = {"type": "room", "room": with_own(public.json, account, mine)}
