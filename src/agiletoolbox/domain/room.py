@@ -6,11 +6,12 @@ adds one to `version` and records events; a call that changes nothing records no
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
-from attrs import define, evolve, field, frozen
+from attrs import define, evolve, field, fields, frozen
 
 from agiletoolbox.domain.config import Participant, Role, RoomConfig
 from agiletoolbox.domain.consensus import Consensus, consensus
@@ -141,13 +142,12 @@ class Room:
     def copy(self) -> Room:
         """A copy to change without touching this room (what it holds is immutable, so
         copying its collections is enough); recorded events stay with the original."""
-        return evolve(
-            self,
-            participants=dict(self.participants),
-            votes=dict(self.votes),
-            history=list(self.history),
-            pending_events=[],
-        )
+        room = Room(*_FIELD_VALUES(self))  # `evolve` costs three times as much
+        room.participants = dict(self.participants)
+        room.votes = dict(self.votes)
+        room.history = list(self.history)
+        room.pending_events = []
+        return room
 
     # -- reading -----------------------------------------------------------------------
 
@@ -538,6 +538,10 @@ class Room:
         """The events recorded since the last drain, oldest first."""
         events, self.pending_events = self.pending_events, []
         return events
+
+
+_FIELD_VALUES = operator.attrgetter(*(f.name for f in fields(Room)))
+"""A room's field values, in the order `Room(...)` takes them."""
 
 
 def _check_seconds(seconds: int) -> None:
