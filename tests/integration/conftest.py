@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from asyncpg.pool import Pool
 
 from agiletoolbox.adapters.postgres import KeyRing, PostgresDatabase, open_pool
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 from tests.integration.database import clean, fresh_database, postgres_server
 
 
@@ -26,7 +26,7 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
+async def pool(database_url: str) -> AsyncIterator[ConnectionPool]:
     """A pool on the run's database, every table emptied first."""
     async with open_pool(database_url, min_size=1, max_size=4) as opened:
         async with opened.acquire() as connection:
@@ -41,6 +41,6 @@ def keys() -> KeyRing:
 
 
 @pytest.fixture
-def database(pool: Pool, keys: KeyRing) -> PostgresDatabase:
+def database(pool: ConnectionPool, keys: KeyRing) -> PostgresDatabase:
     """The PostgreSQL adapter over the test pool."""
     return PostgresDatabase(pool, keys)

@@ -40,7 +40,7 @@ FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'schema_vers
 """
 
 
-async def clean(connection: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> None:
+async def clean(connection: asyncpg.Connection) -> None:
     """Empty every table but the schema's version (tests share one database per run)."""
     tables = await connection.fetchval(_EVERY_TABLE)
     await connection.execute(f"TRUNCATE {tables}")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from asyncpg.pool import Pool
 
 from agiletoolbox.adapters.postgres.jobs import PostgresJobLock
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 
 pytestmark = pytest.mark.postgres
 
 
-async def test_one_holder_at_a_time(pool: Pool) -> None:
+async def test_one_holder_at_a_time(pool: ConnectionPool) -> None:
     first, second = PostgresJobLock(pool), PostgresJobLock(pool)
     async with first.exclusive("purge") as held:
         assert held

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from asyncpg.pool import Pool
 
 from agiletoolbox.adapters.postgres import KeyRing, PostgresDatabase, open_pool
 from agiletoolbox.adapters.postgres.archive import (
@@ -16,6 +15,7 @@ from agiletoolbox.adapters.postgres.archive import (
     TRANSFER_TABLES,
     PostgresTenantArchive,
 )
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.errors import InvalidState, InvalidValue, NotFound
 from agiletoolbox.domain.residency import Arrival
@@ -77,7 +77,7 @@ def arrival(bundle: TenantBundle) -> Arrival:
     )
 
 
-async def test_every_table_of_tenant_data_is_transferred(pool: Pool) -> None:
+async def test_every_table_of_tenant_data_is_transferred(pool: ConnectionPool) -> None:
     async with pool.acquire() as connection:
         rows = await connection.fetch(
             "SELECT table_name FROM information_schema.columns "

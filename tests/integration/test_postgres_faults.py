@@ -9,7 +9,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from asyncpg.pool import Pool
 
 from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.memory import MemoryJira
@@ -21,6 +20,7 @@ from agiletoolbox.adapters.postgres import (
     open_pool,
 )
 from agiletoolbox.adapters.postgres.listener import APPLICATION_NAME
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.ids import AccountId
 from agiletoolbox.ports.events import ResyncAll, RoomChange, RoomSignal
@@ -131,7 +131,7 @@ async def test_a_listener_whose_peer_stops_answering_is_replaced(database_url: s
         assert bus.listening
 
 
-async def _service(pool: Pool, keys: KeyRing) -> RoomService:
+async def _service(pool: ConnectionPool, keys: KeyRing) -> RoomService:
     bus = PostgresEventBus("unused")  # publish is a no-op; never started
     return RoomService(
         PostgresDatabase(pool, keys).unit_of_work,

@@ -20,3 +20,16 @@ def test_the_views_benchmark_runs_and_reports_every_history() -> None:
     rows = [line.split() for line in done.stdout.splitlines()[2:]]
     assert [row[0] for row in rows] == ["0", "5", "20"]
     assert all(float(row[-1]) > 0 for row in rows)
+
+
+def test_the_pool_benchmark_runs_and_reports_both_jobs() -> None:
+    done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(ROOT / "benchmarks" / "pool.py"), "--seconds", "0.2", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=180,
+    )
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["lend", "statement"]
+    assert all(float(row[-1]) > 0 for row in rows)

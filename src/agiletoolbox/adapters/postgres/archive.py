@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from asyncpg.pool import Pool
-
 from agiletoolbox.adapters.postgres.encryption import KeyRing
 from agiletoolbox.adapters.postgres.errors import storage_errors
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 from agiletoolbox.adapters.postgres.records import PURGE_TENANT
 from agiletoolbox.adapters.postgres.schema import Connection
 from agiletoolbox.adapters.postgres.sealed import SEALED_COLUMNS
@@ -77,7 +76,7 @@ def _encode(payload: object) -> bytes:
 class PostgresTenantArchive:
     """`TenantArchive` over a deployment's pool and key ring."""
 
-    def __init__(self, pool: Pool, keys: KeyRing) -> None:
+    def __init__(self, pool: ConnectionPool, keys: KeyRing) -> None:
         self._pool = pool
         self._keys = keys
         self._columns: dict[str, tuple[str, ...]] = {}

@@ -17,11 +17,11 @@ from types import TracebackType
 from typing import Self
 
 import asyncpg
-from asyncpg.pool import Pool
 
 from agiletoolbox.adapters.postgres.encryption import KeyRing
 from agiletoolbox.adapters.postgres.errors import StorageUnavailable, storage_errors
 from agiletoolbox.adapters.postgres.forge_tokens import PostgresSystemTokenRepository
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 from agiletoolbox.adapters.postgres.records import (
     PostgresDefaultsRepository,
     PostgresErrorReportRepository,
@@ -60,33 +60,13 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return connection
 
 
-async def _keep_session(_connection: asyncpg.Connection) -> None:
-    """Reset nothing on release: units of work leave no session state behind.
-
-    asyncpg still rolls back an open transaction and drops listeners before this runs;
-    its default reset would add a round trip per unit of work to undo `SET`, `LISTEN`,
-    advisory locks and cursors, none of which pooled connections are used for (the
-    listener and migrations have connections of their own).
-    """
-
-
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> ConnectionPool:
     """A new pool; the caller closes it (prefer `pool_resource` or `open_pool`)."""
     with storage_errors():
-        pool: Pool = await asyncpg.create_pool(
-            dsn,
-            min_size=min_size,
-            max_size=max_size,
-            init=_prepare,
-            reset=_keep_session,
-            # No idle timer: asyncpg arms one on every release and cancels it on every
-            # acquire. The pool is sized for its busiest moment anyway (see scaling.md).
-            max_inactive_connection_lifetime=0,
-        )
-    return pool
+        return await ConnectionPool(dsn, min_size=min_size, max_size=max_size, init=_prepare).open()
 
 
-async def close_pool(pool: Pool) -> None:
+async def close_pool(pool: ConnectionPool) -> None:
     """Close the pool, waiting `CLOSE_TIMEOUT` seconds for connections in use."""
     try:
         await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
@@ -95,7 +75,9 @@ async def close_pool(pool: Pool) -> None:
         pool.terminate()
 
 
-async def pool_resource(dsn: str, *, min_size: int = 2, max_size: int = 10) -> AsyncIterator[Pool]:
+async def pool_resource(
+    dsn: str, *, min_size: int = 2, max_size: int = 10
+) -> AsyncIterator[ConnectionPool]:
     """The pool as a lifecycle resource (an async generator, for a `Resource` provider)."""
     pool = await create_pool(dsn, min_size=min_size, max_size=max_size)
     try:
@@ -121,7 +103,7 @@ class PostgresUnitOfWork:
     arrivals: PostgresArrivalRepository
     sessions: PostgresSessionRepository
 
-    def __init__(self, pool: Pool, keys: KeyRing) -> None:
+    def __init__(self, pool: ConnectionPool, keys: KeyRing) -> None:
         self._pool = pool
         self._keys = keys
         self._session = Session(pool)
@@ -162,7 +144,7 @@ class PostgresUnitOfWork:
                 with suppress(StorageUnavailable):
                     await self._session.rollback()
         finally:
-            await self._session.release()
+            self._session.release()
 
     async def commit(self) -> None:
         """Write the staged rooms (version-checked), then commit the transaction."""
@@ -184,7 +166,7 @@ class PostgresUnitOfWork:
 class PostgresDatabase:
     """A deployment's database: the pool, the keys secrets are encrypted under, its URL."""
 
-    def __init__(self, pool: Pool, keys: KeyRing, *, url: str | None = None) -> None:
+    def __init__(self, pool: ConnectionPool, keys: KeyRing, *, url: str | None = None) -> None:
         self.pool = pool
         self.keys = keys
         self.url = url

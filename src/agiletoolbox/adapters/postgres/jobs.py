@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from asyncpg.pool import Pool
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 
 # The first key of the two-key advisory lock: this product's jobs (migrations use another).
 JOB_LOCK_CLASS = 0x5A6E
@@ -14,7 +14,7 @@ JOB_LOCK_CLASS = 0x5A6E
 class PostgresJobLock:
     """Grants a named job to one process at a time for as long as its block runs."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
 
     @asynccontextmanager

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
-from asyncpg.pool import Pool
 
 from agiletoolbox.adapters.postgres.errors import storage_errors
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 from agiletoolbox.domain.ids import AccountId, RoomId, TenantKey
 from agiletoolbox.ports.presence import Seat
 
@@ -51,7 +51,7 @@ WHERE NOT EXISTS (
 class PostgresPresence:
     """`PresenceBoard` shared by every process on one database."""
 
-    def __init__(self, pool: Pool, *, lease: timedelta = LEASE) -> None:
+    def __init__(self, pool: ConnectionPool, *, lease: timedelta = LEASE) -> None:
         self._pool = pool
         self._lease = lease
         self.process_id = secrets.token_hex(8)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import Pool, PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
 from agiletoolbox.adapters.postgres.errors import (
@@ -22,6 +21,7 @@ from agiletoolbox.adapters.postgres.errors import (
     StorageUnavailable,
     storage_errors,
 )
+from agiletoolbox.adapters.postgres.pool import ConnectionPool
 from agiletoolbox.domain.errors import ConcurrentChange
 
 RELEASE_ERRORS: tuple[type[BaseException], ...] = (
@@ -37,11 +37,14 @@ RELEASE_ERRORS: tuple[type[BaseException], ...] = (
 class Session:
     """One pooled connection for one unit of work."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
-        self._connection: PoolConnectionProxy | None = None
+        self._connection: asyncpg.Connection | None = None
         self._transaction: Transaction | None = None
         self._used = False
+        # Whether a call on the connection is under way, or was cut off (cancelled, timed
+        # out, lost): such a connection goes back to the pool to be closed, not lent again.
+        self._busy = False
 
     @property
     def in_transaction(self) -> bool:
@@ -64,20 +67,27 @@ class Session:
         for attempt in range(1, attempts + 1):
             if self._connection is None:
                 raise RuntimeError("use the unit of work inside `async with`")
+            self._busy = True
             try:
                 if begin and self._transaction is None:
                     transaction = self._connection.transaction()
                     await transaction.start()
                     self._transaction = transaction
                 result = await getattr(self._connection, method)(query, *args)
+            except RETRYABLE as exc:
+                self._busy = False
+                raise ConcurrentChange("the room changed meanwhile") from exc
             except UNAVAILABLE as exc:
+                # Still busy: the pool closes the connection rather than lend it again.
                 if attempt == attempts:
                     raise StorageUnavailable("the database is not available") from exc
-                await self.release()
+                self.release()
                 await self.acquire()
                 continue
-            except RETRYABLE as exc:
-                raise ConcurrentChange("the room changed meanwhile") from exc
+            except asyncpg.PostgresError:
+                self._busy = False  # the server refused the statement: nothing else amiss
+                raise
+            self._busy = False
             self._used = True
             return result
         raise AssertionError("unreachable")  # pragma: no cover
@@ -101,23 +111,25 @@ class Session:
         """Commit the open transaction, if any; the next write begins a new one."""
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
+            self._busy = True
             with storage_errors():
                 await transaction.commit()
+            self._busy = False
 
     async def rollback(self) -> None:
         """Roll the open transaction back, if any."""
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
+            self._busy = True
             with storage_errors():
                 await transaction.rollback()
+            self._busy = False
 
-    async def release(self) -> None:
-        """Give the connection back (the pool replaces it if it was lost)."""
+    def release(self) -> None:
+        """Give the connection back: to be lent again, or closed when a call on it was cut
+        off or it is still inside a transaction (the pool opens another when needed)."""
         connection, self._connection = self._connection, None
         self._transaction = None
         if connection is not None:
-            # A connection that died mid-call is discarded by the pool; nothing to report.
-            try:  # noqa: SIM105 - every unit of work passes here: cheaper than `suppress`
-                await self._pool.release(connection)
-            except RELEASE_ERRORS:
-                pass
+            self._pool.release(connection, clean=not self._busy)
+        self._busy = False
