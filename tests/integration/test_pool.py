@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -205,3 +206,44 @@ async def test_giving_back_what_was_not_lent_is_refused(two: ConnectionPool) -> 
     two.release(connection)
     with pytest.raises(asyncpg.InterfaceError):
         two.release(connection)
+
+
+async def test_many_borrowers_cut_off_at_random_leave_the_pool_whole(
+    database_url: str,
+) -> None:
+    # Borrowers that give back, give back after an error, or are cancelled while waiting
+    # or while running a statement: none may be left waiting, none may hold a connection
+    # once all are done, and the pool never holds more than its size.
+    pool = await ConnectionPool(database_url, min_size=1, max_size=3).open()
+    rng = random.Random(5)  # noqa: S311 - a test's fixed sequence
+    largest = 0
+
+    async def borrower(n: int) -> None:
+        nonlocal largest
+        async with pool.acquire() as connection:
+            largest = max(largest, pool.get_size())
+            if n % 7 == 0:
+                await connection.execute("SELEC 1")  # refused: the connection is kept
+            await connection.fetchval("SELECT pg_sleep($1)", rng.random() / 200)
+
+    try:
+        for _ in range(8):
+            tasks = [asyncio.create_task(borrower(n)) for n in range(30)]
+            await asyncio.sleep(rng.random() / 100)
+            for task in rng.sample(tasks, 8):
+                task.cancel()
+            done = await asyncio.wait_for(
+                asyncio.gather(*tasks, return_exceptions=True), timeout=10
+            )
+            assert all(
+                r is None or isinstance(r, asyncio.CancelledError | asyncpg.PostgresSyntaxError)
+                for r in done
+            )
+            assert pool.get_size() <= 3
+        assert largest <= 3
+        connections = [await asyncio.wait_for(pool.acquire(), 2) for _ in range(3)]
+        assert [await c.fetchval("SELECT 1") for c in connections] == [1, 1, 1]
+        for connection in connections:
+            pool.release(connection)
+    finally:
+        await asyncio.wait_for(pool.close(), 5)
