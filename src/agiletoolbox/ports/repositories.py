@@ -228,17 +228,27 @@ class SessionRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction over every repository."""
+    """One transaction over every repository (each read-only: a unit of work may make
+    one only when it is first used)."""
 
-    rooms: RoomRepository
-    tenants: TenantRepository
-    defaults: DefaultsRepository
-    error_reports: ErrorReportRepository
-    report_cycles: ReportCycleRepository
-    system_tokens: SystemTokenRepository
-    migrations: MigrationRepository
-    arrivals: ArrivalRepository
-    sessions: SessionRepository
+    @property
+    def rooms(self) -> RoomRepository: ...
+    @property
+    def tenants(self) -> TenantRepository: ...
+    @property
+    def defaults(self) -> DefaultsRepository: ...
+    @property
+    def error_reports(self) -> ErrorReportRepository: ...
+    @property
+    def report_cycles(self) -> ReportCycleRepository: ...
+    @property
+    def system_tokens(self) -> SystemTokenRepository: ...
+    @property
+    def migrations(self) -> MigrationRepository: ...
+    @property
+    def arrivals(self) -> ArrivalRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

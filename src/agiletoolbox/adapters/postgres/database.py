@@ -13,6 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import cached_property
 from types import TracebackType
 from typing import Self
 
@@ -90,36 +91,79 @@ open_pool = asynccontextmanager(pool_resource)
 """`async with open_pool(dsn) as pool:` - the same resource as a context manager."""
 
 
-class PostgresUnitOfWork:
-    """One transaction over every repository; rolls back unless committed."""
+_REPOSITORIES = (
+    "rooms",
+    "tenants",
+    "defaults",
+    "error_reports",
+    "report_cycles",
+    "system_tokens",
+    "migrations",
+    "arrivals",
+    "sessions",
+)
+"""The unit of work's repositories, by attribute name."""
 
-    rooms: PostgresRoomRepository
-    tenants: PostgresTenantRepository
-    defaults: PostgresDefaultsRepository
-    error_reports: PostgresErrorReportRepository
-    report_cycles: PostgresReportCycleRepository
-    system_tokens: PostgresSystemTokenRepository
-    migrations: PostgresMigrationRepository
-    arrivals: PostgresArrivalRepository
-    sessions: PostgresSessionRepository
+
+class PostgresUnitOfWork:
+    """One transaction over every repository; rolls back unless committed. A repository
+    is made when first used (most units of work use one or two of them)."""
 
     def __init__(self, pool: ConnectionPool, keys: KeyRing) -> None:
         self._pool = pool
         self._keys = keys
         self._session = Session(pool)
         self._fresh = True
-        self._begin()
 
     def _begin(self) -> None:
-        self.rooms = PostgresRoomRepository(self._session)
-        self.tenants = PostgresTenantRepository(self._session, self._keys)
-        self.defaults = PostgresDefaultsRepository(self._session)
-        self.error_reports = PostgresErrorReportRepository(self._session)
-        self.report_cycles = PostgresReportCycleRepository(self._session)
-        self.system_tokens = PostgresSystemTokenRepository(self._session, self._keys)
-        self.migrations = PostgresMigrationRepository(self._session)
-        self.arrivals = PostgresArrivalRepository(self._session)
-        self.sessions = PostgresSessionRepository(self._session)
+        """Forget the repositories and what they staged: the next use starts afresh."""
+        for name in _REPOSITORIES:
+            self.__dict__.pop(name, None)
+
+    @cached_property
+    def rooms(self) -> PostgresRoomRepository:
+        """The rooms."""
+        return PostgresRoomRepository(self._session)
+
+    @cached_property
+    def tenants(self) -> PostgresTenantRepository:
+        """The tenants."""
+        return PostgresTenantRepository(self._session, self._keys)
+
+    @cached_property
+    def defaults(self) -> PostgresDefaultsRepository:
+        """Saved room defaults."""
+        return PostgresDefaultsRepository(self._session)
+
+    @cached_property
+    def error_reports(self) -> PostgresErrorReportRepository:
+        """Stored error reports."""
+        return PostgresErrorReportRepository(self._session)
+
+    @cached_property
+    def report_cycles(self) -> PostgresReportCycleRepository:
+        """The personal-data reporting cycles."""
+        return PostgresReportCycleRepository(self._session)
+
+    @cached_property
+    def system_tokens(self) -> PostgresSystemTokenRepository:
+        """Forge system tokens."""
+        return PostgresSystemTokenRepository(self._session, self._keys)
+
+    @cached_property
+    def migrations(self) -> PostgresMigrationRepository:
+        """Region migrations."""
+        return PostgresMigrationRepository(self._session)
+
+    @cached_property
+    def arrivals(self) -> PostgresArrivalRepository:
+        """Sites arriving from another region."""
+        return PostgresArrivalRepository(self._session)
+
+    @cached_property
+    def sessions(self) -> PostgresSessionRepository:
+        """Refinement sessions."""
+        return PostgresSessionRepository(self._session)
 
     async def __aenter__(self) -> Self:
         if not self._fresh:
@@ -149,7 +193,8 @@ class PostgresUnitOfWork:
     async def commit(self) -> None:
         """Write the staged rooms (version-checked), then commit the transaction."""
         try:
-            await self.rooms.flush(alone=not self._session.in_transaction)
+            if "rooms" in self.__dict__:  # no room was used: none to write
+                await self.rooms.flush(alone=not self._session.in_transaction)
             await self._session.commit()
         except BaseException:
             with suppress(StorageUnavailable):
