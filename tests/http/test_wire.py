@@ -9,9 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agiletoolbox.adapters.http import room_json
 from agiletoolbox.adapters.http.room_json import (
     Json,
     changes_of,
@@ -26,7 +28,7 @@ from agiletoolbox.domain.config import Role
 from agiletoolbox.domain.errors import DomainError
 from agiletoolbox.domain.ids import AccountId
 from agiletoolbox.domain.room import Room
-from agiletoolbox.domain.view import own_cards, own_cards_of, view_of
+from agiletoolbox.domain.view import own_cards, own_cards_of, public_view, view_of
 from tests.livekit import apply_changes
 from tests.unit.roomkit import ANA, BEN, CAI, DEE, at, new_room
 
@@ -76,6 +78,7 @@ def test_views_and_their_changes_agree_with_the_domain(plays: list[tuple[str, in
         now, changed = render(room, rendered)
         # Rendering next to the version before renders what rendering afresh does.
         assert now.json == public_json(room)
+        assert now.view == public_view(room)
         now_holders = own_cards_of(room)
         for who in PEOPLE:
             view = view_json(room, who)
@@ -160,3 +163,32 @@ def test_joining_sends_the_participants_whole() -> None:
     assert [p["accountId"] for p in people] == [ANA.value, BEN.value, CAI.value]
     # The whole array carries Ben's own card: it replaces the one his page holds.
     assert people[1]["card"] == "3"
+
+
+def test_a_vote_is_rendered_from_the_view_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Votes are the commonest change: rendering one takes the public view before with the
+    # version and the voted flags changed, and makes no new view. Anything else does.
+    room = new_room(None, BEN, CAI)
+    rendered, _ = render(room)
+    made: list[Room] = []
+
+    def counted(room: Room, *args: Any) -> Any:
+        made.append(room)
+        return public_view(room, *args)
+
+    monkeypatch.setattr(room_json, "public_view", counted)
+    for card in ("3", "5", "5"):
+        room.vote(BEN, card, at(10))
+        rendered, changed = render(room, rendered)
+    room.withdraw(BEN, at(11))
+    rendered, withdrawn = render(room, rendered)
+    assert made == []
+    assert changed == {"version": room.version - 1}
+    assert withdrawn == {"version": room.version, "participants": {str(BEN): {"voted": False}}}
+    assert rendered.view == public_view(room)
+    room.vote(CAI, "8", at(12))
+    room.reveal(ANA, at(13))
+    rendered, revealed = render(room, rendered)
+    assert made == [room]
+    assert revealed["state"] == "revealed"
+    assert rendered.json == public_json(room)

@@ -177,7 +177,7 @@ class LiveRooms:
             turn.writers -= 1
             if not turn.writers:
                 del self._turns[key]
-                if self._behind(key, turn.signalled):
+                if turn.signalled and self._behind(key, turn.signalled):
                     self._refresh_soon(key)
 
     # -- showing ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import attrs
 from attrs import frozen
 
 from agiletoolbox.adapters.http.wire import unstructure, unstructure_as, wire_name
+from agiletoolbox.domain.config import Participant
 from agiletoolbox.domain.ids import AccountId
 from agiletoolbox.domain.room import Room, RoundRecord
 from agiletoolbox.domain.view import OwnCards, ParticipantView, RoomView, own_cards, public_view
@@ -33,13 +34,38 @@ _VALUES = operator.attrgetter(*(name for name, _, _ in _FIELDS))
 """A view's fields' values, in the order of `_FIELDS`."""
 
 
+_HELD = operator.attrgetter(
+    "id",
+    "issue_key",
+    "owner",
+    "config",
+    "round",
+    "round_started_at",
+    "revealed",
+    "estimate",
+    "timer",
+    "removed",
+)
+"""What of a room its public view is made of, besides its version, participants, votes and
+finished rounds."""
+_VERSION = next(n for n, (name, _, _) in enumerate(_FIELDS) if name == "version")
+_PARTICIPANTS = next(n for n, (name, _, _) in enumerate(_FIELDS) if name == "participants")
+
+
 @frozen
 class Rendered:
-    """A public view, its JSON, and the finished rounds it was made of."""
+    """A public view, its JSON, and what of the room it was made of: its finished rounds,
+    what `_HELD` reads, and its participants (values that never change in place)."""
 
     view: RoomView
     json: Json
     rounds: tuple[RoundRecord, ...]
+    held: tuple[object, ...]
+    people: tuple[Participant, ...]
+
+
+def _rendered(view: RoomView, json: Json, room: Room) -> Rendered:
+    return Rendered(view, json, tuple(room.history), _HELD(room), tuple(room.participants.values()))
 
 
 def render(room: Room, before: Rendered | None = None) -> tuple[Rendered, Json]:
@@ -49,7 +75,10 @@ def render(room: Room, before: Rendered | None = None) -> tuple[Rendered, Json]:
     if before is None:
         view = public_view(room)
         json: Json = unstructure(view)
-        return Rendered(view, json, tuple(room.history)), json
+        return _rendered(view, json, room), json
+    votes_alone = _votes_alone(room, before)
+    if votes_alone is not None:
+        return votes_alone
     view = public_view(room, (before.rounds, before.view))
     json = dict(before.json)
     patch: Json = {}
@@ -64,7 +93,48 @@ def render(room: Room, before: Rendered | None = None) -> tuple[Rendered, Json]:
         else:
             json[key] = patch[key] = unstructure_as(new, kind)
     patch["version"] = view.version
-    return Rendered(view, json, tuple(room.history)), patch
+    return _rendered(view, json, room), patch
+
+
+def _votes_alone(room: Room, before: Rendered) -> tuple[Rendered, Json] | None:
+    """`render` of a room whose hidden votes alone changed since `before` (votes cast,
+    changed or withdrawn before the reveal, the commonest change of all): in the public
+    view only the version and who has voted can differ, so the view before is taken with
+    those two changed, and nothing else is made again. None for any other change."""
+    if (
+        room.revealed
+        or _HELD(room) != before.held
+        or tuple(room.participants.values()) != before.people
+        or tuple(room.history) != before.rounds
+    ):
+        return None
+    votes = room.votes
+    people = list(before.view.participants)
+    key = _FIELDS[_PARTICIPANTS][1]
+    people_json: list[Json] = before.json[key]
+    voted: dict[str, Json] = {}
+    for n, person in enumerate(people):
+        now = person.account_id in votes
+        if now is not person.voted:
+            # Before the reveal nobody's card is in the public view.
+            people[n] = ParticipantView(person.account_id, person.role, person.online, now, None)
+            if not voted:
+                people_json = list(people_json)
+            people_json[n] = {**people_json[n], "voted": now}
+            voted[people_json[n]["accountId"]] = {"voted": now}
+    values = list(_VALUES(before.view))
+    values[_VERSION] = room.version
+    values[_PARTICIPANTS] = tuple(people)
+    json = dict(before.json)
+    json[_FIELDS[_VERSION][1]] = room.version
+    json[key] = people_json
+    patch: Json = {_FIELDS[_VERSION][1]: room.version}
+    if voted:
+        patch[key] = voted
+    rendered = Rendered(
+        RoomView(*values), json, before.rounds, before.held, tuple(room.participants.values())
+    )
+    return rendered, patch
 
 
 def _participants(
