@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from functools import cached_property
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 import asyncpg
 
@@ -91,23 +90,39 @@ open_pool = asynccontextmanager(pool_resource)
 """`async with open_pool(dsn) as pool:` - the same resource as a context manager."""
 
 
-_REPOSITORIES = (
-    "rooms",
-    "tenants",
-    "defaults",
-    "error_reports",
-    "report_cycles",
-    "system_tokens",
-    "migrations",
-    "arrivals",
-    "sessions",
-)
-"""The unit of work's repositories, by attribute name."""
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of a unit of work, made when first used (most units of work use one or
+    two of them); the instance's own attribute then answers every later use.
+    (`functools.cached_property` would do, but takes a lock on every first use.)"""
+
+    def __init__(self, make: Callable[[Session, KeyRing], R]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, uow: PostgresUnitOfWork, owner: type | None = None) -> R:
+        made = self._make(uow._session, uow._keys)
+        uow.__dict__[self._name] = made
+        return made
 
 
 class PostgresUnitOfWork:
-    """One transaction over every repository; rolls back unless committed. A repository
-    is made when first used (most units of work use one or two of them)."""
+    """One transaction over every repository; rolls back unless committed."""
+
+    rooms = _Repository(lambda session, _keys: PostgresRoomRepository(session))
+    tenants = _Repository(PostgresTenantRepository)
+    defaults = _Repository(lambda session, _keys: PostgresDefaultsRepository(session))
+    error_reports = _Repository(lambda session, _keys: PostgresErrorReportRepository(session))
+    report_cycles = _Repository(lambda session, _keys: PostgresReportCycleRepository(session))
+    system_tokens = _Repository(PostgresSystemTokenRepository)
+    migrations = _Repository(lambda session, _keys: PostgresMigrationRepository(session))
+    arrivals = _Repository(lambda session, _keys: PostgresArrivalRepository(session))
+    sessions = _Repository(lambda session, _keys: PostgresSessionRepository(session))
 
     def __init__(self, pool: ConnectionPool, keys: KeyRing) -> None:
         self._pool = pool
@@ -117,53 +132,9 @@ class PostgresUnitOfWork:
 
     def _begin(self) -> None:
         """Forget the repositories and what they staged: the next use starts afresh."""
-        for name in _REPOSITORIES:
-            self.__dict__.pop(name, None)
-
-    @cached_property
-    def rooms(self) -> PostgresRoomRepository:
-        """The rooms."""
-        return PostgresRoomRepository(self._session)
-
-    @cached_property
-    def tenants(self) -> PostgresTenantRepository:
-        """The tenants."""
-        return PostgresTenantRepository(self._session, self._keys)
-
-    @cached_property
-    def defaults(self) -> PostgresDefaultsRepository:
-        """Saved room defaults."""
-        return PostgresDefaultsRepository(self._session)
-
-    @cached_property
-    def error_reports(self) -> PostgresErrorReportRepository:
-        """Stored error reports."""
-        return PostgresErrorReportRepository(self._session)
-
-    @cached_property
-    def report_cycles(self) -> PostgresReportCycleRepository:
-        """The personal-data reporting cycles."""
-        return PostgresReportCycleRepository(self._session)
-
-    @cached_property
-    def system_tokens(self) -> PostgresSystemTokenRepository:
-        """Forge system tokens."""
-        return PostgresSystemTokenRepository(self._session, self._keys)
-
-    @cached_property
-    def migrations(self) -> PostgresMigrationRepository:
-        """Region migrations."""
-        return PostgresMigrationRepository(self._session)
-
-    @cached_property
-    def arrivals(self) -> PostgresArrivalRepository:
-        """Sites arriving from another region."""
-        return PostgresArrivalRepository(self._session)
-
-    @cached_property
-    def sessions(self) -> PostgresSessionRepository:
-        """Refinement sessions."""
-        return PostgresSessionRepository(self._session)
+        for name, value in list(vars(type(self)).items()):
+            if isinstance(value, _Repository):
+                self.__dict__.pop(name, None)
 
     async def __aenter__(self) -> Self:
         if not self._fresh:
