@@ -218,6 +218,9 @@ def changes_of(
     view they touch) compared afresh."""
     if shares(patch, before, after):
         return patch
+    card = _card_alone(patch, old, new, viewer, before, after)
+    if card is not None:
+        return card
     mine = dict(patch)
     old_view, new_view = with_own(old, viewer, before), with_own(new, viewer, after)
     for key in ("participants", "history"):
@@ -226,6 +229,37 @@ def changes_of(
             mine[key] = new_view[key]
     if "participants" in mine:
         mine["participants"] = _people(old_view["participants"], new_view["participants"])
+    return mine
+
+
+def _card_alone(
+    patch: Json,
+    old: Json,
+    new: Json,
+    viewer: AccountId,
+    before: OwnCards | None,
+    after: OwnCards | None,
+) -> Json | None:
+    """`changes_of` when, of the viewer's own cards, only the open round's changed while
+    the round is open before and after (their vote: the commonest change of one's own)
+    and the patch sends the participants as changes: the patch, with the viewer's own
+    card put in. None otherwise."""
+    participants = patch.get("participants")
+    rounds = before.rounds if before is not None else ()
+    if (
+        isinstance(participants, list)
+        or rounds != (after.rounds if after is not None else ())
+        or (rounds and "history" in patch)
+        or old["state"] != "voting"
+        or new["state"] != "voting"
+    ):
+        return None
+    # While the round is open nobody's card is public: one's own is the only one shown.
+    you = str(viewer)
+    people = dict(participants or {})
+    people[you] = {**people.get(you, {}), "card": None if after is None else after.current}
+    mine = dict(patch)
+    mine["participants"] = people
     return mine
 
 
