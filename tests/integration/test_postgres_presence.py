@@ -67,3 +67,52 @@ async def test_only_participants_hold_leases_and_they_go_with_the_room(
         await uow.commit()
     async with database.pool.acquire() as connection:
         assert await connection.fetchval("SELECT count(*) FROM presence_leases") == 0
+
+
+async def test_renewing_writes_one_row_however_many_leases(database: PostgresDatabase) -> None:
+    # Renewing every lease a process held took a write of each (a thousand rows every 30 s
+    # at a thousand sockets), and votes committing meanwhile waited on it.
+    await install(database.unit_of_work)
+    opened = room()
+    await add(database.unit_of_work, opened)
+    board = PostgresPresence(database.pool)
+    for person in (ANA, BEN):
+        await board.arrive(SITE, opened.id, person)
+
+    async def versions() -> list[str]:
+        async with database.pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT xmin::text AS v FROM presence_leases ORDER BY account_id"
+            )
+        return [row["v"] for row in rows]
+
+    before = await versions()
+    await board.renew()
+    assert await versions() == before, "no lease row is written again"
+    async with database.pool.acquire() as connection:
+        processes = await connection.fetch("SELECT process_id FROM presence_processes")
+    assert [row["process_id"] for row in processes] == [board.process_id], "one per site"
+
+
+async def test_a_lease_from_before_process_rows_lives_until_its_own_expiry(
+    database: PostgresDatabase,
+) -> None:
+    # A process of the version before migration 0014 (during a rolling upgrade) writes
+    # leases with their own expiry and no process row.
+    await install(database.unit_of_work)
+    opened = room()
+    await add(database.unit_of_work, opened)
+    board = PostgresPresence(database.pool)
+    async with database.pool.acquire() as connection:
+        await connection.execute(
+            "INSERT INTO presence_leases VALUES ($1, $2, $3, 'earlier', now() + $4::interval)",
+            SITE.value,
+            opened.id.value,
+            ANA.value,
+            timedelta(milliseconds=80),
+        )
+    await board.arrive(SITE, opened.id, ANA)
+    assert await board.expired() == []
+    assert await board.leave(SITE, opened.id, ANA) is False, "the earlier process holds one"
+    await asyncio.sleep(0.1)
+    assert await board.expired() == [(SITE, opened.id, ANA)]

@@ -45,11 +45,18 @@ TRANSFER_TABLES = (
 """Every table of tenant data, parents before children (the order rows are inserted in)."""
 
 NOT_TRANSFERRED = frozenset(
-    {"region_migrations", "region_arrivals", "forge_tokens", "presence_leases"}
+    {
+        "region_migrations",
+        "region_arrivals",
+        "forge_tokens",
+        "presence_leases",
+        "presence_processes",
+    }
 )
 """Tables keyed by tenant that do not move: the move's own bookkeeping, the Forge system
 token (a cache bound to the installation, refilled by the next scheduled call), and the
-presence leases of the source's processes (nobody is connected while the site moves)."""
+presence leases of the source's processes and their heartbeats (nobody is connected
+while the site moves)."""
 
 ENCRYPTED: Mapping[tuple[str, str], str] = {
     place: purpose for place, purpose in SEALED_COLUMNS.items() if place[0] in TRANSFER_TABLES
