@@ -101,10 +101,11 @@ def _votes_alone(room: Room, before: Rendered) -> tuple[Rendered, Json] | None:
     changed or withdrawn before the reveal, the commonest change of all): in the public
     view only the version and who has voted can differ, so the view before is taken with
     those two changed, and nothing else is made again. None for any other change."""
+    participants = tuple(room.participants.values())
     if (
         room.revealed
         or _HELD(room) != before.held
-        or tuple(room.participants.values()) != before.people
+        or participants != before.people
         or tuple(room.history) != before.rounds
     ):
         return None
@@ -131,9 +132,7 @@ def _votes_alone(room: Room, before: Rendered) -> tuple[Rendered, Json] | None:
     patch: Json = {_FIELDS[_VERSION][1]: room.version}
     if voted:
         patch[key] = voted
-    rendered = Rendered(
-        RoomView(*values), json, before.rounds, before.held, tuple(room.participants.values())
-    )
+    rendered = Rendered(RoomView(*values), json, before.rounds, before.held, participants)
     return rendered, patch
 
 
