@@ -125,7 +125,7 @@ class PostgresRoomRepository:
         """Several rooms with their tenants' standings, in one query; a missing one is left
         out."""
         rows = await self._session.fetch(
-            MANY, [tenant.value for tenant, _ in keys], [room.value for _, room in keys]
+            MANY, [{"t": tenant.value, "r": room.value} for tenant, room in keys]
         )
         found = {}
         for row in rows:
