@@ -47,6 +47,21 @@ QUICK = Plan(1, 1.5, 200, (200.0, 350.0, 500.0), 2.0, 0.5, repeats=1, most_repea
 
 
 @dataclass(frozen=True)
+class Pauses:
+    """The garbage collector's passes in a server, from its metrics
+    (`agiletoolbox_gc_pause_seconds`): so far, or (subtracted) in a window."""
+
+    passes: int = 0
+    long: int = 0  # over 25 ms
+    seconds: float = 0.0  # the time they held the process, in all
+
+    def __sub__(self, before: Pauses) -> Pauses:
+        return Pauses(
+            self.passes - before.passes, self.long - before.long, self.seconds - before.seconds
+        )
+
+
+@dataclass(frozen=True)
 class Window:
     """What one measurement window saw."""
 
@@ -58,7 +73,7 @@ class Window:
     view_bytes: int
     latencies: tuple[float, ...] = ()
     skipped: int = 0
-    long_pauses: int | None = None  # collector passes over 25 ms (ours, from the metrics)
+    pauses: Pauses | None = None  # the collector's passes in the window (ours only)
     unfinished: int = 0
 
     def percentile(self, share: float) -> float:
@@ -71,7 +86,10 @@ class Window:
         server = 1000 * self.spent.per(self.votes)[0]
         if not self.latencies:
             return f"{self.votes / self.seconds:6.0f} votes/s, server {server:.2f} ms/vote"
-        pauses = "" if self.long_pauses is None else f", {self.long_pauses} GC passes > 25 ms"
+        pauses = ""
+        if self.pauses is not None:
+            held = self.pauses
+            pauses = f", GC {held.passes} passes {1000 * held.seconds:.0f} ms ({held.long} > 25 ms)"
         return (
             f"p50 {self.percentile(0.5):6.1f} ms, p99 {self.percentile(0.99):6.1f} ms, "
             f"{self.skipped} skipped, server {server:.2f} ms/vote{pauses}"
@@ -216,6 +234,7 @@ def report(
             row(samples, "  votes skipped (room still busy)", f"skipped@{rate:g}", three, 0)
             row(samples, "  servers' CPU per vote, ms", f"server ms/vote@{rate:g}", three, 2)
             row(samples, "  collector passes over 25 ms", f"long pauses@{rate:g}", three, 0)
+            row(samples, "  collector's pauses in all, ms", f"pause ms@{rate:g}", three, 0)
             if any(samples.of(f"unfinished@{rate:g}", who) != [0] * plan.rounds for who in three):
                 row(samples, "  votes never delivered", f"unfinished@{rate:g}", three, 0)
     print(

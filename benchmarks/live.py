@@ -86,6 +86,7 @@ from benchmarks.figures import (
     OURS,
     QUICK,
     SESSION,
+    Pauses,
     Plan,
     Quiet,
     Samples,
@@ -316,7 +317,7 @@ class Bench:
 
             async def measure(rate: float = rate) -> Window:
                 tables[0].tally.reset()
-                long_before = await long_collector_passes(session, metrics)
+                before = await collector_pauses(session, metrics)
                 meter.start()
                 offered = await open_loop(tables, rate, plan.latency_seconds)
                 measured = window_of(
@@ -326,16 +327,13 @@ class Bench:
                     measured,
                     skipped=offered.skipped,
                     unfinished=offered.unfinished,
-                    long_pauses=(
-                        await long_collector_passes(session, metrics) - long_before
-                        if metrics
-                        else None
-                    ),
+                    pauses=await collector_pauses(session, metrics) - before if metrics else None,
                 )
 
             measured = await self.window(f"r{n + 1} {who} {rate:g} votes/s", measure)
-            if measured.long_pauses is not None:
-                self.samples.add(f"long pauses@{rate:g}", who, measured.long_pauses)
+            if measured.pauses is not None:
+                self.samples.add(f"long pauses@{rate:g}", who, measured.pauses.long)
+                self.samples.add(f"pause ms@{rate:g}", who, 1000 * measured.pauses.seconds)
             self.samples.add(f"p50@{rate:g}", who, measured.percentile(0.5))
             self.samples.add(f"p99@{rate:g}", who, measured.percentile(0.99))
             self.samples.add(f"skipped@{rate:g}", who, measured.skipped)
@@ -349,11 +347,12 @@ class Bench:
         await asyncio.gather(self.bare.stop(), self.a.stop(), self.b.stop())
 
 
-async def long_collector_passes(session: aiohttp.ClientSession, urls: tuple[str, ...]) -> int:
-    """How many passes of the garbage collector, of any generation, took over 25 ms so far
-    in the servers at `urls` (from their metrics: `agiletoolbox_gc_pause_seconds`)."""
+async def collector_pauses(session: aiohttp.ClientSession, urls: tuple[str, ...]) -> Pauses:
+    """The passes of the garbage collector, of any generation, so far in the servers at
+    `urls`, from their metrics (`agiletoolbox_gc_pause_seconds`)."""
     short = f'le="{LONG_PAUSE_SECONDS}"'  # the passes no longer than that
-    passes = 0
+    passes = long = 0
+    seconds = 0.0
     for url in urls:
         async with session.get(f"{url}/metrics") as response:
             text = await response.text()
@@ -361,9 +360,12 @@ async def long_collector_passes(session: aiohttp.ClientSession, urls: tuple[str,
             name, _, value = line.rpartition(" ")
             if name.startswith("agiletoolbox_gc_pause_seconds_count{"):
                 passes += int(float(value))
+                long += int(float(value))
+            elif name.startswith("agiletoolbox_gc_pause_seconds_sum{"):
+                seconds += float(value)
             elif name.startswith("agiletoolbox_gc_pause_seconds_bucket{") and short in name:
-                passes -= int(float(value))
-    return passes
+                long -= int(float(value))
+    return Pauses(passes, long, seconds)
 
 
 async def start_profiler(
