@@ -12,12 +12,13 @@ from typing import Any, cast
 import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.adapters.http.keys import LIVE
 from agiletoolbox.adapters.http.live_socket import CLOSE_TOO_SLOW, LiveSocket
 from agiletoolbox.adapters.http.live_views import PATCH_BACKLOG
+from agiletoolbox.adapters.http.protocol import GuardedAppRunner
 from agiletoolbox.adapters.http.web_settings import WebSettings
 from tests.http.kit import TENANT_A, Backend, auth, scoped
 from tests.http.raw_socket import CLOSE, TEXT, RawWebSocket
@@ -378,6 +379,46 @@ async def test_heartbeats_close_a_peer_that_stops_answering(
     await ana.close()
     await reader
     await ben.close()
+
+
+class ServedTestServer(TestServer):
+    """The test server, running the app as `serve` does (`GuardedAppRunner`)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
+        return GuardedAppRunner(self.app, **kwargs)
+
+
+async def test_sockets_opened_together_are_not_pinged_in_one_turn(
+    backend: Backend, aiohttp_client: AiohttpClient
+) -> None:
+    # A heartbeat over aiohttp's rounding threshold (5 s by default) was rounded up to the
+    # next whole second, so every socket opened within the same second was pinged in the
+    # same turn of the event loop: with 1,000 sockets, a stall of tens of ms every beat.
+    # Now each fires when due, and each socket's beat is a little shorter at random.
+    heartbeat = 7.0
+    client = await aiohttp_client(
+        ServedTestServer(backend.app(WebSettings(heartbeat_seconds=heartbeat)))
+    )
+    room_id = await open_room(client)
+    people = (ANA_A, BEN_A, CAI_A) * 8
+    sockets = [await connect(client, room_id, person, autoping=False) for person in people]
+    opened = time.perf_counter()
+
+    async def first_ping(ws: aiohttp.ClientWebSocketResponse) -> float:
+        while (await ws.receive()).type is not WSMsgType.PING:
+            pass
+        return time.perf_counter()
+
+    async with asyncio.timeout(heartbeat + 3):
+        pinged = sorted(await asyncio.gather(*(first_ping(ws) for ws in sockets)))
+    for ws in sockets:
+        await ws.close()
+    assert pinged[0] - opened > heartbeat * 0.8 - 1  # the beat itself is kept
+    # The most pings that came within 20 ms of each other: rounded, a dozen or more.
+    together = max(
+        bisect.bisect_right(pinged, at + 0.02) - index for index, at in enumerate(pinged)
+    )
+    assert together <= 6, f"{together} of {len(pinged)} sockets pinged within 20 ms"
 
 
 # -- floods -------------------------------------------------------------------------------

@@ -303,7 +303,7 @@ class LiveRooms:
         room = await self._service.get(caller.tenant, room_id)
         self._admit(caller, room_id)
         ws = web.WebSocketResponse(
-            heartbeat=self._settings.heartbeat_seconds,
+            heartbeat=self._settings.socket_heartbeat(),
             max_msg_size=self._settings.max_socket_message_bytes,
             # Messages are small; permessage-deflate (which browsers offer) would keep a
             # zlib context of ~100 KB per socket and compress every message once per socket.

@@ -247,7 +247,7 @@ class LiveSessions:
         key = (caller.tenant, session_id)
         self._admit(caller, key)
         ws = web.WebSocketResponse(
-            heartbeat=self._settings.heartbeat_seconds,
+            heartbeat=self._settings.socket_heartbeat(),
             max_msg_size=self._settings.max_socket_message_bytes,
             compress=False,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
@@ -89,8 +90,22 @@ class GuardedServer(web.Server):
         return GuardedRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
+PRECISE_TIMERS_SECONDS = 60.0
+"""aiohttp rounds a connection's timer of more than this up to the next whole second
+(`timeout_ceil_threshold`, 5 s by default). A socket's heartbeat is such a timer: rounded,
+every socket whose ping fell due in the same second was pinged in one turn of the event
+loop, which with 1,000 sockets opened together stopped the process for tens of ms every
+heartbeat (docs/scaling.md). Timers up to a minute fire when due; longer ones (keep-alive)
+are still rounded."""
+
+
 class GuardedAppRunner(web.AppRunner):
-    """`web.AppRunner`, serving through a `GuardedServer`."""
+    """`web.AppRunner`, serving through a `GuardedServer`, its connections' timers of up to
+    `PRECISE_TIMERS_SECONDS` firing when due."""
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout_ceil_threshold", PRECISE_TIMERS_SECONDS)
+        super().__init__(app, **kwargs)
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
