@@ -287,6 +287,26 @@ async def test_accounts_of_a_tenant(uow: UnitOfWorkFactory) -> None:
         ]
 
 
+async def test_accounts_come_in_pages_in_code_point_order(uow: UnitOfWorkFactory) -> None:
+    # Code point order, whatever the database's collation: it is how `AccountId` sorts,
+    # and a page starts after the last account of the one before.
+    await install(uow)
+    crowded = room()
+    names = ("557058:abe", "557058:Zed", "557058:_x", "557058:ABE", "5570:9", "557058:zz-1")
+    for n, name in enumerate(names):
+        crowded.join(AccountId(name), Role.VOTER, at(n + 1))
+    await add(uow, crowded)
+    every = sorted({ANA, BEN, *map(AccountId, names)})
+    async with uow() as work:
+        assert [account for account, _ in await work.rooms.accounts(SITE)] == every
+        pages, after = [], None
+        while page := await work.rooms.accounts(SITE, after=after, limit=3):
+            pages.append([account for account, _ in page])
+            after = page[-1][0]
+    assert [len(page) for page in pages] == [3, 3, 2]
+    assert [account for page in pages for account in page] == every
+
+
 async def test_accounts_kept_anywhere_are_accounts_of_the_tenant(uow: UnitOfWorkFactory) -> None:
     from agiletoolbox.domain.defaults import DefaultsKey, SavedDefaults
     from agiletoolbox.domain.ids import IssueTypeId, ProjectKey

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import pytest
+
 from agiletoolbox.adapters.memory import MemoryPersonalData
+from agiletoolbox.adapters.memory.store import MemoryRoomRepository
 from agiletoolbox.domain.config import Role, RoomConfig
 from agiletoolbox.domain.errors import JiraUnavailable
-from agiletoolbox.domain.ids import AccountId, IssueKey
+from agiletoolbox.domain.ids import AccountId, IssueKey, TenantKey
 from agiletoolbox.domain.retention import RetentionPolicy
 from agiletoolbox.domain.tenant import Tenant
 from agiletoolbox.ports import AccountReport
+from agiletoolbox.services import personal_data
 from agiletoolbox.services.personal_data import PersonalDataService, ReportingSummary
 from tests.unit.roomkit import ANA, BEN, TENANT
 from tests.unit.test_privacy_service import World
@@ -65,6 +69,43 @@ async def test_accounts_go_in_batches_of_at_most_90() -> None:
     assert (await service(world, api).report_due()).accounts == 200
     assert [len(batch) for batch in api.batches] == [90, 90, 20]
     assert len({a for batch in api.batches for a in batch}) == 200
+
+
+async def test_a_sites_accounts_are_read_a_page_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # All at once, a site's thousands of accounts were made and sorted in one go, and the
+    # process serving rooms stopped for it (100 ms for 2,200 accounts).
+    world = World()
+    await crowded_room(world, 25)
+    monkeypatch.setattr(personal_data, "BATCH_SIZE", 4)
+    monkeypatch.setattr(personal_data, "PAGE_SIZE", 10)
+    reads: list[tuple[AccountId | None, int | None, int]] = []
+    read = MemoryRoomRepository.accounts
+
+    async def counted(
+        self: MemoryRoomRepository,
+        tenant: TenantKey,
+        *,
+        after: AccountId | None = None,
+        limit: int | None = None,
+    ) -> Sequence[tuple[AccountId, datetime]]:
+        page = await read(self, tenant, after=after, limit=limit)
+        reads.append((after, limit, len(page)))
+        return page
+
+    monkeypatch.setattr(MemoryRoomRepository, "accounts", counted)
+    api = MemoryPersonalData()
+    assert (await service(world, api).report_due()).accounts == 25
+    assert [size for _, _, size in reads] == [10, 10, 5]
+    assert {limit for _, limit, _ in reads} == {10}
+    assert [len(batch) for batch in api.batches] == [4, 4, 2, 4, 4, 2, 4, 1]
+    reported = [account for batch in api.batches for account in batch]
+    assert reported == sorted(reported)
+    assert len(set(reported)) == 25
+    # Each page starts after the last account reported.
+    assert [after for after, _, _ in reads] == [None, reported[9], reported[19]]
+    assert not world.store.report_cycles[TENANT].running
 
 
 async def test_a_cycle_cut_short_resumes_after_the_last_batch() -> None:

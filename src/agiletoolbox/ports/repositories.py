@@ -81,9 +81,12 @@ class RoomRepository(Protocol):
         """Rooms that are not persistent and have not changed since `cutoff`."""
         ...
 
-    async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
-        """Every account id the tenant's rooms and saved defaults hold, each with the last
-        time it was stored (what Atlassian's personal-data reporting covers)."""
+    async def accounts(
+        self, tenant: TenantKey, *, after: AccountId | None = None, limit: int | None = None
+    ) -> Sequence[tuple[AccountId, datetime]]:
+        """Every account id the tenant's rooms, saved defaults and sessions hold, each with
+        the last time it was stored (what Atlassian's personal-data reporting covers), in
+        order of account id: those after `after`, at most `limit` of them."""
         ...
 
     def collect_events(self) -> list[RoomEvent]:

@@ -18,6 +18,9 @@ from agiletoolbox.services.errors import ErrorReportService
 from agiletoolbox.services.privacy import PrivacyService
 
 BATCH_SIZE = 90  # Atlassian's limit per call
+PAGE_SIZE = 10 * BATCH_SIZE
+"""Accounts read at a time: a big site's thousands are never held, or made, at once (the
+process serving rooms would stop for it)."""
 
 
 @frozen
@@ -92,32 +95,35 @@ class PersonalDataService:
     async def _report(
         self, tenant: Tenant, cycle: ReportCycle, summary: ReportingSummary
     ) -> ReportingSummary:
-        async with self._uow() as uow:
-            stored = await uow.rooms.accounts(tenant.key)
-        pending = [entry for entry in stored if cycle.cursor is None or entry[0] > cycle.cursor]
         reported = erased = 0
-        for start in range(0, len(pending), BATCH_SIZE):
-            batch = pending[start : start + BATCH_SIZE]
-            try:
-                answer = await self._reporter.report(tenant, batch)
-            except JiraError as error:
-                wait = error.retry_after if isinstance(error, JiraUnavailable) else None
-                if wait is not None:
-                    await self._save(cycle.deferred(self._clock.now() + timedelta(seconds=wait)))
-                return evolve(
-                    summary,
-                    tenants=summary.tenants + 1,
-                    accounts=summary.accounts + reported,
-                    erased=summary.erased + erased,
-                    deferred=summary.deferred + 1,
-                )
-            for account, status in answer.statuses:
-                if status is AccountStatus.CLOSED:
-                    await self._privacy.erase_account(account)
-                    erased += 1
-            reported += len(batch)
-            cycle = cycle.advanced(batch[-1][0], answer.cycle_period_days)
-            await self._save(cycle)
+        while True:
+            async with self._uow() as uow:
+                page = await uow.rooms.accounts(tenant.key, after=cycle.cursor, limit=PAGE_SIZE)
+            for start in range(0, len(page), BATCH_SIZE):
+                batch = page[start : start + BATCH_SIZE]
+                try:
+                    answer = await self._reporter.report(tenant, batch)
+                except JiraError as error:
+                    wait = error.retry_after if isinstance(error, JiraUnavailable) else None
+                    if wait is not None:
+                        until = self._clock.now() + timedelta(seconds=wait)
+                        await self._save(cycle.deferred(until))
+                    return evolve(
+                        summary,
+                        tenants=summary.tenants + 1,
+                        accounts=summary.accounts + reported,
+                        erased=summary.erased + erased,
+                        deferred=summary.deferred + 1,
+                    )
+                for account, status in answer.statuses:
+                    if status is AccountStatus.CLOSED:
+                        await self._privacy.erase_account(account)
+                        erased += 1
+                reported += len(batch)
+                cycle = cycle.advanced(batch[-1][0], answer.cycle_period_days)
+                await self._save(cycle)
+            if len(page) < PAGE_SIZE:
+                break
         await self._save(cycle.completed(self._clock.now()))
         return evolve(
             summary,

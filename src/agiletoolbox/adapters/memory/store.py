@@ -184,9 +184,11 @@ class MemoryRoomRepository:
             self._listed.setdefault(key, version)
         return sorted(idle)
 
-    async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
-        """Account ids the tenant's rooms and saved defaults hold, each with the last time
-        it was stored."""
+    async def accounts(
+        self, tenant: TenantKey, *, after: AccountId | None = None, limit: int | None = None
+    ) -> Sequence[tuple[AccountId, datetime]]:
+        """Account ids the tenant's rooms, saved defaults and sessions hold, each with the
+        last time it was stored, in order, after `after`, at most `limit` of them."""
         seen: dict[AccountId, datetime] = {}
 
         def keep(account: AccountId | None, at: datetime) -> None:
@@ -212,7 +214,8 @@ class MemoryRoomRepository:
         for (owner_tenant, _), session in self._store.sessions.items():
             if owner_tenant == tenant:
                 keep(session.owner, session.updated_at)
-        return sorted(seen.items())
+        listed = sorted(item for item in seen.items() if after is None or item[0] > after)
+        return listed if limit is None else listed[:limit]
 
     def collect_events(self) -> list[RoomEvent]:
         """Drain the events of the rooms saved through this repository."""

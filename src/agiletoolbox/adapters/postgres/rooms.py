@@ -74,7 +74,9 @@ SELECT account_id, max(at) AS at FROM (
     SELECT account_id, saved_at FROM room_defaults WHERE tenant_key = $1
     UNION ALL
     SELECT owner, updated_at FROM sessions WHERE tenant_key = $1 AND owner IS NOT NULL
-) stored GROUP BY account_id
+) stored
+WHERE $2::text IS NULL OR account_id COLLATE "C" > $2
+GROUP BY account_id ORDER BY account_id COLLATE "C" LIMIT $3
 """
 
 
@@ -205,11 +207,17 @@ class PostgresRoomRepository:
             listed.append(key)
         return sorted(listed)
 
-    async def accounts(self, tenant: TenantKey) -> Sequence[tuple[AccountId, datetime]]:
+    async def accounts(
+        self, tenant: TenantKey, *, after: AccountId | None = None, limit: int | None = None
+    ) -> Sequence[tuple[AccountId, datetime]]:
         """Every account id the tenant's rooms, saved defaults and sessions hold, each with
-        the last time it was stored."""
-        rows = await self._session.fetch(_TENANT_ACCOUNTS, tenant.value)
-        return sorted((AccountId(r["account_id"]), r["at"]) for r in rows)
+        the last time it was stored, in order (`COLLATE "C"`: by code point, as `AccountId`
+        sorts), after `after`, at most `limit` of them. PostgreSQL sorts: sorting here
+        compared attrs instances in Python, 100 ms for 2,200 accounts."""
+        rows = await self._session.fetch(
+            _TENANT_ACCOUNTS, tenant.value, None if after is None else after.value, limit
+        )
+        return [(AccountId(r["account_id"]), r["at"]) for r in rows]
 
     def collect_events(self) -> list[RoomEvent]:
         """Drain the events of the rooms saved through this repository."""
