@@ -10,17 +10,24 @@ import pytest
 from agiletoolbox.adapters.postgres import PostgresDatabase
 from agiletoolbox.adapters.postgres.presence import PostgresPresence
 from agiletoolbox.domain.ids import AccountId
+from agiletoolbox.domain.room import Room
 from tests.contract.kit import ANA, BEN, SITE, add, install, room
 
 pytestmark = pytest.mark.postgres
 
 
-async def test_a_person_is_offline_only_when_no_process_holds_a_socket(
-    database: PostgresDatabase,
-) -> None:
+@pytest.fixture
+async def opened(database: PostgresDatabase) -> Room:
+    """A stored room of the installed site: leases belong to a room's participants."""
     await install(database.unit_of_work)
-    opened = room()
-    await add(database.unit_of_work, opened)
+    stored = room()
+    await add(database.unit_of_work, stored)
+    return stored
+
+
+async def test_a_person_is_offline_only_when_no_process_holds_a_socket(
+    database: PostgresDatabase, opened: Room
+) -> None:
     first, second = PostgresPresence(database.pool), PostgresPresence(database.pool)
     await first.arrive(SITE, opened.id, ANA)
     await second.arrive(SITE, opened.id, ANA)
@@ -32,10 +39,9 @@ async def test_a_person_is_offline_only_when_no_process_holds_a_socket(
     assert await first.leave(SITE, opened.id, BEN) is True  # a repeat changes nothing
 
 
-async def test_a_dead_process_leaves_leases_that_run_out(database: PostgresDatabase) -> None:
-    await install(database.unit_of_work)
-    opened = room()
-    await add(database.unit_of_work, opened)
+async def test_a_dead_process_leaves_leases_that_run_out(
+    database: PostgresDatabase, opened: Room
+) -> None:
     dead = PostgresPresence(database.pool, lease=timedelta(milliseconds=50))
     alive = PostgresPresence(database.pool, lease=timedelta(milliseconds=50))
     await dead.arrive(SITE, opened.id, ANA)
@@ -52,11 +58,8 @@ async def test_a_dead_process_leaves_leases_that_run_out(database: PostgresDatab
 
 
 async def test_only_participants_hold_leases_and_they_go_with_the_room(
-    database: PostgresDatabase,
+    database: PostgresDatabase, opened: Room
 ) -> None:
-    await install(database.unit_of_work)
-    opened = room()
-    await add(database.unit_of_work, opened)
     board = PostgresPresence(database.pool)
     await board.arrive(SITE, opened.id, AccountId("557058:stranger"))
     await board.arrive(SITE, opened.id, ANA)
@@ -69,12 +72,11 @@ async def test_only_participants_hold_leases_and_they_go_with_the_room(
         assert await connection.fetchval("SELECT count(*) FROM presence_leases") == 0
 
 
-async def test_renewing_writes_one_row_however_many_leases(database: PostgresDatabase) -> None:
+async def test_renewing_writes_one_row_however_many_leases(
+    database: PostgresDatabase, opened: Room
+) -> None:
     # Renewing every lease a process held took a write of each (a thousand rows every 30 s
     # at a thousand sockets), and votes committing meanwhile waited on it.
-    await install(database.unit_of_work)
-    opened = room()
-    await add(database.unit_of_work, opened)
     board = PostgresPresence(database.pool)
     for person in (ANA, BEN):
         await board.arrive(SITE, opened.id, person)
@@ -95,13 +97,10 @@ async def test_renewing_writes_one_row_however_many_leases(database: PostgresDat
 
 
 async def test_a_lease_from_before_process_rows_lives_until_its_own_expiry(
-    database: PostgresDatabase,
+    database: PostgresDatabase, opened: Room
 ) -> None:
     # A process of the version before migration 0014 (during a rolling upgrade) writes
     # leases with their own expiry and no process row.
-    await install(database.unit_of_work)
-    opened = room()
-    await add(database.unit_of_work, opened)
     board = PostgresPresence(database.pool)
     async with database.pool.acquire() as connection:
         await connection.execute(
