@@ -9,8 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rows(script: str, *arguments: str) -> list[list[str]]:
-    """The rows of a benchmark's report (after its two header lines), from a short run."""
+def _report(script: str, *arguments: str) -> list[str]:
+    """The lines a benchmark prints, from a short run."""
     done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
         [sys.executable, str(ROOT / "benchmarks" / script), *arguments],
         capture_output=True,
@@ -18,7 +18,12 @@ def _rows(script: str, *arguments: str) -> list[list[str]]:
         check=True,
         timeout=180,
     )
-    return [line.split() for line in done.stdout.splitlines()[2:]]
+    return done.stdout.splitlines()
+
+
+def _rows(script: str, *arguments: str) -> list[list[str]]:
+    """The rows of a benchmark's report (after its two header lines), from a short run."""
+    return [line.split() for line in _report(script, *arguments)[2:]]
 
 
 def test_the_views_benchmark_runs_and_reports_every_history() -> None:
@@ -31,3 +36,14 @@ def test_the_pool_benchmark_runs_and_reports_both_jobs() -> None:
     rows = _rows("pool.py", "--seconds", "0.2", "--rounds", "1")
     assert [row[0] for row in rows] == ["lend", "statement"]
     assert all(float(row[-1]) > 0 for row in rows)
+
+
+def test_the_reads_benchmark_runs_and_reports_both_kinds() -> None:
+    lines = _report("reads.py", "--seconds", "0.4", "--rounds", "2")
+    kinds = [line for line in lines if line.startswith("CPU per room read")]
+    assert [line.split(":")[0].rsplit(" ", 2)[-2:] for line in kinds] == [
+        ["decks", "kept"],
+        ["made", "again"],
+    ]
+    assert all(float(line.split(":")[1].split()[0]) > 0 for line in kinds)
+    assert lines[-1].startswith("kept / made again: ")

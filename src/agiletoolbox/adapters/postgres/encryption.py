@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 
 from attrs import field, frozen
@@ -106,14 +105,10 @@ class KeyRing:
         key = secrets.token_bytes(KEY_BYTES)
         return cls(current=derived_kid(key), keys={derived_kid(key): key})
 
-    def _cipher(self, kid: str) -> AESGCM:
-        # Key schedules are set up once per key, not per secret.
-        return _cipher(self.keys[kid])
-
     def encrypt(self, plaintext: str, *, tenant: str, purpose: str) -> str:
         """The stored form of `plaintext`, bound to `tenant` and `purpose`."""
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = self._cipher(self.current).encrypt(
+        sealed = AESGCM(self.keys[self.current]).encrypt(
             nonce, plaintext.encode(), _associated(self.current, tenant, purpose)
         )
         body = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
@@ -128,7 +123,7 @@ class KeyRing:
             raise UndecryptableSecret("the secret was stored under an unknown key")
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            plain = self._cipher(kid).decrypt(
+            plain = AESGCM(key).decrypt(
                 raw[:NONCE_BYTES], raw[NONCE_BYTES:], _associated(kid, tenant, purpose)
             )
         except (InvalidTag, binascii.Error, ValueError):
@@ -143,12 +138,6 @@ class KeyRing:
         return f"KeyRing(current={self.current!r}, kids={sorted(self.keys)!r})"
 
 
-@lru_cache(maxsize=16)
-def _cipher(key: bytes) -> AESGCM:
-    return AESGCM(key)
-
-
-@lru_cache(maxsize=4096)
 def _associated(kid: str, tenant: str, purpose: str) -> bytes:
     # JSON keeps the fields unambiguous whatever characters a tenant key holds.
     return json.dumps(["agiletoolbox-secret", FORMAT, kid, purpose, tenant]).encode()

@@ -49,7 +49,9 @@ def config_text(config: RoomConfig) -> str:
 
 # Every process holding a socket of a room reads it again after each change made elsewhere,
 # and the configurations and decks it reads repeat: structuring each distinct one (JSON,
-# cattrs, the deck's validators) once takes most of the cost of that read off it.
+# cattrs, the deck's validators) once takes half or more of the CPU of that read off it
+# (`benchmarks/reads.py`: 60 against 116 us per room read, 166 against 422 with five
+# finished rounds).
 @lru_cache(maxsize=4096)
 def config_from_text(text: str) -> RoomConfig:
     """A room configuration from its JSON text."""
