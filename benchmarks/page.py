@@ -35,7 +35,7 @@ import aiohttp
 from aiohttp import web
 from playwright.async_api import async_playwright
 
-from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
+from agiletoolbox.adapters.postgres.scratch import scratch_database
 from agiletoolbox.containers import Container
 from agiletoolbox.settings import Environment, Settings
 from agiletoolbox.simulator import ALICE, BOB, STORY_POINTS_FIELD, JiraSimulator
@@ -192,12 +192,8 @@ async def measure(runs: int, database_url: str) -> bool:
 
 async def run(runs: int) -> bool:
     """Measure on a fresh database; whether the targets are met."""
-    with postgres_server() as server:
-        url = await create_database(server)
-        try:
-            return await measure(runs, url)
-        finally:
-            await drop_database(server, url)
+    async with scratch_database() as url:
+        return await measure(runs, url)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from agiletoolbox.adapters.postgres.pool import ConnectionPool
-from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
+from agiletoolbox.adapters.postgres.scratch import scratch_database
 
 WORKERS = 8
 SIZE = 10
@@ -86,25 +86,21 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
-    with postgres_server() as server:
-        url = await create_database(server)
-        try:
-            ours = await ConnectionPool(url, min_size=SIZE, max_size=SIZE).open()
-            theirs = await asyncpg.create_pool(
-                url, min_size=SIZE, max_size=SIZE, reset=_keep, max_inactive_connection_lifetime=0
-            )
-            pools = {"ours": jobs(ours, asyncpgs=False), "asyncpg": jobs(theirs, asyncpgs=True)}
-            taken: dict[tuple[str, str], list[float]] = {}
-            for r in range(options.rounds):
-                order = list(pools) if r % 2 == 0 else list(reversed(pools))
-                for job in ("lend", "statement"):
-                    for name in order:
-                        figure = await per_operation(pools[name][job], options.seconds)
-                        taken.setdefault((name, job), []).append(figure)
-            await ours.close()
-            await theirs.close()
-        finally:
-            await drop_database(server, url)
+    async with scratch_database() as url:
+        ours = await ConnectionPool(url, min_size=SIZE, max_size=SIZE).open()
+        theirs = await asyncpg.create_pool(
+            url, min_size=SIZE, max_size=SIZE, reset=_keep, max_inactive_connection_lifetime=0
+        )
+        pools = {"ours": jobs(ours, asyncpgs=False), "asyncpg": jobs(theirs, asyncpgs=True)}
+        taken: dict[tuple[str, str], list[float]] = {}
+        for r in range(options.rounds):
+            order = list(pools) if r % 2 == 0 else list(reversed(pools))
+            for job in ("lend", "statement"):
+                for name in order:
+                    figure = await per_operation(pools[name][job], options.seconds)
+                    taken.setdefault((name, job), []).append(figure)
+        await ours.close()
+        await theirs.close()
     print(f"CPU per operation, {WORKERS} workers, pools of {SIZE}, medians of {options.rounds}")
     print(f"{'job':>10}  {'ours, us':>20}  {'asyncpg, us':>20}  ratio")
     for job in ("lend", "statement"):

@@ -31,7 +31,7 @@ from agiletoolbox.adapters.clock import SystemClock
 from agiletoolbox.adapters.memory import MemoryJira
 from agiletoolbox.adapters.postgres import KeyRing, PostgresDatabase, PostgresEventBus, open_pool
 from agiletoolbox.adapters.postgres import rows as stored
-from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
+from agiletoolbox.adapters.postgres.scratch import scratch_database
 from agiletoolbox.domain.ids import RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.services.rooms import RoomService
@@ -118,12 +118,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--history", type=int, default=5, help="finished rounds per room")
     options = parser.parse_args()
-    with postgres_server() as server:
-        url = await create_database(server)
-        try:
-            spent = await run(url, options.seconds, options.rounds, options.history)
-        finally:
-            await drop_database(server, url)
+    async with scratch_database() as url:
+        spent = await run(url, options.seconds, options.rounds, options.history)
     kept, again = spent["kept"], spent["made again"]
     ratios = [a / b for a, b in zip(kept, again, strict=True)]
     print(

@@ -40,7 +40,7 @@ from agiletoolbox.adapters.postgres import (
     PostgresEventBus,
     open_pool,
 )
-from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
+from agiletoolbox.adapters.postgres.scratch import scratch_database
 from agiletoolbox.services.rooms import RoomService
 
 
@@ -111,12 +111,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
-    with postgres_server() as server:
-        url = await create_database(server)
-        try:
-            rates = await run(url, options.seconds, options.concurrency, options.rounds)
-        finally:
-            await drop_database(server, url)
+    async with scratch_database() as url:
+        rates = await run(url, options.seconds, options.concurrency, options.rounds)
     median = {name: statistics.median(each) for name, each in rates.items()}
     print(
         f"concurrency {options.concurrency}, {options.seconds:g} s per kind "

@@ -22,6 +22,7 @@ from agiletoolbox.adapters.postgres import (
     require_current,
 )
 from agiletoolbox.adapters.postgres.schema import known_migrations
+from agiletoolbox.adapters.postgres.scratch import scratch_database
 from agiletoolbox.cli import main
 from agiletoolbox.ports.forge import SystemToken
 from tests.contract.kit import SITE, T0, install, tenant
@@ -244,3 +245,15 @@ async def test_custom_deck_names_are_forgotten_by_the_migration(empty_database: 
     assert [record.deck.name for record in loaded.history] == ["custom"]
     assert defaults is not None
     assert defaults.config.deck.name == "custom"
+
+
+async def test_a_scratch_database_is_migrated_and_dropped_after_its_block() -> None:
+    async with scratch_database() as url:
+        connection = await asyncpg.connect(url)
+        try:
+            applied = await connection.fetchval("SELECT max(version) FROM schema_version")
+        finally:
+            await connection.close()
+        assert applied == latest_version()
+    with pytest.raises(asyncpg.InvalidCatalogNameError):
+        await asyncpg.connect(url)

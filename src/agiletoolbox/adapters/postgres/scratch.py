@@ -15,9 +15,9 @@ import asyncio
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -124,3 +124,15 @@ def fresh_database(server: str) -> Iterator[str]:
         yield url
     finally:
         run_sync(lambda: drop_database(server, url))
+
+
+@asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    """A migrated database on the server `postgres_server` chooses, for the duration of
+    the block (a benchmark's run), dropped after it."""
+    with postgres_server() as server:
+        url = await create_database(server)
+        try:
+            yield url
+        finally:
+            await drop_database(server, url)
