@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,12 +40,30 @@ def test_the_pool_benchmark_runs_and_reports_both_jobs() -> None:
     assert all(float(row[-1]) > 0 for row in rows)
 
 
-def test_the_reads_benchmark_runs_and_reports_both_kinds() -> None:
-    lines = _report("reads.py", "--seconds", "0.4", "--rounds", "2")
-    kinds = [line for line in lines if line.startswith("CPU per room read")]
-    assert [line.split(":")[0].rsplit(" ", 2)[-2:] for line in kinds] == [
-        ["decks", "kept"],
-        ["made", "again"],
-    ]
-    assert all(float(line.split(":")[1].split()[0]) > 0 for line in kinds)
-    assert lines[-1].startswith("kept / made again: ")
+@pytest.mark.parametrize(
+    ("script", "arguments", "prefix", "kinds", "ratio"),
+    [
+        (
+            "reads.py",
+            ("--seconds", "0.4", "--rounds", "2"),
+            "CPU per room read",
+            [["decks", "kept"], ["made", "again"]],
+            "kept / made again: ",
+        ),
+        (
+            "signals.py",
+            ("--notifications", "2000", "--rounds", "2"),
+            "CPU per notification",
+            [["ids", "memoised"], ["made", "again"]],
+            "memoised / made again: ",
+        ),
+    ],
+)
+def test_a_cache_benchmark_runs_and_reports_both_kinds(
+    script: str, arguments: tuple[str, ...], prefix: str, kinds: list[list[str]], ratio: str
+) -> None:
+    lines = _report(script, *arguments)
+    measured = [line for line in lines if line.startswith(prefix)]
+    assert [line.split(":")[0].rsplit(" ", 2)[-2:] for line in measured] == kinds
+    assert all(float(line.split(":")[1].split()[0]) > 0 for line in measured)
+    assert lines[-1].startswith(ratio)

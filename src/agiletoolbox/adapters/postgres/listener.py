@@ -15,6 +15,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import suppress
+from functools import lru_cache
 from types import TracebackType
 from typing import Self
 
@@ -47,9 +48,19 @@ def parse_signal(payload: str) -> RoomChange | SessionChange | None:
             return None
         if "s" in message:
             return SessionChange(TenantKey(tenant), SessionId(message["s"]), version)
-        return RoomChange(TenantKey(tenant), RoomId(message["r"]), version)
+        tenant_key, room_id = _room_key(tenant, message["r"])
+        return RoomChange(tenant_key, room_id, version)
     except (ValueError, TypeError, KeyError, InvalidValue):
         return None
+
+
+@lru_cache(maxsize=4096)
+def _room_key(tenant: str, room_id: str) -> tuple[TenantKey, RoomId]:
+    """A room's ids, checked once per room (every change of a room is signalled, and the
+    rooms changing at any moment are few): the same objects each time, their hashes kept.
+    It halves what hearing a notification costs (`benchmarks/signals.py`: 1.65 against
+    3.60 us), some 1.5% of a vote's server CPU."""
+    return TenantKey(tenant), RoomId(room_id)
 
 
 class PostgresEventBus:
