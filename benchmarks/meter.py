@@ -1,5 +1,5 @@
-"""CPU meters for the live benchmark: who spent the CPU of a window, and whether anything
-outside the benchmark did.
+"""CPU meters: for the live benchmark, who spent the CPU of a window, and whether anything
+outside the benchmark did; for the in-process ones, the CPU of each step (`per_step`).
 
 Every figure of a window is only as good as the machine was quiet. The meter reads, at
 the start and at the end of a window, the CPU time of every process of the machine and
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -186,3 +186,14 @@ async def settle(pids: tuple[int, ...], *, quiet: float = 0.1, most: float = 5.0
         spent = sum(process_cpu(pid) for pid in pids) - before
         if spent / (time.perf_counter() - started) < quiet:
             return
+
+
+def per_step(step: Callable[[int], object], steps: int, *, warm_up: int) -> float:
+    """CPU microseconds of this process per call of `step(n)`, over `steps` calls after
+    `warm_up` calls."""
+    for n in range(warm_up):
+        step(n)
+    started = time.process_time()
+    for n in range(steps):
+        step(n)
+    return 1e6 * (time.process_time() - started) / steps

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson
+from benchmarks.meter import per_step
 
 from agiletoolbox.adapters.http.live_views import Shown, queue
 from agiletoolbox.adapters.http.room_json import render, view_json
@@ -116,16 +120,6 @@ def whole_views(history: int) -> Callable[[int], None]:
     return step
 
 
-def per_vote(step: Callable[[int], None], votes: int) -> float:
-    """CPU microseconds per vote of `votes` steps (after a warm-up)."""
-    for n in range(votes // 10):
-        step(n)
-    started = time.process_time()
-    for n in range(votes):
-        step(n)
-    return 1e6 * (time.process_time() - started) / votes
-
-
 def main() -> None:
     """Measure both ways for every history, in interleaved rounds, and print the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,7 +132,7 @@ def main() -> None:
         order = list(kinds) if r % 2 == 0 else list(reversed(kinds))
         for history in HISTORIES:
             for kind in order:
-                figure = per_vote(kinds[kind](history), options.votes)
+                figure = per_step(kinds[kind](history), options.votes, warm_up=options.votes // 10)
                 taken.setdefault((kind, history), []).append(figure)
     print(f"showing one vote to 8 sockets, CPU per vote, medians (min-max) of {options.rounds}")
     print(f"{'finished rounds':>16}  {'ours, us':>22}  {'whole views, us':>22}  ratio")

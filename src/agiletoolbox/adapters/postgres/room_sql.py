@@ -201,7 +201,9 @@ def save_statement(
     read. Then come each part's arrays in order. With `served` the update also checks that
     the site may be served (`SERVED`), not only that it stays in this region. Each shape is
     one prepared statement per connection; the shapes in use are few (a vote changes the
-    version, `updated_at` and one vote).
+    version, `updated_at` and one vote), and each one's text is made once: the same text
+    object, its hash worked out, for asyncpg to find among the prepared statements
+    (`benchmarks/memos.py`: 0.27 against 3.42 us a write).
     """
     if columns is None:
         room, number = _INSERT_ROOM, N_ROOM + 1
