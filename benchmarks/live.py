@@ -371,11 +371,13 @@ async def collector_pauses(session: aiohttp.ClientSession, urls: tuple[str, ...]
 async def start_profiler(
     output: Path | None, pid: int, seconds: float
 ) -> asyncio.subprocess.Process | None:
-    """py-spy sampling `pid` for `seconds` into `output` (raw stacks), when asked for."""
+    """py-spy sampling `pid` for `seconds` into `output` (raw stacks), when asked for:
+    only while it holds the GIL, so the samples are where its CPU goes (sampling the wall
+    clock puts a server in `send` while the process it woke up runs)."""
     if output is None:
         return None
     spy = Path(sys.executable).with_name("py-spy")
-    command = [str(spy), "record", "-p", str(pid), "-f", "raw", "-r", "250"]
+    command = [str(spy), "record", "-p", str(pid), "-f", "raw", "-r", "250", "--gil"]
     command += ["-d", str(max(1, round(seconds))), "-o", str(output)]
     return await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
@@ -425,7 +427,8 @@ async def main() -> None:
         type=Path,
         help=(
             "write py-spy's raw stacks of server A in the first ours votes/s window here"
-            " (and of the bare server in its window to NAME.bare.SUFFIX)"
+            " (and of the bare server in its window to NAME.bare.SUFFIX), sampled while"
+            " it holds the GIL"
         ),
     )
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
