@@ -208,11 +208,14 @@ class RoomMachine(RuleBasedStateMachine):
         """
         room = self.room
         before = copy.deepcopy(room)
+        # A copy shares the room's collections: no change may alter them in place.
+        shared = room.copy()
         refusal: DomainError | None = None
         try:
             result = command()
         except DomainError as error:
             refusal = error
+        assert shared == before, "a command changed a collection a copy shares"
         if refusal is not None:
             assert room == before, "a refused command changed the room"
             assert room.version == before.version

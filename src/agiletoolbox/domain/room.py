@@ -7,9 +7,10 @@ adds one to `version` and records events; a call that changes nothing records no
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from attrs import define, evolve, field, fields, frozen
 
@@ -98,12 +99,12 @@ class Room:
     config: RoomConfig
     created_at: datetime
     updated_at: datetime
-    participants: dict[AccountId, Participant] = field(factory=dict)
+    participants: Mapping[AccountId, Participant] = field(factory=dict)
     round: int = 1
     round_started_at: datetime | None = None
-    votes: dict[AccountId, str] = field(factory=dict)
+    votes: Mapping[AccountId, str] = field(factory=dict)
     revealed: bool = False
-    history: list[RoundRecord] = field(factory=list)
+    history: tuple[RoundRecord, ...] = ()
     estimate: Estimate | None = None
     timer: RoundTimer | None = None
     version: int = 1
@@ -140,12 +141,10 @@ class Room:
         return room
 
     def copy(self) -> Room:
-        """A copy to change without touching this room (what it holds is immutable, so
-        copying its collections is enough); recorded events stay with the original."""
+        """A copy to change without touching this room; recorded events stay with the
+        original. What a room holds is never changed in place (a change replaces its
+        participants, votes or history whole), so the copy shares it all."""
         room = Room(*_FIELD_VALUES(self))  # `evolve` costs three times as much
-        room.participants = dict(self.participants)
-        room.votes = dict(self.votes)
-        room.history = list(self.history)
         room.pending_events = []
         return room
 
@@ -200,14 +199,15 @@ class Room:
         self._live(now)
         current = self.participants.get(account)
         if current is None:
-            self.participants[account] = Participant(account, role, online=False, joined_at=now)
+            newcomer = Participant(account, role, online=False, joined_at=now)
+            self.participants = {**self.participants, account: newcomer}
             self._changed(now, ParticipantJoined, account_id=account, role=role.value)
             return
         if current.role is role:
             return
-        self.participants[account] = evolve(current, role=role)
+        self.participants = {**self.participants, account: evolve(current, role=role)}
         if role is Role.OBSERVER and not self.revealed:
-            self.votes.pop(account, None)
+            self.votes = _without(self.votes, account)
         self._changed(now, RoleChanged, account_id=account, role=role.value)
         self._auto_reveal(now)
 
@@ -218,8 +218,8 @@ class Room:
         self._live(now)
         if account not in self.participants:
             return
-        del self.participants[account]
-        self.votes.pop(account, None)
+        self.participants = _without(self.participants, account)
+        self.votes = _without(self.votes, account)
         self._changed(now, ParticipantLeft, account_id=account)
         self._auto_reveal(now)
 
@@ -232,9 +232,9 @@ class Room:
         current = self.participants.get(account)
         if current is None or current.online is online:
             return
-        self.participants[account] = evolve(current, online=online)
+        self.participants = {**self.participants, account: evolve(current, online=online)}
         if not online and not self.config.offline_voting and not self.revealed:
-            self.votes.pop(account, None)
+            self.votes = _without(self.votes, account)
         self._changed(now, PresenceChanged, account_id=account, online=online)
         self._auto_reveal(now)
 
@@ -253,7 +253,7 @@ class Room:
         self.config.cards.card(label)
         if self.votes.get(account) == label:
             return
-        self.votes[account] = label
+        self.votes = {**self.votes, account: label}
         self._changed(now, VoteCast, account_id=account)
         self._auto_reveal(now)
 
@@ -264,7 +264,7 @@ class Room:
             return
         if self.revealed:
             raise InvalidState("the votes are revealed and can no longer be withdrawn")
-        del self.votes[account]
+        self.votes = _without(self.votes, account)
         self._changed(now, VoteWithdrawn, account_id=account)
 
     def reveal(self, actor: AccountId, now: datetime, round_: int | None = None) -> None:
@@ -296,24 +296,22 @@ class Room:
         if round_ is not None and round_ != self.round:
             return
         estimate = self.estimate
-        self.history.append(
-            RoundRecord(
-                number=self.round,
-                deck=self.config.cards,
-                votes=tuple(sorted(self.votes.items())),
-                revealed=self.revealed,
-                started_at=self.round_started_at or self.created_at,
-                ended_at=now,
-                estimate=estimate.value if estimate and estimate.round == self.round else None,
-            )
+        finished = RoundRecord(
+            number=self.round,
+            deck=self.config.cards,
+            votes=tuple(sorted(self.votes.items())),
+            revealed=self.revealed,
+            started_at=self.round_started_at or self.created_at,
+            ended_at=now,
+            estimate=estimate.value if estimate and estimate.round == self.round else None,
         )
-        finished = self.round
+        self.history = (*self.history, finished)
         self.round += 1
         self.round_started_at = now
         self.votes = {}
         self.revealed = False
         self.timer = None
-        self._changed(now, RoundReset, round=finished)
+        self._changed(now, RoundReset, round=finished.number)
 
     # -- the round's timer ---------------------------------------------------------------
 
@@ -483,11 +481,11 @@ class Room:
         self._live(now)
         if not self.mentions(account):
             return False
-        self.participants.pop(account, None)
-        self.votes.pop(account, None)
-        self.history = [
+        self.participants = _without(self.participants, account)
+        self.votes = _without(self.votes, account)
+        self.history = tuple(
             evolve(r, votes=tuple(v for v in r.votes if v[0] != account)) for r in self.history
-        ]
+        )
         if self.estimate is not None and self.estimate.accepted_by == account:
             self.estimate = evolve(self.estimate, accepted_by=None)
         if self.owner == account:
@@ -538,6 +536,17 @@ class Room:
         """The events recorded since the last drain, oldest first."""
         events, self.pending_events = self.pending_events, []
         return events
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _without(mapping: Mapping[K, V], key: K) -> Mapping[K, V]:
+    """`mapping` without `key`: itself when it lacks the key, else a new dict."""
+    if key not in mapping:
+        return mapping
+    return {k: v for k, v in mapping.items() if k != key}
 
 
 _FIELD_VALUES = operator.attrgetter(*(f.name for f in fields(Room)))

@@ -209,12 +209,14 @@ def _participants(
 
 
 def _history(
-    records: list[RoundRecord], before: tuple[Sequence[RoundRecord], RoomView] | None
+    records: Sequence[RoundRecord], before: tuple[Sequence[RoundRecord], RoomView] | None
 ) -> tuple[RoundView, ...]:
     if before is None:
         return tuple(_round(record) for record in records)
     old, views = before[0], before[1].history
-    if len(old) == len(records) and all(a is b for a, b in zip(old, records, strict=True)):
+    if old is records or (
+        len(old) == len(records) and all(a is b for a, b in zip(old, records, strict=True))
+    ):
         return views
     # A room read again (in another process, say) holds equal records, not the same ones.
     return tuple(

@@ -223,8 +223,12 @@ class LiveRooms:
     def _arrive_soon(self, socket: LiveSocket, room: Room) -> asyncio.Task[None] | None:
         """A socket held here shows `room`: if its person is a participant not yet online
         with a lease here, lease and mark them online (once at a time per seat)."""
-        participant = room.participants.get(socket.caller.account)
+        participants = room.participants
+        if participants is socket.settled_in:
+            return None  # the very participants it was settled in (nobody changed since)
+        participant = participants.get(socket.caller.account)
         if participant is not None and participant is socket.settled:
+            socket.settled_in = participants
             return None
         seat = socket.seat
         task = self._arrivals.get(seat)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from aiohttp import WSMsgType, web
 
 from agiletoolbox.adapters.http.caller import Caller
 from agiletoolbox.domain.config import Participant
-from agiletoolbox.domain.ids import RoomId
+from agiletoolbox.domain.ids import AccountId, RoomId
 from agiletoolbox.ports.presence import Seat
 
 CLOSE_REMOVED = 4404
@@ -56,6 +57,9 @@ class LiveSocket:
         """The participant this socket's person was last found online as, with a lease of
         this process (nothing to do for their presence while the room holds that very
         object: participants are immutable, and are replaced when they change)."""
+        self.settled_in: Mapping[AccountId, Participant] | None = None
+        """The room's participants (a collection never changed in place) in which it was
+        last found so: while a room shown holds that very collection, nothing to do."""
         self._out: deque[tuple[bytes, bool]] = deque()  # (frame, whether it shows the room)
         self._replies = 0
         self.backlog = 0

@@ -55,18 +55,17 @@ def queue(
     returns what is shown now (None: nothing newer) and whether `answer`'s ack went along."""
     if room.removed:
         return None, removed(group, answer)
-    if all(s.version >= room.version for s in group):
+    version = room.version
+    behind = [socket for socket in group if socket.version < version]
+    if not behind:
         return None, False  # a stale or duplicate signal, or a change that changed nothing
     public, changed = render(room, shown.public if shown is not None else None)
     own = own_cards_of(room, shown.own if shown is not None else None)
     shared: bytes | None = None
     acked = False
-    version = room.version
     base = None if shown is None else shown.version
     answering = None if answer is None else answer[0]
-    for socket in list(group):
-        if socket.version >= version:
-            continue
+    for socket in behind:
         account = socket.caller.account
         mine = own.get(account)
         answered = socket is answering

@@ -12,6 +12,7 @@ knows the change while doing so.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping, Sequence
 from typing import Any, get_type_hints
 
 import attrs
@@ -55,17 +56,18 @@ _PARTICIPANTS = next(n for n, (name, _, _) in enumerate(_FIELDS) if name == "par
 @frozen
 class Rendered:
     """A public view, its JSON, and what of the room it was made of: its finished rounds,
-    what `_HELD` reads, and its participants (values that never change in place)."""
+    what `_HELD` reads, and its participants (a room's collections and what they hold are
+    never changed in place)."""
 
     view: RoomView
     json: Json
-    rounds: tuple[RoundRecord, ...]
+    rounds: Sequence[RoundRecord]
     held: tuple[object, ...]
-    people: tuple[Participant, ...]
+    people: Mapping[AccountId, Participant]
 
 
 def _rendered(view: RoomView, json: Json, room: Room) -> Rendered:
-    return Rendered(view, json, tuple(room.history), _HELD(room), tuple(room.participants.values()))
+    return Rendered(view, json, room.history, _HELD(room), room.participants)
 
 
 def render(room: Room, before: Rendered | None = None) -> tuple[Rendered, Json]:
@@ -101,12 +103,15 @@ def _votes_alone(room: Room, before: Rendered) -> tuple[Rendered, Json] | None:
     changed or withdrawn before the reveal, the commonest change of all): in the public
     view only the version and who has voted can differ, so the view before is taken with
     those two changed, and nothing else is made again. None for any other change."""
-    participants = tuple(room.participants.values())
     if (
         room.revealed
         or _HELD(room) != before.held
-        or participants != before.people
-        or tuple(room.history) != before.rounds
+        # The very collections (a change made here), or equal ones (a room read again).
+        or (
+            room.participants is not before.people
+            and tuple(room.participants.values()) != tuple(before.people.values())
+        )
+        or (room.history is not before.rounds and tuple(room.history) != tuple(before.rounds))
     ):
         return None
     votes = room.votes
@@ -132,7 +137,7 @@ def _votes_alone(room: Room, before: Rendered) -> tuple[Rendered, Json] | None:
     patch: Json = {_FIELDS[_VERSION][1]: room.version}
     if voted:
         patch[key] = voted
-    rendered = Rendered(RoomView(*values), json, before.rounds, before.held, participants)
+    rendered = Rendered(RoomView(*values), json, before.rounds, before.held, room.participants)
     return rendered, patch
 
 

@@ -95,14 +95,15 @@ class Snapshot:
 
     @classmethod
     def of(cls, room: Room) -> Snapshot:
-        """The state of `room` as just read (shallow copies: the values are immutable)."""
+        """The state of `room` as just read (a room's collections are never changed in
+        place: a change replaces them, so the snapshot holds them as they are)."""
         return cls(
             room.version,
-            tuple(room_columns(room)),
+            room_columns(room),
             room.config,
-            dict(room.participants),
-            dict(room.votes),
-            tuple(room.history),
+            room.participants,
+            room.votes,
+            room.history,
         )
 
 
@@ -147,7 +148,7 @@ def _participants(row: asyncpg.Record) -> dict[AccountId, Participant]:
     return {person.account_id: person for person in people}
 
 
-def _history(row: asyncpg.Record) -> list[RoundRecord]:
+def _history(row: asyncpg.Record) -> tuple[RoundRecord, ...]:
     columns = zip(
         _array(row, "h_numbers"),
         _array(row, "h_decks"),
@@ -159,7 +160,7 @@ def _history(row: asyncpg.Record) -> list[RoundRecord]:
         _array(row, "h_votes"),
         strict=True,
     )
-    return [
+    return tuple(
         RoundRecord(
             number=number,
             deck=deck_from_text(deck),
@@ -170,7 +171,7 @@ def _history(row: asyncpg.Record) -> list[RoundRecord]:
             estimate=None if label is None else EstimateValue(label, value),
         )
         for number, deck, revealed, started, ended, label, value, votes in columns
-    ]
+    )
 
 
 @frozen
@@ -251,30 +252,38 @@ def changes(room: Room, before: Snapshot) -> dict[str, list[list[Any]]]:
     Keys are the part names of `room_sql.PARTS`; a part with nothing to write is absent.
     """
     parts: dict[str, list[list[Any]]] = {}
-    # What a change leaves alone is the very object that was read: `is` settles most.
-    people = [
-        p
-        for who, p in room.participants.items()
-        if (was := before.participants.get(who)) is not p and was != p
-    ]
-    if gone := [who.value for who in before.participants if who not in room.participants]:
-        parts["gone_participants"] = [gone]
-    if people:
-        parts["put_participants"] = [
-            [p.account_id.value for p in people],
-            [p.role.value for p in people],
-            [p.online for p in people],
-            [p.joined_at for p in people],
-        ]
-    if gone := [who.value for who in before.votes if who not in room.votes]:
-        parts["gone_votes"] = [gone]
-    if votes := [
-        (w.value, label) for w, label in room.votes.items() if before.votes.get(w) != label
-    ]:
-        parts["put_votes"] = [[who for who, _ in votes], [label for _, label in votes]]
-    if room.history or before.history:
+    # What a change leaves alone is the very object that was read: `is` settles most (a
+    # room's collections are replaced, never changed in place).
+    if room.participants is not before.participants:
+        _participant_changes(room.participants, before.participants, parts)
+    if room.votes is not before.votes:
+        if gone := [who.value for who in before.votes if who not in room.votes]:
+            parts["gone_votes"] = [gone]
+        if votes := [
+            (w.value, label) for w, label in room.votes.items() if before.votes.get(w) != label
+        ]:
+            parts["put_votes"] = [[who for who, _ in votes], [label for _, label in votes]]
+    if room.history is not before.history and (room.history or before.history):
         parts.update(_round_changes(room.history, before.history))
     return parts
+
+
+def _participant_changes(
+    people: Mapping[AccountId, Participant],
+    before: Mapping[AccountId, Participant],
+    parts: dict[str, list[list[Any]]],
+) -> None:
+    """The parts of `changes` that participants need, put in `parts`."""
+    changed = [p for who, p in people.items() if (was := before.get(who)) is not p and was != p]
+    if gone := [who.value for who in before if who not in people]:
+        parts["gone_participants"] = [gone]
+    if changed:
+        parts["put_participants"] = [
+            [p.account_id.value for p in changed],
+            [p.role.value for p in changed],
+            [p.online for p in changed],
+            [p.joined_at for p in changed],
+        ]
 
 
 def _round_changes(
