@@ -37,8 +37,14 @@ MAX_DEPTH = 16
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
     """`ValueError` when `value` nests arrays and objects more than `limit` deep (checked
     without recursion, so no value can exhaust the stack)."""
-    if isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values()):
-        return  # a flat object, such as every socket command (checked once per command)
+    if isinstance(value, dict):
+        # A flat object, such as every socket command, is done with in one loop (no
+        # generator resumed per member: this runs once per command).
+        for member in value.values():
+            if isinstance(member, dict | list):
+                break
+        else:
+            return
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()

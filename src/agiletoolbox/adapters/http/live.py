@@ -198,8 +198,10 @@ class LiveRooms:
             answer[0].reply({"type": "ack", "id": answer[1]})
         # Everything is queued before anything is sent: the order of each socket's
         # messages is settled even if a send lets other work run.
+        participants = room.participants
         for socket in list(group):
-            self._arrive_soon(socket, room)
+            if socket.settled_in is not participants:
+                self._arrive_soon(socket, room)
             await socket.deliver()
         if answer is not None and answer[0] not in group:
             await answer[0].deliver()
@@ -263,8 +265,12 @@ class LiveRooms:
             self._refresh_soon(key)
 
     def _behind(self, key: RoomKey, version: int) -> bool:
-        group = self._rooms.get(key)
-        return group is not None and any(s.version < version for s in group)
+        # A loop, not `any` over a generator, which would be resumed once per socket: this
+        # runs for every signal heard.
+        for socket in self._rooms.get(key, ()):  # noqa: SIM110
+            if socket.version < version:
+                return True
+        return False
 
     def _refresh_soon(self, key: RoomKey) -> None:
         self._stale.add(key)

@@ -63,7 +63,7 @@ def queue(
     own = own_cards_of(room, shown.own if shown is not None else None)
     shared: bytes | None = None
     acked = False
-    base = None if shown is None else shown.version
+    base = -1 if shown is None else shown.version  # the version shown before (-1: none)
     answering = None if answer is None else answer[0]
     for socket in behind:
         account = socket.caller.account
@@ -75,11 +75,11 @@ def queue(
             before = shown.own.get(account)
             if not answered and shares(changed, before, mine):
                 # Nothing of this person's own changed: the change is everyone's.
-                shared = shared or _patch(shown.version, changed)
+                shared = shared or _patch(base, changed)
                 socket.show(shared, version, whole=False)
                 continue
             patch = changes_of(changed, shown.public.json, public.json, account, before, mine)
-            message: Json = {"type": "patch", "from": shown.version, "room": patch}
+            message: Json = {"type": "patch", "from": base, "room": patch}
         else:
             message = {"type": "room", "room": with_own(public.json, account, mine)}
         if answered:
@@ -87,7 +87,7 @@ def queue(
             message["ack"] = answer[1]
             acked = True
         socket.show(orjson.dumps(message), version, whole=message["type"] == "room")
-    newer = shown is None or room.version > shown.version
+    newer = shown is None or version > base
     return (Shown(room, public, own) if newer else None), acked
 
 

@@ -201,9 +201,9 @@ def _structure_text_or_number(value: object, _type: object) -> str | float:
 
 
 # Bidirectional controls reorder what is shown ("Trojan Source"): no field needs them.
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_REFUSED_IN_TEXT = re.compile(f"[\x00\ud800-\udfff{_BIDI_CONTROLS}]")
+"""What no text field may hold: NUL, lone surrogates, bidirectional controls."""
 
 
 def _structure_text(value: object, _type: object) -> str:
@@ -211,7 +211,7 @@ def _structure_text(value: object, _type: object) -> str:
     which a card, an id or a name needs, and PostgreSQL refuses the first two)."""
     if not isinstance(value, str):
         raise ValueError("expected str")  # noqa: TRY004 - its text reaches the client
-    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" or ch in _BIDI_CONTROLS for ch in value):
+    if _REFUSED_IN_TEXT.search(value):
         raise ValueError("must not contain NUL, lone surrogates or bidirectional controls")
     return value
 

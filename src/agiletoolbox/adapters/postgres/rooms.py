@@ -229,8 +229,8 @@ class PostgresRoomRepository:
 
     def staged(self) -> int:
         """How many room writes the commit will make."""
-        return sum(
-            1 for key, room in self._staged.items() if room is not None or key not in self._added
+        return len(
+            [k for k, room in self._staged.items() if room is not None or k not in self._added]
         )
 
     async def flush(self, *, alone: bool = False) -> None:
@@ -255,16 +255,17 @@ class PostgresRoomRepository:
     async def _update(self, run: Write, room: Room, before: Snapshot) -> None:
         # Only what changed is written: the key never does, the version always does. What a
         # change leaves alone is the very object that was read (the configuration, say).
-        changed = [
-            (column, _as_written(value))
-            for column, value, old in zip(COLUMNS, room_columns(room), before.columns, strict=True)
-            if value is not old and value != old and column not in ("tenant_key", "room_id")
-        ]
-        if not any(column == "version" for column, _ in changed):
-            changed.append(("version", room.version))
-        columns = tuple(column for column, _ in changed)
-        parameters = [room.tenant.value, room.id.value, *(v for _, v in changed), before.version]
-        await self._write(run, columns, parameters, room, before)
+        columns: list[str] = []
+        parameters: list[object] = [room.tenant.value, room.id.value]
+        for column, value, old in zip(COLUMNS, room_columns(room), before.columns, strict=True):
+            if value is not old and value != old and column not in ("tenant_key", "room_id"):
+                columns.append(column)
+                parameters.append(_as_written(value))
+        if "version" not in columns:
+            columns.append("version")
+            parameters.append(room.version)
+        parameters.append(before.version)
+        await self._write(run, tuple(columns), parameters, room, before)
 
     async def _write(
         self,
