@@ -107,7 +107,7 @@ def port_of(client: Client) -> int:
 
 def live_sockets(app: web.Application) -> list[LiveSocket]:
     """The sockets the app holds (white box: the test needs to see their queues)."""
-    return [socket for group in app[LIVE]._rooms.values() for socket in group]
+    return [socket for held in app[LIVE]._rooms.values() for socket in held.sockets]
 
 
 class Watcher:

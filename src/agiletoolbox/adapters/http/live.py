@@ -67,6 +67,19 @@ class _Turn:
     signalled: int = 0
 
 
+class _Held:
+    """The sockets this process holds for one room, and what it last showed them."""
+
+    __slots__ = ("shown", "sockets")
+
+    def __init__(self) -> None:
+        self.sockets: set[LiveSocket] = set()
+        self.shown: Shown | None = None
+
+
+_NONE_HELD: frozenset[LiveSocket] = frozenset()
+
+
 @define
 class _SeatTurn:
     """One person's arrivals and leavings in one room, in this process, taking turns."""
@@ -101,8 +114,7 @@ class LiveRooms:
         self._settings = settings
         self._seats = Seats(presence)
         self._keeper: asyncio.Task[None] | None = None
-        self._rooms: dict[RoomKey, set[LiveSocket]] = {}
-        self._shown: dict[RoomKey, Shown] = {}
+        self._rooms: dict[RoomKey, _Held] = {}
         self._turns: dict[RoomKey, _Turn] = {}
         # Rooms whose sockets wait for a read, and the one task that reads them.
         self._stale: set[RoomKey] = set()
@@ -127,7 +139,7 @@ class LiveRooms:
             self._unsubscribe()
         if self._keeper is not None:
             self._keeper.cancel()
-        sockets = [socket for group in self._rooms.values() for socket in group]
+        sockets = [socket for held in self._rooms.values() for socket in held.sockets]
         await asyncio.gather(
             *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
             return_exceptions=True,
@@ -168,10 +180,13 @@ class LiveRooms:
         turn.writers += 1
         try:
             async with turn.lock:
-                shown = self._shown.get(key)
+                held = self._rooms.get(key)
+                shown = None if held is None else held.shown
                 known = shown.room if shown and shown.version >= turn.signalled else None
                 room = await run(known)
-                await self.show(room, answer)
+                if held is None or not held.sockets:  # sockets may have come, or gone
+                    held = self._rooms.get(key)
+                await self._show(held, room, answer)
                 return room
         finally:
             turn.writers -= 1
@@ -186,14 +201,17 @@ class LiveRooms:
         """Bring every socket held here for the room up to `room`; sockets that have that
         version already are left alone. `answer` (a socket and a command id) gets its
         `ack` on the message it is sent, or on its own when it is sent none."""
-        key = (room.tenant, room.id)
-        group = self._rooms.get(key, set())
+        await self._show(self._rooms.get((room.tenant, room.id)), room, answer)
+
+    async def _show(self, held: _Held | None, room: Room, answer: Answer | None) -> None:
+        """`show`, given the room's sockets held here (None: none)."""
+        group = _NONE_HELD if held is None else held.sockets
         self._timers.watch(room, shown=bool(group))
         acked = False
-        if group:
-            shown, acked = queue(group, self._shown.get(key), room, answer)
+        if held is not None and group:
+            shown, acked = queue(held.sockets, held.shown, room, answer)
             if shown is not None:
-                self._shown[key] = shown
+                held.shown = shown
         if answer is not None and not acked:
             answer[0].reply({"type": "ack", "id": answer[1]})
         # Everything is queued before anything is sent: the order of each socket's
@@ -267,7 +285,8 @@ class LiveRooms:
     def _behind(self, key: RoomKey, version: int) -> bool:
         # A loop, not `any` over a generator, which would be resumed once per socket: this
         # runs for every signal heard.
-        for socket in self._rooms.get(key, ()):  # noqa: SIM110
+        held = self._rooms.get(key)
+        for socket in _NONE_HELD if held is None else held.sockets:
             if socket.version < version:
                 return True
         return False
@@ -295,7 +314,8 @@ class LiveRooms:
                 await self._show_read(key, room)
 
     async def _show_read(self, key: RoomKey, room: Room | DomainError) -> None:
-        group = self._rooms.get(key, set())
+        held = self._rooms.get(key)
+        group = set() if held is None else held.sockets
         if isinstance(room, NotFound):
             removed(group, None)
         elif isinstance(room, DomainError):
@@ -324,7 +344,10 @@ class LiveRooms:
             ws, caller, room_id, self._settings.socket_queue_limit, transport=request.transport
         )
         key = (caller.tenant, room_id)
-        self._rooms.setdefault(key, set()).add(socket)
+        held = self._rooms.get(key)
+        if held is None:
+            held = self._rooms[key] = _Held()
+        held.sockets.add(socket)
         self._open += 1
         pump = asyncio.get_running_loop().create_task(socket.pump())
         try:
@@ -337,11 +360,9 @@ class LiveRooms:
             await self._read(request, socket)
         finally:
             self._open -= 1
-            group = self._rooms.get(key, set())
-            group.discard(socket)
-            if not group:
-                self._rooms.pop(key, None)
-                self._shown.pop(key, None)
+            held.sockets.discard(socket)
+            if not held.sockets and self._rooms.get(key) is held:
+                del self._rooms[key]
                 self._timers.forget(key)
             pump.cancel()
             try:
@@ -362,7 +383,8 @@ class LiveRooms:
             raise RateLimited(
                 "sockets_per_process", SOCKET_RETRY_SECONDS, "this server holds all it may"
             )
-        group = self._rooms.get((caller.tenant, room_id), ())
+        held = self._rooms.get((caller.tenant, room_id))
+        group = _NONE_HELD if held is None else held.sockets
         if sum(s.caller.account == caller.account for s in group) >= limits.sockets_per_person:
             raise RateLimited(
                 "sockets_per_person",
@@ -424,7 +446,8 @@ class LiveRooms:
     def _whole(self, socket: LiveSocket, room: Room, ack: object = None) -> None:
         """Send the socket its whole view of `room`."""
         socket.show(whole_view(socket, room, ack), room.version, whole=True)
-        shown = self._shown.get((room.tenant, room.id))
+        held = self._rooms.get((room.tenant, room.id))
+        shown = None if held is None else held.shown
         if shown is not None and shown.version > room.version:
             self._refresh_soon((room.tenant, room.id))  # read before what others were shown
 
@@ -442,8 +465,8 @@ class LiveRooms:
 
     def _holds(self, seat: Seat) -> bool:
         """Whether a socket of the seat's person in its room is open here."""
-        group = self._rooms.get((seat[0], seat[1]), set())
-        return any(s.seat == seat for s in group)
+        held = self._rooms.get((seat[0], seat[1]))
+        return held is not None and any(s.seat == seat for s in held.sockets)
 
     async def _leave(self, seat: Seat) -> None:
         """This process's last socket of the person closed: offline, unless another

@@ -32,9 +32,13 @@ class RoundTimers:
     def watch(self, room: Room, *, shown: bool) -> None:
         """Keep the call of `room`'s timer (or none) in step with the room; `shown` says
         whether this process holds sockets of the room."""
-        key = (room.tenant, room.id)
         timer = None if room.revealed or not shown else room.timer
+        if timer is None and not self._calls:
+            return  # no call to keep, none to drop (the usual case: no timer anywhere)
+        key = (room.tenant, room.id)
         current = self._calls.get(key)
+        if current is None and timer is None:
+            return
         if current is not None and current[0] == timer:
             return
         self.forget(key)

@@ -65,14 +65,20 @@ def queue(
     acked = False
     base = -1 if shown is None else shown.version  # the version shown before (-1: none)
     answering = None if answer is None else answer[0]
+    owned = shown.own if shown is not None else {}
+    # Whoever holds own cards now or before, by the text of their id: most sockets are
+    # of people who hold none, and a set of `str` tells so without a Python call per
+    # socket (an id's hash is one).
+    holders = {who.value for who in own} | {who.value for who in owned}
     for socket in behind:
         account = socket.caller.account
-        mine = own.get(account)
+        held = account.value in holders
+        mine = own.get(account) if held else None
         answered = socket is answering
         if shown is not None and socket.version == base and socket.backlog < PATCH_BACKLOG:
             # The socket has what was shown before (or will, once its queue is sent) and
             # keeps up: it is sent what changed since.
-            before = shown.own.get(account)
+            before = owned.get(account) if held else None
             if not answered and shares(changed, before, mine):
                 # Nothing of this person's own changed: the change is everyone's.
                 shared = shared or _patch(base, changed)
