@@ -1,4 +1,4 @@
-"""The in-process benchmarks still run against the code they measure (a short run)."""
+"""The benchmarks still run against the code they measure (a short run)."""
 
 from __future__ import annotations
 
@@ -64,3 +64,17 @@ def test_the_memos_benchmark_runs_and_reports_every_memo_both_ways() -> None:
         assert float(memoised[1]) > 0
         assert float(again[1]) > 0
         assert "; ratio " in figures
+
+
+def test_the_calls_benchmark_counts_both_servers_calls_per_vote() -> None:
+    lines = _report("calls.py", "--votes", "3")
+    header, totals = lines[1].split(), lines[2].split()
+    assert header == ["bare", "ours"]
+    assert totals[0] == "all"
+    bare, ours = (float(n) for n in totals[1:])
+    # Each server answers, renders and sends every vote: well over a hundred calls.
+    assert bare > 100
+    assert ours > 100
+    groups = {line.split()[0] for line in lines[3:] if line.startswith("  ")}
+    assert {"our", "asyncio", "aiohttp", "asyncpg"} <= groups
+    assert lines[-1].startswith("ours / bare: ")
