@@ -79,8 +79,9 @@ def queue(
             # The socket has what was shown before (or will, once its queue is sent) and
             # keeps up: it is sent what changed since.
             before = owned.get(account) if held else None
-            if not answered and shares(changed, before, mine):
-                # Nothing of this person's own changed: the change is everyone's.
+            if not answered and (not held or shares(changed, before, mine)):
+                # Nothing of this person's own changed (they hold none, now or before, or
+                # the same): the change is everyone's.
                 shared = shared or _patch(base, changed)
                 socket.show(shared, version, whole=False)
                 continue
