@@ -67,14 +67,12 @@ class _Turn:
     signalled: int = 0
 
 
+@define
 class _Held:
     """The sockets this process holds for one room, and what it last showed them."""
 
-    __slots__ = ("shown", "sockets")
-
-    def __init__(self) -> None:
-        self.sockets: set[LiveSocket] = set()
-        self.shown: Shown | None = None
+    sockets: set[LiveSocket] = field(factory=set)
+    shown: Shown | None = None
 
 
 _NONE_HELD: frozenset[LiveSocket] = frozenset()
