@@ -191,14 +191,21 @@ def _update_room(columns: tuple[str, ...], guard: str) -> tuple[str, int]:
 
 @lru_cache(maxsize=256)
 def save_statement(
-    *, columns: tuple[str, ...] | None, parts: tuple[str, ...], served: bool = False
+    *,
+    columns: tuple[str, ...] | None,
+    parts: tuple[str, ...],
+    served: bool = False,
+    single: tuple[str, ...] = (),
 ) -> str:
     """The statement that writes a room row and the given parts, then notifies.
 
     `columns=None` inserts a new room: parameters are every column (`rows.room_columns`).
     Otherwise it updates only `columns` (those that changed; the version always does):
     parameters are the tenant key, the room id, those columns' values and the version
-    read. Then come each part's arrays in order. With `served` the update also checks that
+    read. Then come each part's arrays in order; a part named in `single` writes one row and
+    takes each array's one value instead (made an array in SQL: asyncpg checks every
+    array it encodes against three abstract base classes, ten Python calls for a vote's
+    two arrays of one). With `served` the update also checks that
     the site may be served (`SERVED`), not only that it stays in this region. Each shape is
     one prepared statement per connection; the shapes in use are few (a vote changes the
     version, `updated_at` and one vote), and each one's text is made once: the same text
@@ -212,7 +219,8 @@ def save_statement(
     sql = [f"WITH room AS ({room})"]
     for name in parts:
         template, arrays = _PARTS[name]
-        placeholders = [f"${n}" for n in range(number, number + len(arrays))]
+        shape = "ARRAY[${}]" if name in single else "${}"
+        placeholders = [shape.format(n) for n in range(number, number + len(arrays))]
         number += len(arrays)
         sql.append(f", {name} AS (\n    {template.format(*placeholders)}\n)")
     sql.append(_NOTIFY)

@@ -277,10 +277,18 @@ class PostgresRoomRepository:
     ) -> None:
         parts = changes(room, before)
         served = (room.tenant, room.id) in self._adopted
-        statement = save_statement(columns=columns, parts=tuple(parts), served=served)
-        arrays = [array for part in parts.values() for array in part]
+        single: list[str] = []  # the parts of one row (a vote's), which take values
+        for name, arrays in parts.items():
+            if len(arrays[0]) == 1:
+                single.append(name)
+                parameters += [array[0] for array in arrays]
+            else:
+                parameters += arrays
+        statement = save_statement(
+            columns=columns, parts=tuple(parts), served=served, single=tuple(single)
+        )
         try:
-            notified = await run(statement, *parameters, *arrays)
+            notified = await run(statement, *parameters)
         except asyncpg.UniqueViolationError:
             raise ConcurrentChange("the issue got a room meanwhile") from None
         except asyncpg.ForeignKeyViolationError:
