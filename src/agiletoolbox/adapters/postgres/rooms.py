@@ -275,6 +275,7 @@ class PostgresRoomRepository:
         room: Room,
         before: Snapshot,
     ) -> None:
+        # `parameters` holds the row's values; each part's follow them, in order.
         parts = changes(room, before)
         served = (room.tenant, room.id) in self._adopted
         single: list[str] = []  # the parts of one row (a vote's), which take values
