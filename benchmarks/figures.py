@@ -282,3 +282,20 @@ def targets(samples: Samples, plan: Plan, *, votes_only: bool) -> None:
     print("goals (report only):")
     print(f"  {'votes/s >= 1.2 x bare':<48}{f'{votes:.2f} x':>22}")
     print(f"  {'server CPU per vote <= 0.8 x bare':<48}{f'{cpu:.2f} x':>22}")
+    print("each round's own ratio, ours over bare (median, min-max; the rounds pair them):")
+    for name, figure in (("votes/s", "votes/s"), ("server CPU per vote", "server ms/vote")):
+        ratios = paired(samples, figure)
+        if ratios:
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            print(f"  {name:<48}{f'{statistics.median(ratios):.2f} x ({spread})':>22}")
+
+
+def paired(samples: Samples, figure: str) -> list[float]:
+    """Ours over bare, round by round: each round measures both on the same machine
+    moments apart, so its own ratio leaves out the drift between rounds that the ratio
+    of the medians takes in."""
+    return [
+        ours / bare
+        for ours, bare in zip(samples.of(figure, OURS), samples.of(figure, BARE), strict=True)
+        if bare
+    ]

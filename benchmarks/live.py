@@ -39,11 +39,15 @@ round, so that both meet the same drift of the machine:
    on B (the change travels A -> PostgreSQL NOTIFY -> B).
 
 How to read it: each figure is the median over the rounds with its spread (min-max), for
-bare and for ours, then ours / bare as a ratio of the medians. A ratio is the figure that
-travels between machines; absolute figures change with the machine and its load, and a
-spread wider than the gap between two ratios means the run cannot tell them apart. The
-targets compare ours with bare from the same run. On 2 cores the servers, PostgreSQL and
-the load generator share the cores, so latencies include the load generator's delays.
+bare and for ours, then ours / bare as a ratio of the medians. The targets are judged on
+those. Below them the report gives each round's own ratio for votes/s and CPU per vote
+(ours over bare, measured moments apart) and their median: the machine's drift between
+rounds moves the medians of both servers, which the rounds' own ratios leave out. A ratio
+is the figure that travels between machines; absolute figures change with the machine and
+its load, and a spread wider than the gap between two ratios means the run cannot tell
+them apart. The targets compare ours with bare from the same run. On 2 cores the servers,
+PostgreSQL and the load generator share the cores, so latencies include the load
+generator's delays.
 
 Every measurement window is checked for a quiet machine (`meter.py`): /proc/stat gives
 the CPU all cores spent in the window; less what the benchmark's own processes spent (its
