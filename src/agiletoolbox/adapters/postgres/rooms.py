@@ -89,8 +89,6 @@ class PostgresRoomRepository:
         self._added: set[RoomKey] = set()
         # The versions `idle_before` listed rooms at: what a deletion of one is checked by.
         self._listed: dict[RoomKey, int] = {}
-        # Rooms taken as this process saw them (`adopt`): their saves check the standing.
-        self._adopted: set[RoomKey] = set()
         self._staged: dict[RoomKey, Room | None] = {}
         self._saved: list[Room] = []
 
@@ -138,10 +136,9 @@ class PostgresRoomRepository:
 
     async def adopt(self, room: Room) -> None:
         """Take a room this process saw committed as if read here (see the port): its save
-        is diffed against it, guarded by its version and by the site being served."""
-        key = (room.tenant, room.id)
-        self._loaded.setdefault(key, Snapshot.of(room))
-        self._adopted.add(key)
+        is diffed against it, guarded by its version and by the site being served (a room
+        read in this unit of work keeps that read, whose standing was checked with it)."""
+        self._loaded.setdefault((room.tenant, room.id), Snapshot.of(room, adopted=True))
 
     async def get(self, tenant: TenantKey, room_id: RoomId) -> Room:
         """The room; `NotFound` when the tenant has no such room."""
@@ -277,7 +274,7 @@ class PostgresRoomRepository:
     ) -> None:
         # `parameters` holds the row's values; each part's follow them, in order.
         parts = changes(room, before)
-        served = (room.tenant, room.id) in self._adopted
+        served = before.adopted
         single: list[str] = []  # the parts of one row (a vote's), which take values
         for name, arrays in parts.items():
             if len(arrays[0]) == 1:

@@ -87,6 +87,9 @@ class Snapshot:
     participants: Mapping[AccountId, Participant]
     votes: Mapping[AccountId, str]
     history: Sequence[RoundRecord]
+    adopted: bool = False
+    """Taken as a process saw the room committed, not read with its tenant's standing: its
+    save checks that the site may be served."""
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -94,9 +97,9 @@ class Snapshot:
         return cls(version=0, columns=(), config=None, participants={}, votes={}, history=())
 
     @classmethod
-    def of(cls, room: Room) -> Snapshot:
-        """The state of `room` as just read (a room's collections are never changed in
-        place: a change replaces them, so the snapshot holds them as they are)."""
+    def of(cls, room: Room, *, adopted: bool = False) -> Snapshot:
+        """The state of `room` as just read, or adopted (a room's collections are never
+        changed in place: a change replaces them, so the snapshot holds them as they are)."""
         return cls(
             room.version,
             room_columns(room),
@@ -104,6 +107,7 @@ class Snapshot:
             room.participants,
             room.votes,
             room.history,
+            adopted,
         )
 
 
