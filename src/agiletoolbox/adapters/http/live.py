@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Set as AbstractSet
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from attrs import define, field
@@ -75,7 +76,7 @@ class _Held:
     shown: Shown | None = None
 
 
-_NONE_HELD: frozenset[LiveSocket] = frozenset()
+_NONE: frozenset[LiveSocket] = frozenset()
 
 
 @define
@@ -203,7 +204,7 @@ class LiveRooms:
 
     async def _show(self, held: _Held | None, room: Room, answer: Answer | None) -> None:
         """`show`, given the room's sockets held here (None: none)."""
-        group = _NONE_HELD if held is None else held.sockets
+        group = _NONE if held is None else held.sockets
         self._timers.watch(room, shown=bool(group))
         acked = False
         if held is not None and group:
@@ -283,11 +284,15 @@ class LiveRooms:
     def _behind(self, key: RoomKey, version: int) -> bool:
         # A loop, not `any` over a generator, which would be resumed once per socket: this
         # runs for every signal heard.
-        held = self._rooms.get(key)
-        for socket in _NONE_HELD if held is None else held.sockets:
+        for socket in self._sockets(key):  # noqa: SIM110 - see above
             if socket.version < version:
                 return True
         return False
+
+    def _sockets(self, key: RoomKey) -> AbstractSet[LiveSocket]:
+        """The sockets this process holds for the room (none: an empty set)."""
+        held = self._rooms.get(key)
+        return _NONE if held is None else held.sockets
 
     def _refresh_soon(self, key: RoomKey) -> None:
         self._stale.add(key)
@@ -312,8 +317,7 @@ class LiveRooms:
                 await self._show_read(key, room)
 
     async def _show_read(self, key: RoomKey, room: Room | DomainError) -> None:
-        held = self._rooms.get(key)
-        group = set() if held is None else held.sockets
+        group = self._sockets(key)
         if isinstance(room, NotFound):
             removed(group, None)
         elif isinstance(room, DomainError):
@@ -381,8 +385,7 @@ class LiveRooms:
             raise RateLimited(
                 "sockets_per_process", SOCKET_RETRY_SECONDS, "this server holds all it may"
             )
-        held = self._rooms.get((caller.tenant, room_id))
-        group = _NONE_HELD if held is None else held.sockets
+        group = self._sockets((caller.tenant, room_id))
         if sum(s.caller.account == caller.account for s in group) >= limits.sockets_per_person:
             raise RateLimited(
                 "sockets_per_person",
@@ -463,8 +466,7 @@ class LiveRooms:
 
     def _holds(self, seat: Seat) -> bool:
         """Whether a socket of the seat's person in its room is open here."""
-        held = self._rooms.get((seat[0], seat[1]))
-        return held is not None and any(s.seat == seat for s in held.sockets)
+        return any(s.seat == seat for s in self._sockets((seat[0], seat[1])))
 
     async def _leave(self, seat: Seat) -> None:
         """This process's last socket of the person closed: offline, unless another

@@ -9,6 +9,8 @@ version or is falling behind. A command's answer rides on the message its socket
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import orjson
 from attrs import define
 
@@ -49,7 +51,7 @@ class Shown:
 
 
 def queue(
-    group: set[LiveSocket], shown: Shown | None, room: Room, answer: Answer | None
+    group: AbstractSet[LiveSocket], shown: Shown | None, room: Room, answer: Answer | None
 ) -> tuple[Shown | None, bool]:
     """Queue what each socket of `group` needs to show `room`, given what was shown before;
     returns what is shown now (None: nothing newer) and whether `answer`'s ack went along."""
@@ -110,7 +112,7 @@ def whole_view(socket: LiveSocket, room: Room, ack: object = None) -> bytes:
     return orjson.dumps(message)
 
 
-def removed(group: set[LiveSocket], answer: Answer | None) -> bool:
+def removed(group: AbstractSet[LiveSocket], answer: Answer | None) -> bool:
     """Tell every socket the room is gone, and close it; whether `answer` was acked."""
     for socket in list(group):
         if answer is not None and socket is answer[0]:
