@@ -83,7 +83,8 @@ async def votes(tables: list[Table], each: int) -> None:
 async def count(
     bench: Bench, session: aiohttp.ClientSession, server: Process, url: str, who: str, each: int
 ) -> dict[str, float]:
-    """Python calls per vote of one server, by group, over `each` votes of every room."""
+    """Python calls per vote of one server, by function (`file:name`), over `each` votes
+    of every room."""
     tables = bench.throughput_tables[BARE if who == BARE else OURS]
     await seat_everyone(session, tables, bench.tickets, url, bench.plan.connect_concurrency)
     await votes(tables, WARM_UP)
@@ -100,10 +101,23 @@ async def count(
     counts: dict[str, int] = json.loads(written.read_text())
     await unseat_everyone(tables, bench.plan.connect_concurrency)
     cast = each * len(tables)
-    by_group: collections.Counter[str] = collections.Counter()
-    for name, calls in counts.items():
-        by_group[group_of(name.rsplit(":", 1)[0])] += calls
-    return {group: calls / cast for group, calls in by_group.items()}
+    return {name: calls / cast for name, calls in counts.items()}
+
+
+def by_group(calls: dict[str, float]) -> dict[str, float]:
+    """Calls per vote by function, summed by group."""
+    grouped: collections.Counter[str] = collections.Counter()
+    for name, per_vote in calls.items():
+        grouped[group_of(name.rsplit(":", 1)[0])] += per_vote
+    return dict(grouped)
+
+
+def top(calls: dict[str, float], many: int) -> None:
+    """The `many` functions called most per vote, with their group."""
+    for name, per_vote in sorted(calls.items(), key=lambda item: -item[1])[:many]:
+        path, function = name.rsplit(":", 1)
+        where = path.split("site-packages/")[-1].split("/src/")[-1]
+        print(f"  {per_vote:7.1f}  {where}:{function}")
 
 
 def counts_of(server: Process) -> Path:
@@ -117,8 +131,10 @@ def counted(server: Process) -> None:
     server.args = [sys.executable, str(wrapper), str(counts_of(server)), *server.args[1:]]
 
 
-def report(calls: dict[str, dict[str, float]]) -> None:
-    """Per server, calls per vote in all and by group, and the ratios to the bare server."""
+def report(by_function: dict[str, dict[str, float]], many: int) -> None:
+    """Per server, calls per vote in all and by group, and the ratios to the bare server;
+    then the functions ours calls most."""
+    calls = {who: by_group(functions) for who, functions in by_function.items()}
     servers = list(calls)
     groups = sorted({g for by_group in calls.values() for g in by_group}, key=_group_order)
     print("Python calls per vote (functions entered, generators and coroutines resumed)")
@@ -132,6 +148,9 @@ def report(calls: dict[str, dict[str, float]]) -> None:
             print(f"{who} / bare: {totals[who] / totals[BARE]:.2f}")
     if AGAINST in totals:
         print(f"ours / against: {totals[OURS] / totals[AGAINST]:.3f}")
+    if many:
+        print(f"The {many} functions ours calls most, calls per vote:")
+        top(by_function[OURS], many)
 
 
 def _group_order(group: str) -> int:
@@ -144,6 +163,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--votes", type=int, default=100, help="votes per room counted")
     parser.add_argument("--against", type=Path, metavar="SRC", help="also count ours from SRC")
+    parser.add_argument(
+        "--top", type=int, default=0, metavar="N", help="list the N functions ours calls most"
+    )
     options = parser.parse_args()
     with postgres_server() as server, tempfile.TemporaryDirectory(prefix="calls-") as folder:
         database = await create_database(server)
@@ -166,7 +188,7 @@ async def main() -> None:
         finally:
             await bench.stop()
             await drop_database(server, database)
-    report(calls)
+    report(calls, options.top)
 
 
 if __name__ == "__main__":
