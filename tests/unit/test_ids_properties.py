@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import string
+import sys
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -242,3 +247,66 @@ def test_ids_are_made_of_text_only(kind: IdClass, value: object) -> None:
 @given(st.text(alphabet=string.ascii_letters + string.digits + ":._/-", min_size=256, max_size=300))
 def test_tenant_keys_longer_than_255_characters_are_refused(text: str) -> None:
     assert refused(TenantKey, text)
+
+
+# -- ids are text of their own type --------------------------------------------------------
+
+
+def _python_calls(run: Callable[[], object]) -> int:
+    """How many Python functions `run` enters (itself excluded)."""
+    calls = 0
+
+    def count(_frame: FrameType, event: str, _arg: object) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls - 1  # `run` itself
+
+
+def test_an_id_is_hashed_and_compared_with_no_python_call() -> None:
+    # Rooms, votes and sockets are looked up by ids on every change: each lookup keyed by
+    # an id of a class of our own would be a Python call (two for a (tenant, room) key).
+    tenant, room = TenantKey("jira:1"), RoomId("r" * 22)
+    account = AccountId("557058:abc")
+    rooms = {(tenant, room): 1}
+    votes = {account: "5"}
+    same_tenant, same_room = TenantKey("jira:1"), RoomId("r" * 22)  # equal, not the same
+    same_account = AccountId("557058:abc")
+
+    def look_up() -> object:
+        return rooms[(same_tenant, same_room)], votes[same_account], sorted([account, account])
+
+    assert look_up() == (1, "5", [account, account])
+    assert _python_calls(look_up) == 0
+
+
+@given(account_ids)
+def test_an_id_is_immutable_text_with_its_kind_in_its_repr(text: str) -> None:
+    account = AccountId(text)
+    assert isinstance(account, str)
+    assert type(account.value) is str
+    assert type(str(account)) is str
+    assert repr(account) == f"AccountId(value={text!r})"
+    with pytest.raises(AttributeError):
+        account.value = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        account.extra = 1  # type: ignore[attr-defined]
+    again = pickle.loads(pickle.dumps(account))  # noqa: S301 - our own bytes
+    assert type(again) is AccountId
+    assert again == account
+    assert copy.copy(account) == account
+
+
+def test_ids_are_made_only_through_their_check() -> None:
+    # Methods of `str` return plain text, never an unchecked id.
+    key = IssueKey("DEMO-1")
+    assert type(key.lower()) is str
+    assert type(key + "0") is str
+    assert type(key[:4]) is str
+    assert refused(IssueKey, key.lower())

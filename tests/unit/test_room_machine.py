@@ -43,7 +43,7 @@ from agiletoolbox.domain.events import (
     VotesRevealed,
     VoteWithdrawn,
 )
-from agiletoolbox.domain.ids import AccountId, FieldId, IssueKey, RoomId, TenantKey
+from agiletoolbox.domain.ids import AccountId, CheckedId, FieldId, IssueKey, RoomId, TenantKey
 from agiletoolbox.domain.room import Room
 from agiletoolbox.domain.view import RoomView, public_view, view_of
 
@@ -233,7 +233,8 @@ class RoomMachine(RuleBasedStateMachine):
         first, *more = events
         for event in events:
             # Events name people by account id only and never carry a card.
-            texts = {k for k, v in asdict(event, recurse=False).items() if isinstance(v, str)}
+            fields = asdict(event, recurse=False).items()
+            texts = {k for k, v in fields if isinstance(v, str) and not isinstance(v, CheckedId)}
             assert texts <= {"role"}, event
         assert isinstance(first, kinds), (first, kinds)
         assert (first.tenant, first.room_id, first.version, first.at) == (

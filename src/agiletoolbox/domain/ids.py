@@ -2,16 +2,20 @@
 
 Every id that reaches the domain has been checked once, here; past this point a `str` that
 is an `AccountId` is known to be a well-formed Atlassian account id, and so on.
+
+An id is a `str` of its own type: made only through its check, immutable, and hashed and
+compared as the text it holds, by the interpreter itself. Rooms, votes and sockets are
+looked up by ids on every change, and an id of a class of our own would make each of those
+hashes and comparisons a Python call (see `docs/scaling.md`). The types keep ids apart
+where it matters, in the code: mypy refuses a plain `str` or another kind of id where an
+`AccountId` is due.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
-from typing import ClassVar
-
-from attrs import Attribute, field, frozen
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from agiletoolbox.domain.errors import InvalidValue
 
@@ -26,110 +30,110 @@ _TENANT_KEY = re.compile(r"[A-Za-z0-9:._/-]{1,255}")
 _ISSUE_TYPE_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
-def _checked(
-    pattern: re.Pattern[str], kind: str, max_length: int
-) -> Callable[[object, Attribute[str], str], None]:
-    def check(_instance: object, _attribute: Attribute[str], value: str) -> None:
-        if not isinstance(value, str) or len(value) > max_length or not pattern.fullmatch(value):
-            raise InvalidValue(f"{kind} is not valid")
+class CheckedId(str):
+    """A checked id: `KIND(text)` raises `InvalidValue` unless `text` matches `PATTERN`
+    and is at most `MAX_LENGTH` characters."""
 
-    return check
+    __slots__ = ()
+
+    KIND: ClassVar[str]
+    PATTERN: ClassVar[re.Pattern[str]]
+    MAX_LENGTH: ClassVar[int]
+
+    def __new__(cls, value: str) -> Self:
+        if not isinstance(value, str) or len(value) > cls.MAX_LENGTH:
+            raise InvalidValue(f"{cls.KIND} is not valid")
+        if not cls.PATTERN.fullmatch(value):
+            raise InvalidValue(f"{cls.KIND} is not valid")
+        return super().__new__(cls, value)
+
+    if TYPE_CHECKING:
+
+        @property
+        def value(self) -> str:
+            """The id as a plain `str`."""
+
+    else:
+        # The interpreter's own `str()` of the id (no Python call of ours to read it).
+        value = property(str.__str__, doc="The id as a plain `str`.")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(value={str.__repr__(self)})"
+
+    def __getnewargs__(self) -> tuple[str]:
+        return (str.__str__(self),)
 
 
-@frozen(order=True, cache_hash=True)
-class TenantKey:
+class TenantKey(CheckedId):
     """A tenant: the Connect clientKey of a Jira site, or its Forge installation id."""
 
-    value: str = field(validator=_checked(_TENANT_KEY, "tenant key", 255))
-
-    def __str__(self) -> str:
-        return self.value
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "tenant key", _TENANT_KEY, 255
 
 
-@frozen(order=True, cache_hash=True)
-class AccountId:
+class AccountId(CheckedId):
     """An Atlassian account id: opaque printable ASCII, at most 128 characters, no spaces."""
 
-    value: str = field(validator=_checked(_ACCOUNT_ID, "account id", 128))
-
-    def __str__(self) -> str:
-        return self.value
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "account id", _ACCOUNT_ID, 128
 
 
-@frozen(order=True, cache_hash=True)
-class IssueKey:
+class IssueKey(CheckedId):
     """A Jira issue key such as `DEMO-12`."""
 
-    value: str = field(validator=_checked(_ISSUE_KEY, "issue key", 255))
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "issue key", _ISSUE_KEY, 255
 
     @property
     def project(self) -> ProjectKey:
         """The key of the project the issue belongs to."""
-        return ProjectKey(self.value.rsplit("-", 1)[0])
-
-    def __str__(self) -> str:
-        return self.value
+        return ProjectKey(self.rsplit("-", 1)[0])
 
 
-@frozen(order=True, cache_hash=True)
-class ProjectKey:
+class ProjectKey(CheckedId):
     """A Jira project key such as `DEMO`."""
 
-    value: str = field(validator=_checked(_PROJECT_KEY, "project key", 255))
-
-    def __str__(self) -> str:
-        return self.value
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "project key", _PROJECT_KEY, 255
 
 
-@frozen(order=True, cache_hash=True)
-class IssueTypeId:
+class IssueTypeId(CheckedId):
     """A Jira issue type id (numeric string)."""
 
-    value: str = field(validator=_checked(_ISSUE_TYPE_ID, "issue type id", 18))
-
-    def __str__(self) -> str:
-        return self.value
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "issue type id", _ISSUE_TYPE_ID, 18
 
 
-@frozen(order=True, cache_hash=True)
-class RoomId:
+class RoomId(CheckedId):
     """A room's id: random, URL-safe, unguessable."""
 
-    value: str = field(validator=_checked(_ROOM_ID, "room id", 64))
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "room id", _ROOM_ID, 64
 
     BYTES: ClassVar[int] = 16
 
     @classmethod
-    def generate(cls) -> RoomId:
+    def generate(cls) -> Self:
         """A fresh random room id (128 bits of entropy)."""
         return cls(secrets.token_urlsafe(cls.BYTES))
 
-    def __str__(self) -> str:
-        return self.value
 
-
-@frozen(order=True, cache_hash=True)
-class SessionId:
+class SessionId(CheckedId):
     """A refinement session's id: random, URL-safe, unguessable (as a room's)."""
 
-    value: str = field(validator=_checked(_ROOM_ID, "session id", 64))
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "session id", _ROOM_ID, 64
 
     BYTES: ClassVar[int] = 16
 
     @classmethod
-    def generate(cls) -> SessionId:
+    def generate(cls) -> Self:
         """A fresh random session id (128 bits of entropy)."""
         return cls(secrets.token_urlsafe(cls.BYTES))
 
-    def __str__(self) -> str:
-        return self.value
 
-
-@frozen(order=True, cache_hash=True)
-class FieldId:
+class FieldId(CheckedId):
     """A Jira field id: `customfield_N` or a system field id such as `timeoriginalestimate`."""
 
-    value: str = field(validator=_checked(_FIELD_ID, "field id", 64))
-
-    def __str__(self) -> str:
-        return self.value
+    __slots__ = ()
+    KIND, PATTERN, MAX_LENGTH = "field id", _FIELD_ID, 64

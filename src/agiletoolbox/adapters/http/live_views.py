@@ -68,13 +68,11 @@ def queue(
     base = -1 if shown is None else shown.version  # the version shown before (-1: none)
     answering = None if answer is None else answer[0]
     owned = shown.own if shown is not None else {}
-    # Whoever holds own cards now or before, by the text of their id: most sockets are
-    # of people who hold none, and a set of `str` tells so without a Python call per
-    # socket (an id's hash is one).
-    holders = {who.value for who in own} | {who.value for who in owned}
     for socket in behind:
         account = socket.caller.account
-        held = account.value in holders
+        # Whether they hold own cards now or before: most sockets are of people who hold
+        # none, and share the change with no more asked.
+        held = account in own or account in owned
         mine = own.get(account) if held else None
         answered = socket is answering
         if shown is not None and socket.version == base and socket.backlog < PATCH_BACKLOG:

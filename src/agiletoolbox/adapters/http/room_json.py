@@ -114,15 +114,13 @@ def _votes_alone(room: Room, before: Rendered) -> tuple[Rendered, Json] | None:
         or (room.history is not before.rounds and tuple(room.history) != tuple(before.rounds))
     ):
         return None
-    # Who holds a vote, by the text of their id: a set of `str` is looked up without a
-    # Python call per participant (an id's hash is one).
-    holders = {who.value for who in room.votes}
+    votes = room.votes
     people = list(before.view.participants)
     key = _FIELDS[_PARTICIPANTS][1]
     people_json: list[Json] = before.json[key]
     voted: dict[str, Json] = {}
     for n, person in enumerate(people):
-        now = person.account_id.value in holders
+        now = person.account_id in votes
         if now is not person.voted:
             # Before the reveal nobody's card is in the public view.
             people[n] = ParticipantView(person.account_id, person.role, person.online, now, None)
