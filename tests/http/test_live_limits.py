@@ -230,7 +230,7 @@ async def test_a_stalled_pump_keeps_the_newest_whole_view_and_a_bounded_number_o
     )
     pump = asyncio.create_task(socket.pump())
     socket.show(frame("room", 1), 1, whole=True)
-    await socket.deliver()  # a peer whose buffer is full: the pump sends it
+    socket.deliver()  # a peer whose buffer is full: the pump sends it
     await asyncio.sleep(0)  # the pump takes the first view and waits on the gate
     for version in range(2, 500):
         whole = version % PATCH_BACKLOG == 0
@@ -238,7 +238,7 @@ async def test_a_stalled_pump_keeps_the_newest_whole_view_and_a_bounded_number_o
         assert socket.backlog <= PATCH_BACKLOG
     for n in range(8):
         socket.reply({"type": "ack", "id": n})
-        await socket.deliver()
+        socket.deliver()
     assert socket._replies == 8
     socket.reply({"type": "ack", "id": "one too many"})
     assert socket._replies == 8, "replies beyond the bound are not queued"
@@ -262,7 +262,7 @@ async def test_a_close_asked_for_mid_send_still_delivers_what_was_queued_with_it
     )
     pump = asyncio.create_task(socket.pump())
     socket.show(frame("room", 1), 1, whole=True)
-    await socket.deliver()
+    socket.deliver()
     await asyncio.sleep(0)  # the pump is in the middle of sending that view
     socket.reply({"type": "removed"})
     socket.close_soon(4404)

@@ -185,7 +185,7 @@ class LiveRooms:
                 room = await run(known)
                 if held is None or not held.sockets:  # sockets may have come, or gone
                     held = self._rooms.get(key)
-                await self._show(held, room, answer)
+                self._show(held, room, answer)
                 return room
         finally:
             turn.writers -= 1
@@ -196,13 +196,13 @@ class LiveRooms:
 
     # -- showing ----------------------------------------------------------------------------
 
-    async def show(self, room: Room, answer: Answer | None = None) -> None:
+    def show(self, room: Room, answer: Answer | None = None) -> None:
         """Bring every socket held here for the room up to `room`; sockets that have that
         version already are left alone. `answer` (a socket and a command id) gets its
         `ack` on the message it is sent, or on its own when it is sent none."""
-        await self._show(self._rooms.get((room.tenant, room.id)), room, answer)
+        self._show(self._rooms.get((room.tenant, room.id)), room, answer)
 
-    async def _show(self, held: _Held | None, room: Room, answer: Answer | None) -> None:
+    def _show(self, held: _Held | None, room: Room, answer: Answer | None) -> None:
         """`show`, given the room's sockets held here (None: none)."""
         group = _NONE if held is None else held.sockets
         self._timers.watch(room, shown=bool(group))
@@ -213,15 +213,15 @@ class LiveRooms:
                 held.shown = shown
         if answer is not None and not acked:
             answer[0].reply({"type": "ack", "id": answer[1]})
-        # Everything is queued before anything is sent: the order of each socket's
-        # messages is settled even if a send lets other work run.
+        # Everything is queued before anything is sent, and nothing here waits: no other
+        # work runs until every socket held here has been sent its part.
         participants = room.participants
-        for socket in list(group):
+        for socket in group:
             if socket.settled_in is not participants:
                 self._arrive_soon(socket, room)
-            await socket.deliver()
+            socket.deliver()
         if answer is not None and answer[0] not in group:
-            await answer[0].deliver()
+            answer[0].deliver()
 
     # -- the round's timer ---------------------------------------------------------------
 
@@ -314,9 +314,9 @@ class LiveRooms:
                 log.warning("could not refresh live rooms: %s", type(error).__name__)
                 continue
             for key, room in read.items():
-                await self._show_read(key, room)
+                self._show_read(key, room)
 
-    async def _show_read(self, key: RoomKey, room: Room | DomainError) -> None:
+    def _show_read(self, key: RoomKey, room: Room | DomainError) -> None:
         group = self._sockets(key)
         if isinstance(room, NotFound):
             removed(group, None)
@@ -324,7 +324,7 @@ class LiveRooms:
             for socket in list(group):
                 socket.close_soon(CLOSE_REFUSED)
         else:
-            await self.show(room)
+            self.show(room)
 
     # -- one socket -----------------------------------------------------------------------
 
@@ -355,7 +355,7 @@ class LiveRooms:
         try:
             self._whole(socket, room)
             self._timers.watch(room, shown=True)
-            await socket.deliver()
+            socket.deliver()
             arrival = self._arrive_soon(socket, room)
             if arrival is not None:
                 await asyncio.shield(arrival)
@@ -427,7 +427,7 @@ class LiveRooms:
                     # The answer goes out before the next command is read: a command
                     # refused before any I/O never yields, and a burst of them would
                     # otherwise fill the reply queue of a client that reads promptly.
-                    await socket.deliver()
+                    socket.deliver()
                 elif message.type is WSMsgType.BINARY:
                     log.warning("closed a live socket of room %s: a binary message", room_id)
                     await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"text only")

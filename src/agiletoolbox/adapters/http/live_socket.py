@@ -2,16 +2,18 @@
 
 What is queued goes out in order, so answers and changes reach the client as they were
 made and the versions it sees only grow. A peer that keeps up is sent to at once, by the
-task that queued the message (`deliver`): the kernel takes the frame and nobody waits.
-Once the kernel's buffer holds unsent bytes, the socket's own pump takes over and waits
-for the peer, so a slow reader never holds the others back. A whole view supersedes the
-changes still queued before it, so a slow reader's queue stays short; a reader that lets
-answers pile up is closed.
+code that queued the message (`deliver`, which never waits): each message is written to
+the connection as one WebSocket text frame, made here, and the kernel takes it. Once the
+kernel's buffer holds unsent bytes, the socket's own pump takes over, sends through
+aiohttp and waits for the peer, so a slow reader never holds the others back. A whole
+view supersedes the changes still queued before it, so a slow reader's queue stays
+short; a reader that lets answers pile up is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +30,14 @@ CLOSE_REMOVED = 4404
 CLOSE_REFUSED = 4403
 CLOSE_TOO_SLOW = 4408
 
+# A server's frame of one whole text message (RFC 6455 §5.2): FIN and the text opcode,
+# then the payload's length in 7 bits, or 126 and 16 bits, or 127 and 64 bits; no mask
+# and no extension (the sockets are opened without compression).
+_TEXT = 0x81
+_SHORT_HEADERS = tuple(bytes((_TEXT, size)) for size in range(126))
+_HEADER_16 = struct.Struct("!BBH").pack
+_HEADER_64 = struct.Struct("!BBQ").pack
+
 
 class LiveSocket:
     """One open socket: who it is for, and what is waiting to be sent to it."""
@@ -41,12 +51,9 @@ class LiveSocket:
         transport: asyncio.BaseTransport | None = None,
     ):
         self.ws = ws
-        # How many bytes the kernel has not taken yet (None: no transport to ask).
-        self._unsent = (
-            transport.get_write_buffer_size
-            if isinstance(transport, asyncio.WriteTransport)
-            else None
-        )
+        # The connection under the socket, written to while the peer keeps up (None: none
+        # to write to, as for a stand-in: the pump sends everything).
+        self._transport = transport if isinstance(transport, asyncio.WriteTransport) else None
         self.caller = caller
         self.room_id = room_id
         self.seat: Seat = (caller.tenant, room_id, caller.account)
@@ -92,27 +99,37 @@ class LiveSocket:
         self._closing = code
         self._wake.set()
 
-    async def deliver(self) -> None:
+    def deliver(self) -> None:
         """Send what is queued, now, when the peer keeps up (nothing of ours waits in the
-        kernel's buffer, so no send can block); otherwise leave it to the pump."""
-        unsent = self._unsent
-        if self._sending or self._closing is not None or unsent is None or unsent():
+        kernel's buffer); otherwise leave it to the pump. Never waits: each message is
+        written to the connection as a frame, which the kernel takes or asyncio keeps."""
+        transport, out = self._transport, self._out
+        if (
+            self._sending
+            or self._closing is not None
+            or transport is None
+            or transport.get_write_buffer_size()
+        ):
             self._wake.set()
             return
-        self._sending = True
-        try:
-            # `_send_queued`, written out: this runs for every socket of a room on every
-            # change, and a coroutine less per socket is worth the three lines.
-            ws, out = self.ws, self._out
-            while out and not ws.closed:
-                frame, change = out.popleft()
-                if change:
-                    self.backlog -= 1
-                else:
-                    self._replies -= 1
-                await ws.send_frame(frame, WSMsgType.TEXT)
-        finally:
-            self._sending = False
+        # Nothing after the close frame aiohttp sends (it marks the socket closed first),
+        # nor to a connection that is going.
+        if not out or self.ws.closed or transport.is_closing():
+            return
+        write = transport.write
+        while out:
+            payload, change = out.popleft()
+            if change:
+                self.backlog -= 1
+            else:
+                self._replies -= 1
+            size = len(payload)
+            if size < 126:
+                write(_SHORT_HEADERS[size] + payload)
+            elif size < 65536:
+                write(_HEADER_16(_TEXT, 126, size) + payload)
+            else:
+                write(_HEADER_64(_TEXT, 127, size) + payload)
 
     async def pump(self) -> None:
         """Send what `deliver` left, in order, until the socket closes."""
