@@ -8,9 +8,12 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agiletoolbox import __version__
+
+if TYPE_CHECKING:
+    from agiletoolbox.settings import EventLoop
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -174,6 +177,17 @@ def _moment(text: str) -> datetime:
     return moment
 
 
+def _loop_factory(kind: EventLoop) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """What makes the event loop `kind` (None: asyncio's own)."""
+    from agiletoolbox.settings import EventLoop  # noqa: PLC0415 - keep --help fast
+
+    if kind is EventLoop.UVLOOP:
+        import uvloop  # noqa: PLC0415 - only where it is chosen (and installed)
+
+        return uvloop.new_event_loop
+    return None
+
+
 def _job(work: Callable[[Any], Coroutine[Any, Any, object]]) -> int:
     """Run a job with the deployment's settings, mapping failures to exit statuses."""
     from agiletoolbox.adapters.postgres import (  # noqa: PLC0415 - keep --help fast
@@ -186,7 +200,9 @@ def _job(work: Callable[[Any], Coroutine[Any, Any, object]]) -> int:
     from agiletoolbox.settings import Settings, SettingsError  # noqa: PLC0415
 
     try:
-        asyncio.run(work(Settings.from_env(os.environ)))
+        settings = Settings.from_env(os.environ)
+        with asyncio.Runner(loop_factory=_loop_factory(settings.event_loop)) as runner:
+            runner.run(work(settings))
     except (SettingsError, SecretKeyError) as exc:
         return _fail(str(exc), 2)
     except DomainError as exc:

@@ -164,12 +164,13 @@ async def serve(
         await web.TCPSite(runner, settings.host, settings.port).start()
         tune_collector()
         log.info(
-            "serving %s on %s:%s (region %s, schema %s)",
+            "serving %s on %s:%s (region %s, schema %s, event loop %s)",
             settings.base_url,
             settings.host,
             settings.port,
             settings.region.value,
             version,
+            settings.event_loop.value,
         )
         privacy: PrivacyService = await container.privacy()  # type: ignore[misc]
         lock: JobLock = await container.job_lock()  # type: ignore[misc]

@@ -8,10 +8,11 @@ in a repr or in `redacted()`.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from attrs import field, fields, frozen
@@ -29,6 +30,24 @@ class Environment(Enum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class EventLoop(Enum):
+    """The event loop a process runs on: uvloop (libuv, in C), where it is installed, or
+    the standard library's (see docs/scaling.md for what each costs a vote)."""
+
+    UVLOOP = "uvloop"
+    ASYNCIO = "asyncio"
+
+
+def installed_loop() -> EventLoop:
+    """uvloop when it is installed (everywhere but Windows), else asyncio's own."""
+    return EventLoop.UVLOOP if importlib.util.find_spec("uvloop") else EventLoop.ASYNCIO
+
+
+DEFAULT_LOOP = installed_loop()
+
+C = TypeVar("C", bound=Enum)
 
 
 class SettingsError(ValueError):
@@ -71,6 +90,7 @@ class Settings:
     limit_defaults_per_site: int = 20_000
     deadline_check_seconds: int = 30
     """How often a process looks for async sessions whose deadline came."""
+    event_loop: EventLoop = DEFAULT_LOOP
 
     @property
     def production(self) -> bool:
@@ -129,7 +149,10 @@ class Settings:
                 "LIMIT_DEFAULTS_PER_SITE", 20_000, 1, 10_000_000
             ),
             deadline_check_seconds=reader.integer("DEADLINE_CHECK_SECONDS", 30, 1, 3_600),
+            event_loop=reader.choice("EVENT_LOOP", EventLoop, DEFAULT_LOOP),
         )
+        if settings.event_loop is EventLoop.UVLOOP and installed_loop() is not EventLoop.UVLOOP:
+            reader.problem(f"{PREFIX}EVENT_LOOP is uvloop, which is not installed here")
         if production:
             if not settings.secret_key:
                 reader.problem(
@@ -216,7 +239,7 @@ class _Reader:
     def days(self, name: str, default: int) -> int:
         return self.integer(name, default, 1, MAX_RETENTION_DAYS)
 
-    def choice(self, name: str, kind: type[Environment], default: Environment) -> Environment:
+    def choice(self, name: str, kind: type[C], default: C) -> C:
         raw = self.optional(name)
         if raw is None:
             return default

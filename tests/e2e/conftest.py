@@ -9,7 +9,7 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -100,12 +100,18 @@ class ServeProcess:
 
 @asynccontextmanager
 async def serve_processes(
-    jira: JiraSimulator, database_url: str, folder: Path, names: tuple[str, ...], **extra: str
+    jira: JiraSimulator,
+    database_url: str,
+    folder: Path,
+    names: tuple[str, ...],
+    each: Mapping[str, Mapping[str, str]] | None = None,
+    **extra: str,
 ) -> AsyncIterator[tuple[ServeProcess, ...]]:
     """One `serve` process per name on one database, with one secret key and one public
     base URL (the first's: Jira knows one base URL for the app, and every process verifies
     tokens against it), started on empty tables and up; stopped when the block ends.
-    `extra`: more settings, such as `deadline_check_seconds`."""
+    `extra`: more settings, such as `deadline_check_seconds`; `each`: settings of one
+    process (by name), such as its `event_loop`."""
     first = free_port()
     settings = {
         "env": "test",
@@ -121,7 +127,8 @@ async def serve_processes(
         await clean(c)
     ports = [first, *(free_port() for _ in names[1:])]
     processes = tuple(
-        ServeProcess(name, port, settings, folder) for name, port in zip(names, ports, strict=True)
+        ServeProcess(name, port, {**settings, **(each or {}).get(name, {})}, folder)
+        for name, port in zip(names, ports, strict=True)
     )
     try:
         await asyncio.gather(*(process.start() for process in processes))

@@ -31,8 +31,11 @@ WAIT = 10.0
 async def three_processes(
     jira: JiraSimulator, database_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[ServeProcess, ...]]:
-    """Processes A, B and C: one database, one secret key, one public base URL (A's)."""
-    async with serve_processes(jira, database_url, tmp_path, ("a", "b", "c")) as processes:
+    """Processes A, B and C: one database, one secret key, one public base URL (A's). B
+    runs on asyncio's own event loop, A and C on uvloop (the default): one deployment may
+    mix them, as while an operator switches."""
+    each = {"b": {"event_loop": "asyncio"}}
+    async with serve_processes(jira, database_url, tmp_path, ("a", "b", "c"), each) as processes:
         yield processes
 
 
@@ -134,6 +137,8 @@ async def test_changes_through_one_process_reach_sockets_on_the_other(
 
     codes = await asyncio.gather(*(process.stop() for process in three_processes))
     assert list(codes) == [0, 0, 0], "".join(process.log() for process in three_processes)
+    assert "event loop uvloop)" in a.log()
+    assert "event loop asyncio)" in b.log()
 
 
 async def test_a_vote_through_any_process_reaches_sockets_on_the_other_two(

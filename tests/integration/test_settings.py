@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 from agiletoolbox.domain.tenant import Region
-from agiletoolbox.settings import Environment, Settings, SettingsError
+from agiletoolbox.settings import Environment, EventLoop, Settings, SettingsError
 
 SECRET = "c2VjcmV0LWtleS1vZi10aGlydHktdHdvLWJ5dGVzISE="
 PRODUCTION = {
@@ -117,3 +118,21 @@ def test_a_bad_secret_is_not_echoed_in_errors() -> None:
     assert "short-peer-secret" not in str(refused.value)
     with pytest.raises(SettingsError, match="AGILETOOLBOX_METRICS_TOKEN needs at least 32"):
         Settings.from_env({**PRODUCTION, "AGILETOOLBOX_METRICS_TOKEN": "short"})
+
+
+def test_the_event_loop_is_uvloop_unless_asked_otherwise() -> None:
+    assert Settings.from_env({}).event_loop is EventLoop.UVLOOP  # installed with the app
+    chosen = Settings.from_env({"AGILETOOLBOX_EVENT_LOOP": "asyncio"})
+    assert chosen.event_loop is EventLoop.ASYNCIO
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"AGILETOOLBOX_EVENT_LOOP": "trio"})
+    assert refused.value.problems == ["AGILETOOLBOX_EVENT_LOOP must be one of uvloop, asyncio"]
+
+
+def test_uvloop_is_refused_where_it_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"AGILETOOLBOX_EVENT_LOOP": "uvloop"})
+    assert refused.value.problems == [
+        "AGILETOOLBOX_EVENT_LOOP is uvloop, which is not installed here"
+    ]

@@ -48,12 +48,12 @@ class LiveSocket:
         caller: Caller,
         room_id: RoomId,
         limit: int,
-        transport: asyncio.BaseTransport | None = None,
+        transport: asyncio.Transport | None = None,
     ):
         self.ws = ws
         # The connection under the socket, written to while the peer keeps up (None: none
         # to write to, as for a stand-in: the pump sends everything).
-        self._transport = transport if isinstance(transport, asyncio.WriteTransport) else None
+        self._transport = transport
         self.caller = caller
         self.room_id = room_id
         self.seat: Seat = (caller.tenant, room_id, caller.account)
