@@ -290,12 +290,12 @@ def targets(samples: Samples, plan: Plan, *, votes_only: bool) -> None:
             print(f"  {name:<48}{f'{statistics.median(ratios):.2f} x ({spread})':>22}")
 
 
-def paired(samples: Samples, figure: str) -> list[float]:
-    """Ours over bare, round by round: each round measures both on the same machine
-    moments apart, so its own ratio leaves out the drift between rounds that the ratio
-    of the medians takes in."""
+def paired(samples: Samples, figure: str, top: str = OURS, bottom: str = BARE) -> list[float]:
+    """`top` over `bottom` (ours over bare), round by round: each round measures both on
+    the same machine moments apart, so its own ratio leaves out the drift between rounds
+    that the ratio of the medians takes in."""
     return [
-        ours / bare
-        for ours, bare in zip(samples.of(figure, OURS), samples.of(figure, BARE), strict=True)
-        if bare
+        over / under
+        for over, under in zip(samples.of(figure, top), samples.of(figure, bottom), strict=True)
+        if under
     ]

@@ -161,6 +161,12 @@ class Bench:
         self.a = serve_process("a", port_a, settings, folder)
         self.b = serve_process("b", port_b, settings, folder)
         self.bare = bare_process(SCRIPT, bare_port, database, secret, folder)
+        self.voting: dict[str, tuple[Process, str]] = {
+            BARE: (self.bare, self.url_bare),
+            OURS: (self.a, self.url_a),
+            SESSION: (self.a, self.url_a),
+        }
+        """Which server (and at which URL) each kind of votes/s window measures."""
         self.samples = Samples()
         self.quiet = Quiet(options.disturbed)
         self.throughput_tables: dict[str, list[Table]] = {}
@@ -241,8 +247,7 @@ class Bench:
     async def throughput(self, session: aiohttp.ClientSession, who: str, n: int) -> None:
         """Votes/s, CPU and bytes per vote of one server, 8 rooms of 8, closed loop."""
         plan, tables = self.plan, self.throughput_tables[who]
-        server = self.bare if who == BARE else self.a
-        url = self.url_bare if who == BARE else self.url_a
+        server, url = self.voting[who]
         say(f"round {n + 1}: {who} votes/s")
         await seat_everyone(session, tables, self.tickets, url, plan.connect_concurrency)
         await settle(self.servers)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -78,3 +80,25 @@ def test_the_calls_benchmark_counts_both_servers_calls_per_vote() -> None:
     groups = {line.split()[0] for line in lines[3:] if line.startswith("  ")}
     assert {"our", "asyncio", "aiohttp", "asyncpg"} <= groups
     assert lines[-1].startswith("ours / bare: ")
+
+
+def test_the_loops_benchmark_measures_ours_on_each_event_loop() -> None:
+    lines = _report("loops.py", "--rounds", "2", "--seconds", "1")
+    # Each round measures both loops, A on uvloop first in odd rounds (a disturbed window
+    # is measured again, on its own line).
+    measured = [line.split(" votes/s ")[0].strip() for line in lines if " votes/s  " in line]
+    windows = [w for n, w in enumerate(measured) if n == 0 or w != measured[n - 1]]
+    assert windows == [
+        "r1 ours",
+        "r1 ours on asyncio",
+        "r2 ours on asyncio",
+        "r2 ours",
+    ], lines
+    medians = next(line for line in lines if line.startswith("server CPU per vote, ms"))
+    uvloop, _, asyncio_, _, ratio = medians[40:].split()
+    assert float(uvloop) > 0
+    assert float(asyncio_) > 0
+    assert float(ratio) == pytest.approx(float(uvloop) / float(asyncio_), abs=0.01)
+    paired = next(line for line in lines if line.startswith("  server CPU per vote, ms"))
+    assert re.fullmatch(r"[0-9.]+ \([0-9.]+-[0-9.]+\)", paired[40:].strip()), paired
+    assert lines[-1].startswith("other processes' CPU per window: median ")
