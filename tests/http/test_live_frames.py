@@ -13,7 +13,7 @@ from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.test_utils import TestServer
 
 from agiletoolbox.adapters.http.caller import Caller
-from agiletoolbox.adapters.http.live_socket import LiveSocket
+from agiletoolbox.adapters.http.live_socket import LiveSocket, text_frame
 from tests.unit.roomkit import BEN, ROOM_ID, TENANT
 
 # Each length's header is 7, 16 or 64 bits long (RFC 6455 §5.2): both sides of each edge.
@@ -62,6 +62,32 @@ async def test_each_message_is_written_as_the_frame_aiohttps_writer_makes() -> N
     assert len(ours.written) == len(SIZES) + 1, "one write per message"
     assert socket.backlog == 0
     assert socket.version == SIZES[-1] + 1
+
+
+def test_a_message_many_sockets_share_is_framed_once() -> None:
+    message = b'{"type":"patch","from":1,"room":{"version":2}}'
+    frame = text_frame(message)
+    transports = [_Transport() for _ in range(3)]
+    for transport in transports:
+        socket_on(transport).show(message, 2, whole=False, frame=frame)
+    assert all(transport.written == [frame] for transport in transports)
+    assert all(transport.written[0] is frame for transport in transports), "not made again"
+
+
+def test_what_waits_goes_first_and_in_order() -> None:
+    transport = _Transport()
+    socket = socket_on(transport)
+    socket.reply({"type": "error", "id": 1})  # queued, not yet delivered
+    socket.show(b'{"type":"patch"}', 2, whole=False)  # after it, so queued too
+    assert transport.written == []
+    socket.deliver()
+    assert transport.written == [
+        text_frame(b'{"type":"error","id":1}'),
+        text_frame(b'{"type":"patch"}'),
+    ]
+    socket.show(b'{"type":"patch","n":3}', 3, whole=False)  # nothing waits: sent at once
+    assert transport.written[-1] == text_frame(b'{"type":"patch","n":3}')
+    assert (socket.backlog, socket.version) == (0, 3)
 
 
 async def test_nothing_is_written_to_a_socket_closed_going_or_behind() -> None:

@@ -53,7 +53,7 @@ class RoomChanges:
         self._events = events
         self._clock = clock
 
-    async def apply(
+    def apply(
         self,
         tenant: TenantKey,
         room_id: RoomId,
@@ -62,17 +62,18 @@ class RoomChanges:
         admit: Admission = require_served,
         delete: bool = False,
         known: Room | None = None,
-    ) -> Room:
+    ) -> Awaitable[Room]:
         """The room after `action`, committed (unchanged, and not written, when the action
         changed nothing). With `delete` the room is deleted once the action allowed it.
         `known` (only with the default admission) is the room as the caller last saw it
-        committed."""
+        committed. (The retries' awaitable is handed over, not awaited in a frame of its
+        own, which every resume of the change would pass through.)"""
         attempts = iter((known,))
 
         def attempt() -> Awaitable[Room]:
             return self._attempt(tenant, room_id, action, admit, delete, next(attempts, None))
 
-        return await retrying(attempt)
+        return retrying(attempt)
 
     async def _attempt(
         self,

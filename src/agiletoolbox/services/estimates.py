@@ -6,7 +6,7 @@ The Jira calls happen outside any transaction; each step before and after is a r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -23,9 +23,9 @@ from agiletoolbox.services.tenancy import require_tenant
 class RoomChanges(Protocol):
     """How a room is changed (`rooms.RoomChanges`): read, act, save, commit, publish."""
 
-    async def apply(
+    def apply(
         self, tenant: TenantKey, room_id: RoomId, action: Callable[[Room, datetime], object]
-    ) -> Room:
+    ) -> Awaitable[Room]:
         """The room after `action`, committed."""
         ...
 

@@ -213,15 +213,13 @@ class LiveRooms:
                 held.shown = shown
         if answer is not None and not acked:
             answer[0].reply({"type": "ack", "id": answer[1]})
-        # Everything is queued before anything is sent, and nothing here waits: no other
-        # work runs until every socket held here has been sent its part.
+            answer[0].deliver()
+        # Each socket was sent its part as it was made (or it waits for its pump), and
+        # nothing here waits: no other work runs until every socket held here has it.
         participants = room.participants
         for socket in group:
             if socket.settled_in is not participants:
                 self._arrive_soon(socket, room)
-            socket.deliver()
-        if answer is not None and answer[0] not in group:
-            answer[0].deliver()
 
     # -- the round's timer ---------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 What is queued goes out in order, so answers and changes reach the client as they were
 made and the versions it sees only grow. A peer that keeps up is sent to at once, by the
-code that queued the message (`deliver`, which never waits): each message is written to
-the connection as one WebSocket text frame, made here, and the kernel takes it. Once the
+code that made the message (`show`, or `deliver` for answers; neither ever waits): each
+message is written to the connection as one WebSocket text frame, made here (once for a
+message many sockets share), and the kernel takes it. Once the
 kernel's buffer holds unsent bytes, the socket's own pump takes over, sends through
 aiohttp and waits for the peer, so a slow reader never holds the others back. A whole
 view supersedes the changes still queued before it, so a slow reader's queue stays
@@ -37,6 +38,17 @@ _TEXT = 0x81
 _SHORT_HEADERS = tuple(bytes((_TEXT, size)) for size in range(126))
 _HEADER_16 = struct.Struct("!BBH").pack
 _HEADER_64 = struct.Struct("!BBQ").pack
+
+
+def text_frame(payload: bytes) -> bytes:
+    """`payload` as one WebSocket text frame, as a server sends it (made once for a
+    message that many sockets are sent)."""
+    size = len(payload)
+    if size < 126:
+        return _SHORT_HEADERS[size] + payload
+    if size < 65536:
+        return _HEADER_16(_TEXT, 126, size) + payload
+    return _HEADER_64(_TEXT, 127, size) + payload
 
 
 class LiveSocket:
@@ -76,15 +88,33 @@ class LiveSocket:
         self._closing: int | None = None
         self._sending = False
 
-    def show(self, frame: bytes, version: int, *, whole: bool) -> None:
-        """Queue a message that brings the client to `version`: its whole view (which
-        makes the changes queued before it needless), or what changed since `version`."""
-        if whole and self.backlog:
-            self._out = deque(item for item in self._out if not item[1])
-            self.backlog = 0
-        self._out.append((frame, True))
-        self.backlog += 1
+    def show(
+        self, message: bytes, version: int, *, whole: bool, frame: bytes | None = None
+    ) -> None:
+        """Send, or queue, a message that brings the client to `version`: its whole view
+        (which makes the changes queued before it needless), or what changed since
+        `version`. `frame` is the message as a frame, when it was made already (one
+        message shared by many sockets is framed once)."""
         self.version = version
+        out, transport = self._out, self._transport
+        if (
+            not out
+            and not self._sending
+            and self._closing is None
+            and transport is not None
+            and not transport.get_write_buffer_size()
+            and not self.ws.closed  # nothing after aiohttp's close frame
+            and not transport.is_closing()
+        ):
+            # Nothing waits before it and the peer keeps up: straight to the connection.
+            transport.write(text_frame(message) if frame is None else frame)
+            return
+        if whole and self.backlog:
+            self._out = out = deque(item for item in out if not item[1])
+            self.backlog = 0
+        out.append((message, True))
+        self.backlog += 1
+        self._wake.set()
 
     def reply(self, message: dict[str, Any]) -> None:
         """Queue an answer to a command; a reader that lets them pile up is closed."""
@@ -104,6 +134,8 @@ class LiveSocket:
         kernel's buffer); otherwise leave it to the pump. Never waits: each message is
         written to the connection as a frame, which the kernel takes or asyncio keeps."""
         transport, out = self._transport, self._out
+        if not out:
+            return
         if (
             self._sending
             or self._closing is not None
@@ -114,7 +146,7 @@ class LiveSocket:
             return
         # Nothing after the close frame aiohttp sends (it marks the socket closed first),
         # nor to a connection that is going.
-        if not out or self.ws.closed or transport.is_closing():
+        if self.ws.closed or transport.is_closing():
             return
         write = transport.write
         while out:
@@ -123,13 +155,7 @@ class LiveSocket:
                 self.backlog -= 1
             else:
                 self._replies -= 1
-            size = len(payload)
-            if size < 126:
-                write(_SHORT_HEADERS[size] + payload)
-            elif size < 65536:
-                write(_HEADER_16(_TEXT, 126, size) + payload)
-            else:
-                write(_HEADER_64(_TEXT, 127, size) + payload)
+            write(text_frame(payload))
 
     async def pump(self) -> None:
         """Send what `deliver` left, in order, until the socket closes."""

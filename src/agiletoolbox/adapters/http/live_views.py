@@ -14,7 +14,7 @@ from collections.abc import Set as AbstractSet
 import orjson
 from attrs import define
 
-from agiletoolbox.adapters.http.live_socket import CLOSE_REMOVED, LiveSocket
+from agiletoolbox.adapters.http.live_socket import CLOSE_REMOVED, LiveSocket, text_frame
 from agiletoolbox.adapters.http.room_json import (
     Json,
     Rendered,
@@ -63,7 +63,8 @@ def queue(
         return None, False  # a stale or duplicate signal, or a change that changed nothing
     public, changed = render(room, shown.public if shown is not None else None)
     own = own_cards_of(room, shown.own if shown is not None else None)
-    shared: bytes | None = None
+    shared: bytes | None = None  # the change everyone shares, and its frame
+    shared_frame = b""
     acked = False
     base = -1 if shown is None else shown.version  # the version shown before (-1: none)
     answering = None if answer is None else answer[0]
@@ -82,8 +83,10 @@ def queue(
             if not answered and (not held or shares(changed, before, mine)):
                 # Nothing of this person's own changed (they hold none, now or before, or
                 # the same): the change is everyone's.
-                shared = shared or _patch(base, changed)
-                socket.show(shared, version, whole=False)
+                if shared is None:
+                    shared = _patch(base, changed)
+                    shared_frame = text_frame(shared)
+                socket.show(shared, version, whole=False, frame=shared_frame)
                 continue
             patch = changes_of(changed, shown.public.json, public.json, account, before, mine)
             message: Json = {"type": "patch", "from": base, "room": patch}

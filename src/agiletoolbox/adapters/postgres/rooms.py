@@ -249,7 +249,7 @@ class PostgresRoomRepository:
         self._staged.clear()
         self._added.clear()
 
-    async def _update(self, run: Write, room: Room, before: Snapshot) -> None:
+    def _update(self, run: Write, room: Room, before: Snapshot) -> Awaitable[None]:
         # Only what changed is written: the key never does, the version always does. What a
         # change leaves alone is the very object that was read (the configuration, say).
         columns: list[str] = []
@@ -262,7 +262,7 @@ class PostgresRoomRepository:
             columns.append("version")
             parameters.append(room.version)
         parameters.append(before.version)
-        await self._write(run, tuple(columns), parameters, room, before)
+        return self._write(run, tuple(columns), parameters, room, before)
 
     async def _write(
         self,

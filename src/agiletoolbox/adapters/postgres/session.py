@@ -10,6 +10,7 @@ commit runs it on its own, which PostgreSQL makes atomic by itself.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -92,9 +93,10 @@ class Session:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
-        """Rows of a read."""
-        rows: list[asyncpg.Record] = await self._call("fetch", query, args, begin=False)
+    def fetch(self, query: str, *args: object) -> Awaitable[list[asyncpg.Record]]:
+        """Rows of a read (or of a write that is a transaction by itself). The awaitable
+        is handed over, not awaited in a frame of its own: a room's write runs here."""
+        rows: Awaitable[list[asyncpg.Record]] = self._call("fetch", query, args, begin=False)
         return rows
 
     async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
