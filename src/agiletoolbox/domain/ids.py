@@ -41,9 +41,11 @@ class CheckedId(str):
     MAX_LENGTH: ClassVar[int]
 
     def __new__(cls, value: str) -> Self:
-        if not isinstance(value, str) or len(value) > cls.MAX_LENGTH:
-            raise InvalidValue(f"{cls.KIND} is not valid")
-        if not cls.PATTERN.fullmatch(value):
+        if (
+            not isinstance(value, str)
+            or len(value) > cls.MAX_LENGTH
+            or not cls.PATTERN.fullmatch(value)
+        ):
             raise InvalidValue(f"{cls.KIND} is not valid")
         return super().__new__(cls, value)
 

@@ -4,11 +4,11 @@ What is queued goes out in order, so answers and changes reach the client as the
 made and the versions it sees only grow. A peer that keeps up is sent to at once, by the
 code that made the message (`show`, or `deliver` for answers; neither ever waits): each
 message is written to the connection as one WebSocket text frame, made here (once for a
-message many sockets share), and the kernel takes it. Once the
-kernel's buffer holds unsent bytes, the socket's own pump takes over, sends through
-aiohttp and waits for the peer, so a slow reader never holds the others back. A whole
-view supersedes the changes still queued before it, so a slow reader's queue stays
-short; a reader that lets answers pile up is closed.
+message many sockets share), and the kernel takes it. Once the kernel's buffer holds
+unsent bytes, the socket's own pump takes over, sends through aiohttp and waits for the
+peer, so a slow reader never holds the others back. A whole view supersedes the changes
+still queued before it, so a slow reader's queue stays short; a reader that lets answers
+pile up is closed.
 """
 
 from __future__ import annotations
