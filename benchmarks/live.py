@@ -414,6 +414,17 @@ def say(step: str) -> None:
     print(f"  ... [{time.perf_counter() - STARTED:4.0f} s] {step}", file=sys.stderr, flush=True)
 
 
+def add_disturbed(parser: argparse.ArgumentParser) -> None:
+    """The option of how much other processes' CPU makes a window be measured again."""
+    parser.add_argument(
+        "--disturbed",
+        type=float,
+        default=0.1,
+        metavar="CORES",
+        help="other processes' CPU above which a window is measured again (default 0.1)",
+    )
+
+
 async def main() -> None:
     """Parse the options, run the rounds on a scratch database, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -424,13 +435,7 @@ async def main() -> None:
     parser.add_argument(
         "--votes-only", action="store_true", help="votes/s and CPU only (no latency, no RSS)"
     )
-    parser.add_argument(
-        "--disturbed",
-        type=float,
-        default=0.1,
-        metavar="CORES",
-        help="other processes' CPU above which a window is measured again (default 0.1)",
-    )
+    add_disturbed(parser)
     parser.add_argument(
         "--profile",
         type=Path,

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from benchmarks.figures import FULL, OURS, cell, paired
-from benchmarks.live import Bench
+from benchmarks.live import Bench, add_disturbed
 
 from agiletoolbox.adapters.postgres.scratch import create_database, drop_database, postgres_server
 
@@ -87,13 +87,7 @@ def main() -> None:
     parser.add_argument(
         "--seconds", type=float, default=15.0, help="seconds per window (default 15)"
     )
-    parser.add_argument(
-        "--disturbed",
-        type=float,
-        default=0.1,
-        metavar="CORES",
-        help="other processes' CPU above which a window is measured again (default 0.1)",
-    )
+    add_disturbed(parser)
     report(asyncio.run(measure(parser.parse_args())))
 
 

@@ -106,32 +106,31 @@ class IssueTypeId(CheckedId):
     KIND, PATTERN, MAX_LENGTH = "issue type id", _ISSUE_TYPE_ID, 18
 
 
-class RoomId(CheckedId):
-    """A room's id: random, URL-safe, unguessable."""
+class RandomId(CheckedId):
+    """An id the app makes: random, URL-safe, unguessable."""
 
     __slots__ = ()
-    KIND, PATTERN, MAX_LENGTH = "room id", _ROOM_ID, 64
-
+    PATTERN, MAX_LENGTH = _ROOM_ID, 64
     BYTES: ClassVar[int] = 16
 
     @classmethod
     def generate(cls) -> Self:
-        """A fresh random room id (128 bits of entropy)."""
+        """A fresh random id (128 bits of entropy)."""
         return cls(secrets.token_urlsafe(cls.BYTES))
 
 
-class SessionId(CheckedId):
-    """A refinement session's id: random, URL-safe, unguessable (as a room's)."""
+class RoomId(RandomId):
+    """A room's id."""
 
     __slots__ = ()
-    KIND, PATTERN, MAX_LENGTH = "session id", _ROOM_ID, 64
+    KIND = "room id"
 
-    BYTES: ClassVar[int] = 16
 
-    @classmethod
-    def generate(cls) -> Self:
-        """A fresh random session id (128 bits of entropy)."""
-        return cls(secrets.token_urlsafe(cls.BYTES))
+class SessionId(RandomId):
+    """A refinement session's id."""
+
+    __slots__ = ()
+    KIND = "session id"
 
 
 class FieldId(CheckedId):
