@@ -57,7 +57,9 @@ class Socket:
         self.version = version
         self.backlog = 0
 
-    def show(self, _frame: bytes, version: int, *, whole: bool) -> None:
+    def show(
+        self, _message: bytes, version: int, *, whole: bool, frame: bytes | None = None
+    ) -> None:
         self.version = version
 
 
