@@ -54,7 +54,7 @@ AGAINST = "against"
 
 GROUPS = (
     ("our code", "agiletoolbox/"),
-    ("attrs-made methods (ids' hashes, __init__)", "<attrs generated"),
+    ("attrs-made methods (__init__, comparisons)", "<attrs generated"),
     ("cattrs-made structuring", "<cattrs generated"),
     ("the bare server's own", "benchmarks/bare_room.py"),
     ("aiohttp", "/aiohttp/"),

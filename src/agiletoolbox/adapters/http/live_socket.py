@@ -158,7 +158,7 @@ class LiveSocket:
             write(text_frame(payload))
 
     async def pump(self) -> None:
-        """Send what `deliver` left, in order, until the socket closes."""
+        """Send what `show` and `deliver` left, in order, until the socket closes."""
         while not self.ws.closed:
             await self._wake.wait()
             self._wake.clear()
